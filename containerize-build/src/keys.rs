@@ -1,0 +1,211 @@
+//! The reference of every settings key: what it means, where it may appear, and an example.
+//!
+//! One table serves the reader (unknown-key suggestions, scope checks), `--help`, and the
+//! README's reference, whose TOML examples a test parses with the real reader.
+
+/// Where a key may be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// `[workspace.metadata.containerize]`: defaults for every package.
+    Workspace,
+    /// `[package.metadata.containerize]`.
+    Package,
+    /// `[package.metadata.containerize.bin.<name>]`: one binary's image.
+    Binary,
+}
+
+/// One documented key.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyDoc {
+    /// The key as written in TOML.
+    pub name: &'static str,
+    /// What it does, in one sentence.
+    pub summary: &'static str,
+    /// A TOML line (or table) showing it in use.
+    pub example: &'static str,
+    /// Whether it may appear in the workspace table (every key may appear in package and
+    /// binary tables, except `bins` and `bin`, which only a package table takes).
+    pub in_workspace: bool,
+}
+
+const fn key(name: &'static str, summary: &'static str, example: &'static str) -> KeyDoc {
+    KeyDoc {
+        name,
+        summary,
+        example,
+        in_workspace: true,
+    }
+}
+
+/// Every key, in the order the reference lists them.
+pub const KEYS: &[KeyDoc] = &[
+    key(
+        "name",
+        "Image repository, without tag; defaults to the binary's name.",
+        r#"name = "ghcr.io/acme/server""#,
+    ),
+    key(
+        "tags",
+        "Tags to apply; defaults to the package version and `latest`.",
+        r#"tags = ["1.4.0", "stable"]"#,
+    ),
+    key(
+        "base",
+        "Runtime base: `scratch`, `distroless-static`, `distroless-cc` (default), `debian-slim`, or any image reference.",
+        r#"base = "distroless-static""#,
+    ),
+    key(
+        "builder",
+        "Builder image; defaults to `rust:<toolchain>-slim-<suite>`.",
+        r#"builder = "rust:1.95.0-slim-trixie""#,
+    ),
+    key(
+        "suite",
+        "Debian release of builder and runtime: `trixie` (default) or `bookworm`.",
+        r#"suite = "bookworm""#,
+    ),
+    key(
+        "linkage",
+        "`auto` (static for scratch and distroless-static), `static` or `dynamic`.",
+        r#"linkage = "static""#,
+    ),
+    KeyDoc {
+        name: "bins",
+        summary: "Binaries of the package that get an image; defaults to all of them.",
+        example: r#"bins = ["server"]"#,
+        in_workspace: false,
+    },
+    key(
+        "features",
+        "Cargo features to enable.",
+        r#"features = ["tls", "metrics"]"#,
+    ),
+    key(
+        "all-features",
+        "Enable every feature.",
+        "all-features = true",
+    ),
+    key(
+        "no-default-features",
+        "Do not enable the `default` feature.",
+        "no-default-features = true",
+    ),
+    key(
+        "profile",
+        "Cargo profile to build with; defaults to `release`.",
+        r#"profile = "dist""#,
+    ),
+    key(
+        "expose",
+        "Ports the container listens on (`EXPOSE`).",
+        r#"expose = [8080, "9090/udp"]"#,
+    ),
+    key(
+        "env",
+        "Environment variables of the running container.",
+        r#"env = { RUST_LOG = "info" }"#,
+    ),
+    key(
+        "workdir",
+        "Working directory of the running container.",
+        r#"workdir = "/data""#,
+    ),
+    key(
+        "user",
+        "User the container runs as; defaults to `65532:65532` (non-root).",
+        r#"user = "10001:10001""#,
+    ),
+    key(
+        "entrypoint",
+        "Command line before the binary's arguments; defaults to the binary.",
+        r#"entrypoint = ["/usr/local/bin/server", "--config", "/etc/server.toml"]"#,
+    ),
+    key(
+        "args",
+        "Default arguments (`CMD`), replaced by those given to `docker run`.",
+        r#"args = ["serve", "--port", "8080"]"#,
+    ),
+    key(
+        "labels",
+        "Extra image labels, added to the OCI labels taken from Cargo metadata.",
+        r#"labels = { "com.example.team" = "platform" }"#,
+    ),
+    key(
+        "volumes",
+        "Directories that hold data outside the container (`VOLUME`).",
+        r#"volumes = ["/data"]"#,
+    ),
+    key(
+        "stop-signal",
+        "Signal `docker stop` sends (`STOPSIGNAL`).",
+        r#"stop-signal = "SIGINT""#,
+    ),
+    key(
+        "include",
+        "Files or directories of the package copied into the runtime image, with destination and optional mode.",
+        r#"include = [{ src = "config/app.toml", dest = "/etc/app/app.toml", mode = "0644" }]"#,
+    ),
+    key(
+        "build-include",
+        "Extra files or directories the build itself needs (e.g. read by `include_str!`), relative to the package.",
+        r#"build-include = ["migrations"]"#,
+    ),
+    key(
+        "build-packages",
+        "Debian packages installed in the builder, for `-sys` crates.",
+        r#"build-packages = ["libssl-dev", "pkg-config"]"#,
+    ),
+    key(
+        "runtime-packages",
+        "Debian packages installed in a `debian-slim` runtime.",
+        r#"runtime-packages = ["libssl3t64"]"#,
+    ),
+    key(
+        "build-args",
+        "Build arguments (`ARG`) with their default values.",
+        r#"build-args = { GIT_SHA = "unknown" }"#,
+    ),
+    KeyDoc {
+        name: "bin",
+        summary: "Per-binary tables that override the package's settings for one binary's image.",
+        example: "[package.metadata.containerize.bin.admin]\nbase = \"debian-slim\"",
+        in_workspace: false,
+    },
+];
+
+/// The documented key nearest to a misspelled one, if any is near enough to suggest.
+pub fn suggest(unknown: &str) -> Option<&'static str> {
+    nearest(unknown, KEYS.iter().map(|k| k.name))
+}
+
+/// The candidate nearest to `unknown` by edit distance (ties go to the one of the same
+/// length), if it is near enough to be a misspelling.
+pub fn nearest<'a>(
+    unknown: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (unknown.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(unknown, c),
+                c.len().abs_diff(unknown.len()),
+                c,
+            )
+        })
+        .filter(|(distance, _, _)| *distance <= limit)
+        .min()
+        .map(|(_, _, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn suggestions() {
+        assert_eq!(super::suggest("binn"), Some("bins"));
+        assert_eq!(super::suggest("expse"), Some("expose"));
+        assert_eq!(super::suggest("stopsignal"), Some("stop-signal"));
+        assert_eq!(super::suggest("zzz"), None);
+    }
+}

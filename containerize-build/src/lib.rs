@@ -1,0 +1,36 @@
+//! The pure core of [containerize](https://github.com/containerize-rs/containerize), and its
+//! `build.rs` helper.
+//!
+//! The flow, each step testable alone:
+//!
+//! ```text
+//! Cargo.toml files ──cargo_metadata──▶ Project   (project.rs: packages, binaries, toolchain, checkout)
+//! settings tables ──────────────────▶ Spec       (manifest.rs, settings.rs, spec.rs: merged, with origins)
+//! Project + Spec ───────────────────▶ Plan       (plan.rs: every decision; serializable; deterministic)
+//! Plan ─────────────────────────────▶ Dockerfile (render.rs: a pure function)
+//! ```
+//!
+//! This crate is where the settings parser and validator live because all three front ends
+//! need the same one: the `cargo-containerize` CLI (crate `containerize`), the
+//! `#[containerize::main]` attribute (crate `containerize-macros`) and build scripts (this
+//! crate), and the build script must render the very Dockerfile the CLI prints. It has no
+//! async runtime and no Docker client, so adding it to a build costs little.
+
+pub mod diagnostic;
+pub mod keys;
+pub mod manifest;
+pub mod node;
+pub mod plan;
+pub mod project;
+pub mod render;
+pub mod settings;
+pub mod spec;
+pub mod toolchain;
+pub mod validate;
+
+pub use diagnostic::{Diagnostic, Origin, Severity, SourceFile};
+pub use plan::{Options, Plan, plan};
+pub use project::Project;
+pub use render::render;
+pub use settings::Settings;
+pub use spec::{ImageSpec, Selection, Spec, resolve};

@@ -1,0 +1,679 @@
+//! What will happen: every decision for one image, made from the project and its spec.
+//!
+//! Pure and deterministic: the same project and spec give the same plan, byte for byte,
+//! whichever machine computes it, save for the context root (an absolute path).
+
+use crate::diagnostic::{Diagnostic, Origin};
+use crate::project::{LocalPackage, Project};
+use crate::settings::{Base, Include, Linkage, Set, Settings, Suite};
+use crate::spec::ImageSpec;
+use crate::validate::{self, Port};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The tool that wrote the plan, named in the Dockerfile's header.
+pub const GENERATOR: &str = concat!("cargo-containerize ", env!("CARGO_PKG_VERSION"));
+/// Where the context root is mounted in the builder.
+pub const BUILD_ROOT: &str = "/build";
+/// Where runtime files are staged in the builder, to be copied into the runtime in one step.
+pub const STAGING: &str = "/staging";
+/// The stages of every Dockerfile, in order.
+pub const STAGES: [&str; 2] = ["builder", "runtime"];
+/// The non-root user images run as unless told otherwise (distroless's `nonroot`).
+pub const DEFAULT_USER: &str = "65532:65532";
+/// The first Rust release with Debian trixie builder images.
+const FIRST_TRIXIE_RUST: (u64, u64) = (1, 88);
+
+/// Everything that will happen to build one image.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    /// The tool that made the plan.
+    pub generator: &'static str,
+    /// The package.
+    pub package: String,
+    /// Its version.
+    pub version: String,
+    /// The binary.
+    pub binary: String,
+    /// Image references to tag, the first being the primary one.
+    pub tags: Vec<String>,
+    /// The stage to build (`runtime` for the image; `builder` to stop early).
+    pub target_stage: String,
+    /// The builder stage.
+    pub builder: BuilderStage,
+    /// The runtime stage.
+    pub runtime: RuntimeStage,
+    /// The build context.
+    pub context: Context,
+}
+
+/// The stage that compiles the binary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BuilderStage {
+    /// The builder image.
+    pub image: String,
+    /// The Rust toolchain in it.
+    pub toolchain: String,
+    /// Why that toolchain.
+    pub toolchain_reason: String,
+    /// The Debian release of builder and runtime.
+    pub suite: Suite,
+    /// Debian packages installed first.
+    pub packages: Vec<String>,
+    /// Environment of the build.
+    pub env: BTreeMap<String, String>,
+    /// Build arguments and their defaults.
+    pub build_args: BTreeMap<String, String>,
+    /// The workspace root in the builder.
+    pub workdir: String,
+    /// Static or dynamic.
+    pub linkage: Linkage,
+    /// The target triple, when one is given explicitly (static builds, so that build scripts
+    /// and proc-macros are not linked statically).
+    pub target: Option<String>,
+    /// The cargo command line.
+    pub cargo: Vec<String>,
+    /// The built binary's path in the builder.
+    pub artifact: String,
+}
+
+/// Where the runtime's CA certificates come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaCertificates {
+    /// The base image has them.
+    InBase,
+    /// Copied from the builder (scratch, debian-slim).
+    FromBuilder,
+    /// A custom base: its own business.
+    Unmanaged,
+}
+
+/// The stage that is shipped.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuntimeStage {
+    /// The base image (`scratch` for none).
+    pub base: String,
+    /// Debian packages installed in it.
+    pub packages: Vec<String>,
+    /// CA certificates.
+    pub ca_certificates: CaCertificates,
+    /// The binary's path.
+    pub binary: String,
+    /// Files copied in from the package.
+    pub include: Vec<Include>,
+    /// `ENTRYPOINT`.
+    pub entrypoint: Vec<String>,
+    /// `CMD`, if any.
+    pub cmd: Vec<String>,
+    /// `USER`.
+    pub user: String,
+    /// `WORKDIR`, if any.
+    pub workdir: Option<String>,
+    /// `ENV`.
+    pub env: BTreeMap<String, String>,
+    /// `LABEL`: OCI labels from Cargo metadata, then the user's.
+    pub labels: BTreeMap<String, String>,
+    /// `EXPOSE`.
+    pub expose: Vec<Port>,
+    /// `VOLUME`.
+    pub volumes: Vec<String>,
+    /// `STOPSIGNAL`, if any.
+    pub stop_signal: Option<String>,
+}
+
+/// The files sent to the engine.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Context {
+    /// The directory the context is taken from: the workspace root, or the nearest directory
+    /// holding it and every path dependency outside it.
+    pub root: String,
+    /// Files and directories copied into the builder, relative to `root`, in copy order.
+    pub copies: Vec<String>,
+    /// Files and directories staged for the runtime, with their destination.
+    pub include: Vec<Include>,
+}
+
+/// Options that are not settings: the host and the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// The architecture binaries are built for (`x86_64`, `aarch64`).
+    pub arch: String,
+    /// Full references given with `--tag`, replacing the configured ones.
+    pub tags: Vec<String>,
+    /// `--stage`.
+    pub stage: Option<String>,
+    /// `--locked`, `--frozen`, `--offline`, passed on to cargo.
+    pub cargo_flags: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            arch: std::env::consts::ARCH.to_owned(),
+            tags: Vec::new(),
+            stage: None,
+            cargo_flags: Vec::new(),
+        }
+    }
+}
+
+fn value<T: Clone>(set: &Option<Set<T>>) -> Option<T> {
+    set.as_ref().map(|s| s.value.clone())
+}
+
+fn origin<T>(set: &Option<Set<T>>) -> Origin {
+    set.as_ref().map_or(Origin::Derived, |s| s.origin.clone())
+}
+
+/// Makes the plan for one image. Errors are settings that contradict each other or the project.
+pub fn plan(
+    project: &Project,
+    image: &ImageSpec,
+    options: &Options,
+) -> Result<Plan, Vec<Diagnostic>> {
+    let package = project
+        .member(&image.package)
+        .expect("the spec selects members of this project");
+    let s = &image.settings;
+    let mut errors = Vec::new();
+
+    let (toolchain, toolchain_reason) = toolchain(project, s).unwrap_or_else(|e| {
+        errors.push(e);
+        (String::new(), String::new())
+    });
+    let suite = suite(s, &toolchain).unwrap_or_else(|e| {
+        errors.push(e);
+        Suite::Trixie
+    });
+    if let (Some(required), Some(have)) = (&package.rust_version, version_triple(&toolchain)) {
+        if version_triple(required).is_some_and(|r| r > have) {
+            errors.push(
+                Diagnostic::error(
+                    Origin::File {
+                        file: package.manifest.clone(),
+                        span: find(&package.manifest.text, "rust-version"),
+                    },
+                    format!(
+                        "package `{}` needs Rust {required}, but the builder has {toolchain}",
+                        package.name
+                    ),
+                    "declared here",
+                )
+                .with_help("pin a newer toolchain in rust-toolchain.toml, or set `builder`"),
+            );
+        }
+    }
+    let base = value(&s.base).unwrap_or(Base::DistrolessCc);
+    let linkage = linkage(s, &base).unwrap_or_else(|e| {
+        errors.push(e);
+        Linkage::Dynamic
+    });
+    let runtime_packages = value(&s.runtime_packages).unwrap_or_default();
+    if !runtime_packages.is_empty()
+        && matches!(
+            base,
+            Base::Scratch | Base::DistrolessStatic | Base::DistrolessCc
+        )
+    {
+        errors.push(
+            Diagnostic::error(
+                origin(&s.runtime_packages),
+                "`runtime-packages` needs a base with a package manager",
+                "cannot be installed",
+            )
+            .with_help("use `base = \"debian-slim\"`, or a base image that has these packages"),
+        );
+    }
+    let tags = tags(package, image, options).unwrap_or_else(|e| {
+        errors.push(e);
+        Vec::new()
+    });
+    let target_stage = options
+        .stage
+        .clone()
+        .unwrap_or_else(|| "runtime".to_owned());
+    if !STAGES.contains(&target_stage.as_str()) {
+        errors.push(Diagnostic::error(
+            Origin::Flag("--stage"),
+            format!(
+                "there is no stage named `{target_stage}`; the stages are {}",
+                STAGES.join(", ")
+            ),
+            "",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let context = context(project, package, s);
+    let workdir = format!(
+        "{BUILD_ROOT}/{}",
+        relative(&context.root, project.workspace_root.as_str())
+    )
+    .trim_end_matches('/')
+    .to_owned();
+    let target =
+        (linkage == Linkage::Static).then(|| format!("{}-unknown-linux-gnu", options.arch));
+    let profile = value(&s.profile).unwrap_or_else(|| "release".to_owned());
+    let cargo = cargo_command(
+        project,
+        package,
+        image,
+        &profile,
+        target.as_deref(),
+        options,
+    );
+    let profile_dir = match profile.as_str() {
+        "dev" | "test" => "debug",
+        "bench" => "release",
+        other => other,
+    };
+    let target_dir = format!("{BUILD_ROOT}/target");
+    let artifact = [target_dir.as_str()]
+        .into_iter()
+        .chain(target.as_deref())
+        .chain([profile_dir, image.binary.as_str()])
+        .collect::<Vec<_>>()
+        .join("/");
+    let mut env = BTreeMap::from([("CARGO_TARGET_DIR".to_owned(), target_dir)]);
+    if value(&s.builder).is_none() {
+        // The image's toolchain, whatever a copied rust-toolchain.toml says: rustup would
+        // otherwise try to download the file's channel during the build.
+        env.insert("RUSTUP_TOOLCHAIN".to_owned(), toolchain.clone());
+    }
+    let binary_path = format!("/usr/local/bin/{}", image.binary);
+
+    Ok(Plan {
+        generator: GENERATOR,
+        package: package.name.clone(),
+        version: package.version.clone(),
+        binary: image.binary.clone(),
+        tags,
+        target_stage,
+        builder: BuilderStage {
+            image: value(&s.builder)
+                .unwrap_or_else(|| format!("rust:{toolchain}-slim-{}", suite_name(suite))),
+            toolchain,
+            toolchain_reason,
+            suite,
+            packages: value(&s.build_packages).unwrap_or_default(),
+            env,
+            build_args: image
+                .settings
+                .build_args
+                .iter()
+                .map(|(k, v)| (k.clone(), v.value.clone()))
+                .collect(),
+            workdir,
+            linkage,
+            target,
+            cargo,
+            artifact,
+        },
+        runtime: RuntimeStage {
+            base: base_image(&base, suite),
+            ca_certificates: match base {
+                Base::Scratch => CaCertificates::FromBuilder,
+                Base::DebianSlim if !runtime_packages.iter().any(|p| p == "ca-certificates") => {
+                    CaCertificates::FromBuilder
+                }
+                Base::Image(_) => CaCertificates::Unmanaged,
+                _ => CaCertificates::InBase,
+            },
+            packages: runtime_packages,
+            entrypoint: value(&s.entrypoint).unwrap_or_else(|| vec![binary_path.clone()]),
+            binary: binary_path,
+            include: context.include.clone(),
+            cmd: value(&s.args).unwrap_or_default(),
+            user: value(&s.user).unwrap_or_else(|| DEFAULT_USER.to_owned()),
+            workdir: value(&s.workdir),
+            env: s
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.value.clone()))
+                .collect(),
+            labels: labels(project, package, s),
+            expose: value(&s.expose).unwrap_or_default(),
+            volumes: value(&s.volumes).unwrap_or_default(),
+            stop_signal: value(&s.stop_signal),
+        },
+        context,
+    })
+}
+
+fn suite_name(suite: Suite) -> &'static str {
+    match suite {
+        Suite::Bookworm => "bookworm",
+        Suite::Trixie => "trixie",
+    }
+}
+
+fn base_image(base: &Base, suite: Suite) -> String {
+    let debian = match suite {
+        Suite::Bookworm => 12,
+        Suite::Trixie => 13,
+    };
+    match base {
+        Base::Scratch => "scratch".to_owned(),
+        Base::DistrolessStatic => format!("gcr.io/distroless/static-debian{debian}:nonroot"),
+        Base::DistrolessCc => format!("gcr.io/distroless/cc-debian{debian}:nonroot"),
+        Base::DebianSlim => format!("debian:{}-slim", suite_name(suite)),
+        Base::Image(reference) => reference.clone(),
+    }
+}
+
+/// `X.Y[.Z]` as a comparable triple.
+fn version_triple(version: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = version.split('.').map(str::parse::<u64>);
+    let major = parts.next()?.ok()?;
+    let minor = parts.next()?.ok()?;
+    let patch = parts.next().unwrap_or(Ok(0)).ok()?;
+    Some((major, minor, patch))
+}
+
+/// The byte span of the first line starting with `key` in a manifest, for pointing at it.
+fn find(text: &str, key: &str) -> std::ops::Range<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().starts_with(key) {
+            let start = offset + line.len() - line.trim_start().len();
+            return start..start + key.len();
+        }
+        offset += line.len();
+    }
+    0..0
+}
+
+fn toolchain(project: &Project, s: &Settings) -> Result<(String, String), Diagnostic> {
+    if let Some(builder) = &s.builder {
+        let (_, tag, _) = validate::image::split(&builder.value);
+        let version = tag
+            .and_then(|t| t.split('-').next())
+            .filter(|v| version_triple(v).is_some());
+        return Ok((
+            version.unwrap_or("unknown").to_owned(),
+            format!("the `builder` set at {}", builder.origin),
+        ));
+    }
+    let local = project.toolchain.local.clone();
+    match &project.toolchain.pinned {
+        Some(pinned) if version_triple(&pinned.channel).is_some() => {
+            Ok((pinned.channel.clone(), format!("pinned in {}", pinned.file)))
+        }
+        Some(pinned) if pinned.channel != "stable" => Err(Diagnostic::error(
+            Origin::Derived,
+            format!(
+                "{} pins the `{}` channel, which has no official builder image",
+                pinned.file, pinned.channel
+            ),
+            "",
+        )
+        .with_help(
+            "pin a version such as `1.95.0`, or set `builder` to an image with that toolchain",
+        )),
+        pinned => local
+            .map(|version| {
+                let why = if pinned.is_some() {
+                    "the local stable toolchain"
+                } else {
+                    "the local toolchain"
+                };
+                (version, why.to_owned())
+            })
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    Origin::Derived,
+                    "could not tell which Rust version to build with: `rustc -vV` failed",
+                    "",
+                )
+                .with_help("pin a version in rust-toolchain.toml, or set `builder`")
+            }),
+    }
+}
+
+fn suite(s: &Settings, toolchain: &str) -> Result<Suite, Diagnostic> {
+    let before_trixie = version_triple(toolchain)
+        .is_some_and(|(major, minor, _)| (major, minor) < FIRST_TRIXIE_RUST);
+    match &s.suite {
+        Some(Set {
+            value: Suite::Trixie,
+            origin,
+        }) if before_trixie && s.builder.is_none() => Err(Diagnostic::error(
+            origin.clone(),
+            format!("there are no trixie builder images for Rust {toolchain} (they start at 1.88)"),
+            "not available",
+        )
+        .with_help("use `suite = \"bookworm\"`, or a newer toolchain")),
+        Some(set) => Ok(set.value),
+        None if before_trixie => Ok(Suite::Bookworm),
+        None => Ok(Suite::Trixie),
+    }
+}
+
+fn linkage(s: &Settings, base: &Base) -> Result<Linkage, Diagnostic> {
+    let libc_less = matches!(base, Base::Scratch | Base::DistrolessStatic);
+    match value(&s.linkage).unwrap_or(Linkage::Auto) {
+        Linkage::Auto if libc_less => Ok(Linkage::Static),
+        Linkage::Auto => Ok(Linkage::Dynamic),
+        Linkage::Dynamic if libc_less => Err(Diagnostic::error(
+            origin(&s.linkage),
+            "a dynamically linked binary cannot run on a base without a C library",
+            "conflicts with `base`",
+        )
+        .with_help("use `linkage = \"static\"` (or `auto`), or `base = \"distroless-cc\"`")),
+        other => Ok(other),
+    }
+}
+
+fn tags(
+    package: &LocalPackage,
+    image: &ImageSpec,
+    options: &Options,
+) -> Result<Vec<String>, Diagnostic> {
+    if !options.tags.is_empty() {
+        return options
+            .tags
+            .iter()
+            .map(|t| {
+                validate::image::reference(t).map_err(|e| {
+                    let d = Diagnostic::error(Origin::Flag("--tag"), e.message, "");
+                    Diagnostic { help: e.help, ..d }
+                })
+            })
+            .collect();
+    }
+    let name = match &image.settings.name {
+        Some(set) => set.value.clone(),
+        None => {
+            let lowered = image.binary.to_lowercase();
+            validate::image::repository(&lowered).map_err(|_| {
+                Diagnostic::error(
+                    Origin::Derived,
+                    format!("binary `{}` is not a valid image name", image.binary),
+                    "",
+                )
+                .with_help(
+                    "set `name` in [package.metadata.containerize], e.g. `name = \"my-app\"`",
+                )
+            })?
+        }
+    };
+    let tags = value(&image.settings.tags)
+        .unwrap_or_else(|| vec![package.version.replace('+', "_"), "latest".to_owned()]);
+    Ok(tags.iter().map(|t| format!("{name}:{t}")).collect())
+}
+
+fn cargo_command(
+    project: &Project,
+    package: &LocalPackage,
+    image: &ImageSpec,
+    profile: &str,
+    target: Option<&str>,
+    options: &Options,
+) -> Vec<String> {
+    let s = &image.settings;
+    let mut args: Vec<String> = [
+        "cargo",
+        "build",
+        "--profile",
+        profile,
+        "--package",
+        &package.name,
+        "--bin",
+        &image.binary,
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut features = value(&s.features).unwrap_or_default();
+    let required = package
+        .binaries
+        .iter()
+        .find(|b| b.name == image.binary)
+        .map(|b| b.required_features.clone());
+    for feature in required.unwrap_or_default() {
+        if !features.contains(&feature) {
+            features.push(feature);
+        }
+    }
+    if !features.is_empty() {
+        args.push(format!("--features={}", features.join(",")));
+    }
+    if value(&s.all_features) == Some(true) {
+        args.push("--all-features".to_owned());
+    }
+    if value(&s.no_default_features) == Some(true) {
+        args.push("--no-default-features".to_owned());
+    }
+    if let Some(target) = target {
+        args.extend(["--target".to_owned(), target.to_owned()]);
+        // Through --config, so rustflags of the project's .cargo/config.toml still apply.
+        args.push(format!(
+            "--config=target.{target}.rustflags=[\"-C\", \"target-feature=+crt-static\"]"
+        ));
+    }
+    let locked =
+        project.root_files.iter().any(|f| f == "Cargo.lock") && options.cargo_flags.is_empty();
+    if locked {
+        args.push("--locked".to_owned());
+    }
+    args.extend(options.cargo_flags.iter().cloned());
+    args
+}
+
+/// OCI labels from Cargo metadata and the checkout, then the user's labels over them.
+fn labels(project: &Project, package: &LocalPackage, s: &Settings) -> BTreeMap<String, String> {
+    let about = &package.about;
+    let created = project
+        .source_date_epoch
+        .or(project.vcs.as_ref().map(|v| v.commit_time));
+    let oci = [
+        ("title", Some(package.name.clone())),
+        ("version", Some(package.version.clone())),
+        ("description", about.description.clone()),
+        ("licenses", about.license.clone()),
+        ("source", about.repository.clone()),
+        (
+            "url",
+            about.homepage.clone().or_else(|| about.repository.clone()),
+        ),
+        ("documentation", about.documentation.clone()),
+        (
+            "authors",
+            (!about.authors.is_empty()).then(|| about.authors.join(", ")),
+        ),
+        ("revision", project.vcs.as_ref().map(|v| v.revision.clone())),
+        ("created", created.map(rfc3339)),
+    ];
+    let mut labels: BTreeMap<String, String> = oci
+        .into_iter()
+        .filter_map(|(key, value)| {
+            Some((format!("org.opencontainers.image.{key}"), one_line(&value?)))
+        })
+        .collect();
+    labels.extend(s.labels.iter().map(|(k, v)| (k.clone(), v.value.clone())));
+    labels
+}
+
+/// Cargo metadata is free text; a label is one line, so whitespace runs become one space.
+fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn rfc3339(seconds: i64) -> String {
+    let time =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0).unsigned_abs());
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// `path` relative to `root`, with `/` separators; empty when they are the same.
+fn relative(root: &str, path: &str) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .trim_start_matches('/')
+        .to_owned()
+}
+
+/// The context root holds the workspace and every local package, so relative paths between
+/// them (`path = "../lib"`) still hold in the builder.
+fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
+    let mut root = project.workspace_root.clone();
+    for p in &project.packages {
+        while !p.dir.starts_with(&root) {
+            root = root.parent().map(ToOwned::to_owned).unwrap_or_default();
+        }
+    }
+    let root = root.to_string();
+    let in_context = |dir: &str, path: &str| {
+        let dir = relative(&root, dir);
+        if dir.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{dir}/{path}")
+        }
+    };
+    let workspace = project.workspace_root.as_str();
+    let mut copies: Vec<String> = std::iter::once("Cargo.toml")
+        .chain(project.root_files.iter().map(String::as_str))
+        .map(|f| in_context(workspace, f))
+        .collect();
+    for p in &project.packages {
+        copies.extend(
+            p.inputs
+                .iter()
+                .map(|input| in_context(p.dir.as_str(), input)),
+        );
+    }
+    copies.extend(
+        value(&s.build_include)
+            .unwrap_or_default()
+            .iter()
+            .map(|path| in_context(package.dir.as_str(), path)),
+    );
+    // Manifests and the lockfile first: they change least, so the layers made from them
+    // stay cached longest.
+    copies.sort_by_key(|path| (!is_manifest_level(path), path.clone()));
+    copies.dedup();
+    let include = value(&s.include)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| Include {
+            src: in_context(package.dir.as_str(), &i.src),
+            ..i
+        })
+        .collect();
+    Context {
+        root,
+        copies,
+        include,
+    }
+}
+
+fn is_manifest_level(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    matches!(name, "Cargo.toml" | "Cargo.lock")
+}

@@ -1,0 +1,254 @@
+//! What is there: the workspace, its local packages and binaries, the toolchain and the
+//! checkout, gathered from Cargo metadata and the files beside it. The only I/O of the core.
+
+use crate::diagnostic::SourceFile;
+use crate::toolchain::{self, Toolchain};
+use cargo_metadata::camino::{Utf8Path, Utf8PathBuf};
+use cargo_metadata::{Metadata, TargetKind};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// A Cargo project as containerize sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Project {
+    /// The workspace root directory.
+    pub workspace_root: Utf8PathBuf,
+    /// The workspace's `Cargo.toml`.
+    pub root_manifest: Arc<SourceFile>,
+    /// Every local package cargo must see to load the workspace: the members and every path
+    /// dependency, inside the workspace root or not. Sorted by directory.
+    pub packages: Vec<LocalPackage>,
+    /// Files at the workspace root that the build reads, relative to it (`Cargo.lock`,
+    /// `.cargo/config.toml`, `rust-toolchain.toml`).
+    pub root_files: Vec<String>,
+    /// The toolchain.
+    pub toolchain: Toolchain,
+    /// The git checkout, if the workspace is in one.
+    pub vcs: Option<Vcs>,
+    /// `SOURCE_DATE_EPOCH`, when set: the build's reproducible creation time.
+    pub source_date_epoch: Option<i64>,
+}
+
+/// A package whose sources are on this machine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocalPackage {
+    /// Package name.
+    pub name: String,
+    /// Package version.
+    pub version: String,
+    /// Whether it is a workspace member (else a path dependency).
+    pub member: bool,
+    /// The package directory.
+    pub dir: Utf8PathBuf,
+    /// Its `Cargo.toml`.
+    pub manifest: Arc<SourceFile>,
+    /// Descriptive fields that become OCI labels.
+    pub about: About,
+    /// `rust-version`, if declared.
+    pub rust_version: Option<String>,
+    /// Its binaries.
+    pub binaries: Vec<Binary>,
+    /// What the build reads, relative to `dir`: the manifest, the directories of its targets
+    /// and its build script.
+    pub inputs: Vec<String>,
+}
+
+/// Cargo metadata that describes the package to people.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct About {
+    /// `description`.
+    pub description: Option<String>,
+    /// `license`.
+    pub license: Option<String>,
+    /// `authors`.
+    pub authors: Vec<String>,
+    /// `repository`.
+    pub repository: Option<String>,
+    /// `homepage`.
+    pub homepage: Option<String>,
+    /// `documentation`.
+    pub documentation: Option<String>,
+}
+
+/// A binary target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Binary {
+    /// Its name.
+    pub name: String,
+    /// Features it needs to be built at all.
+    pub required_features: Vec<String>,
+}
+
+/// The checkout the project is in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Vcs {
+    /// `HEAD`'s commit.
+    pub revision: String,
+    /// `HEAD`'s commit time, seconds since the epoch.
+    pub commit_time: i64,
+}
+
+/// Why a project can't be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// A file could not be read.
+    #[error("failed to read {path}")]
+    Read {
+        /// The file.
+        path: Utf8PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A path the build needs can't be written in a Dockerfile.
+    #[error(
+        "the path `{0}` has a character a Dockerfile cannot carry (`$`, a quote, a backslash or a control character)"
+    )]
+    UnsupportedPath(String),
+}
+
+impl Project {
+    /// Gathers the project from full `cargo metadata` output (with dependencies, so path
+    /// dependencies are seen).
+    pub fn load(metadata: &Metadata) -> Result<Project, ProjectError> {
+        let root = &metadata.workspace_root;
+        let mut packages = metadata
+            .packages
+            .iter()
+            .filter(|p| p.source.is_none())
+            .map(|p| LocalPackage::load(p, metadata.workspace_members.contains(&p.id)))
+            .collect::<Result<Vec<_>, _>>()?;
+        packages.sort_by(|a, b| a.dir.cmp(&b.dir));
+        let root_files = [
+            "Cargo.lock",
+            ".cargo/config.toml",
+            ".cargo/config",
+            "rust-toolchain.toml",
+            "rust-toolchain",
+        ]
+        .into_iter()
+        .filter(|f| root.join(f).is_file())
+        .map(str::to_owned)
+        .collect();
+        let toolchain = Toolchain {
+            pinned: toolchain::pinned_channel(root.as_std_path(), root.as_std_path()),
+            local: toolchain::local_version(root.as_std_path()),
+        };
+        let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .and_then(|s| s.parse().ok());
+        Ok(Project {
+            workspace_root: root.clone(),
+            root_manifest: read_source(&root.join("Cargo.toml"))?,
+            packages,
+            root_files,
+            toolchain,
+            vcs: Vcs::of(root),
+            source_date_epoch,
+        })
+    }
+
+    /// The workspace members.
+    pub fn members(&self) -> impl Iterator<Item = &LocalPackage> {
+        self.packages.iter().filter(|p| p.member)
+    }
+
+    /// A member by name.
+    pub fn member(&self, name: &str) -> Option<&LocalPackage> {
+        self.members().find(|p| p.name == name)
+    }
+}
+
+fn read_source(path: &Utf8Path) -> Result<Arc<SourceFile>, ProjectError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ProjectError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(SourceFile::new(path.as_std_path(), text))
+}
+
+/// Whether a path can go into a Dockerfile as it is.
+fn check_path(path: &str) -> Result<(), ProjectError> {
+    if path.chars().any(|c| c.is_control() || "$\"\\".contains(c)) {
+        return Err(ProjectError::UnsupportedPath(path.to_owned()));
+    }
+    Ok(())
+}
+
+impl LocalPackage {
+    fn load(package: &cargo_metadata::Package, member: bool) -> Result<LocalPackage, ProjectError> {
+        let dir = package
+            .manifest_path
+            .parent()
+            .expect("a manifest is in a directory")
+            .to_owned();
+        let mut inputs = vec!["Cargo.toml".to_owned()];
+        for target in &package.targets {
+            let relative = target
+                .src_path
+                .strip_prefix(&dir)
+                .unwrap_or(&target.src_path);
+            // The top-level entry holding the target: `src` for `src/bin/x.rs`, the file itself
+            // for a target at the package root.
+            let top = relative
+                .components()
+                .next()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default();
+            check_path(&top)?;
+            if !inputs.contains(&top) {
+                inputs.push(top);
+            }
+        }
+        inputs.sort();
+        let binaries = package
+            .targets
+            .iter()
+            .filter(|t| t.kind.contains(&TargetKind::Bin))
+            .map(|t| Binary {
+                name: t.name.clone(),
+                required_features: t.required_features.clone(),
+            })
+            .collect();
+        Ok(LocalPackage {
+            name: package.name.to_string(),
+            version: package.version.to_string(),
+            member,
+            manifest: read_source(&package.manifest_path)?,
+            about: About {
+                description: package.description.clone(),
+                license: package.license.clone(),
+                authors: package.authors.clone(),
+                repository: package.repository.clone(),
+                homepage: package.homepage.clone(),
+                documentation: package.documentation.clone(),
+            },
+            rust_version: package.rust_version.as_ref().map(ToString::to_string),
+            binaries,
+            inputs,
+            dir,
+        })
+    }
+}
+
+impl Vcs {
+    /// The git checkout `dir` is in, if any; no git, or no checkout, is not an error.
+    pub fn of(dir: &Utf8Path) -> Option<Vcs> {
+        let git = |args: &[&str]| {
+            let output = std::process::Command::new("git")
+                .arg("-C")
+                .arg(dir)
+                .args(args)
+                .output()
+                .ok()?;
+            output
+                .status
+                .success()
+                .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        };
+        Some(Vcs {
+            revision: git(&["rev-parse", "HEAD"])?,
+            commit_time: git(&["log", "-1", "--format=%ct"])?.parse().ok()?,
+        })
+    }
+}

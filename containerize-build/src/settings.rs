@@ -1,0 +1,504 @@
+//! Container settings: one typed layer per source, read from a spanned [`Node`] tree by one
+//! reader, then overlaid in precedence order.
+//!
+//! Every front end feeds this module: `Cargo.toml` tables (see [`crate::manifest`]), the CLI's
+//! flags, and `#[containerize::main(...)]` arguments, so they can never disagree.
+
+use crate::diagnostic::{Diagnostic, Origin, SourceFile};
+use crate::keys::{self, KEYS, Scope};
+use crate::node::{Key, Node, Value};
+use crate::validate::{self, Checked, Port, image};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A value together with where it was set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Set<T> {
+    /// The value.
+    pub value: T,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+impl<T> Set<T> {
+    /// A value given by a command-line flag.
+    pub fn flag(value: T, flag: &'static str) -> Self {
+        Self {
+            value,
+            origin: Origin::Flag(flag),
+        }
+    }
+}
+
+/// The runtime base image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Base {
+    /// An empty image: the binary must be static.
+    Scratch,
+    /// Distroless static: CA certificates, tzdata and passwd, no libc.
+    DistrolessStatic,
+    /// Distroless cc: glibc, libgcc and libssl.
+    DistrolessCc,
+    /// Debian slim: a package manager for runtime packages.
+    DebianSlim,
+    /// Any image reference.
+    Image(String),
+}
+
+impl Base {
+    /// Reads a `base` value.
+    pub fn parse(s: &str) -> Checked<Base> {
+        Ok(match s {
+            "scratch" => Base::Scratch,
+            "distroless-static" => Base::DistrolessStatic,
+            "distroless-cc" => Base::DistrolessCc,
+            "debian-slim" => Base::DebianSlim,
+            other => Base::Image(image::reference(other).map_err(|mut e| {
+                e.help = Some(
+                    "use `scratch`, `distroless-static`, `distroless-cc`, `debian-slim` or an image reference".into(),
+                );
+                e
+            })?),
+        })
+    }
+}
+
+/// A Debian release, shared by builder and runtime so that glibc matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Suite {
+    /// Debian 12.
+    Bookworm,
+    /// Debian 13.
+    Trixie,
+}
+
+impl Suite {
+    fn parse(s: &str) -> Checked<Suite> {
+        match s {
+            "bookworm" => Ok(Suite::Bookworm),
+            "trixie" => Ok(Suite::Trixie),
+            _ => Err(validate::Invalid {
+                message: format!("unknown Debian suite `{s}`"),
+                help: Some("use `trixie` or `bookworm`".into()),
+            }),
+        }
+    }
+}
+
+/// How the binary links the C library.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Linkage {
+    /// Static for bases without a libc, dynamic otherwise.
+    Auto,
+    /// A static binary (glibc with `+crt-static`).
+    Static,
+    /// A dynamically linked binary.
+    Dynamic,
+}
+
+impl Linkage {
+    fn parse(s: &str) -> Checked<Linkage> {
+        match s {
+            "auto" => Ok(Linkage::Auto),
+            "static" => Ok(Linkage::Static),
+            "dynamic" => Ok(Linkage::Dynamic),
+            _ => Err(validate::Invalid {
+                message: format!("unknown linkage `{s}`"),
+                help: Some("use `auto`, `static` or `dynamic`".into()),
+            }),
+        }
+    }
+}
+
+/// A file or directory of the package copied into the runtime image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Include {
+    /// Path relative to the package directory.
+    pub src: String,
+    /// Absolute destination in the image.
+    pub dest: String,
+    /// Mode to set, if any.
+    pub mode: Option<u32>,
+}
+
+macro_rules! settings {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty,)*) => {
+        /// One layer of settings (a table, an attribute or the flags); unset values are `None`.
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct Settings {
+            $($(#[$doc])* pub $field: Option<Set<$ty>>,)*
+            /// Environment variables, merged key by key across layers.
+            pub env: BTreeMap<String, Set<String>>,
+            /// Labels, merged key by key across layers.
+            pub labels: BTreeMap<String, Set<String>>,
+            /// Build arguments, merged key by key across layers.
+            pub build_args: BTreeMap<String, Set<String>>,
+            /// Per-binary layers (package tables only).
+            pub bin: BTreeMap<String, Set<Settings>>,
+        }
+
+        impl Settings {
+            /// This layer with `higher` laid over it: set values of `higher` win; maps merge
+            /// key by key. Per-binary tables are not carried over; see [`Settings::for_binary`].
+            pub fn overlay(&self, higher: &Settings) -> Settings {
+                let mut merged = Settings {
+                    $($field: higher.$field.clone().or_else(|| self.$field.clone()),)*
+                    env: self.env.clone(),
+                    labels: self.labels.clone(),
+                    build_args: self.build_args.clone(),
+                    bin: BTreeMap::new(),
+                };
+                merged.env.extend(higher.env.clone());
+                merged.labels.extend(higher.labels.clone());
+                merged.build_args.extend(higher.build_args.clone());
+                merged
+            }
+        }
+    };
+}
+
+settings! {
+    /// Image repository.
+    name: String,
+    /// Tags.
+    tags: Vec<String>,
+    /// Runtime base.
+    base: Base,
+    /// Builder image.
+    builder: String,
+    /// Debian suite.
+    suite: Suite,
+    /// Linkage.
+    linkage: Linkage,
+    /// Binaries that get an image.
+    bins: Vec<String>,
+    /// Features.
+    features: Vec<String>,
+    /// `--all-features`.
+    all_features: bool,
+    /// `--no-default-features`.
+    no_default_features: bool,
+    /// Cargo profile.
+    profile: String,
+    /// Exposed ports.
+    expose: Vec<Port>,
+    /// Working directory.
+    workdir: String,
+    /// User.
+    user: String,
+    /// Entrypoint.
+    entrypoint: Vec<String>,
+    /// Default arguments.
+    args: Vec<String>,
+    /// Volumes.
+    volumes: Vec<String>,
+    /// Stop signal.
+    stop_signal: String,
+    /// Runtime files.
+    include: Vec<Include>,
+    /// Extra build inputs.
+    build_include: Vec<String>,
+    /// Builder packages.
+    build_packages: Vec<String>,
+    /// Runtime packages.
+    runtime_packages: Vec<String>,
+}
+
+impl Settings {
+    /// The layers for one binary: this (package-level) layer with that binary's table over it.
+    pub fn for_binary(&self, bin: &str) -> Settings {
+        match self.bin.get(bin) {
+            Some(table) => self.overlay(&table.value),
+            None => self.overlay(&Settings::default()),
+        }
+    }
+}
+
+/// Reads one settings table. Problems go to `diagnostics`; what could be read is returned.
+pub fn read_table(
+    table: &Node,
+    file: &Arc<SourceFile>,
+    scope: Scope,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Settings {
+    let mut reader = Reader { file, diagnostics };
+    reader.table(table, scope)
+}
+
+/// The TOML header a scope's table is written under, for messages.
+pub fn scope_header(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Workspace => "[workspace.metadata.containerize]",
+        Scope::Package => "[package.metadata.containerize]",
+        Scope::Binary => "[package.metadata.containerize.bin.<name>]",
+    }
+}
+
+struct Reader<'a> {
+    file: &'a Arc<SourceFile>,
+    diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn origin(&self, span: &std::ops::Range<usize>) -> Origin {
+        Origin::File {
+            file: self.file.clone(),
+            span: span.clone(),
+        }
+    }
+
+    fn set<T>(&self, node: &Node, value: T) -> Set<T> {
+        Set {
+            value,
+            origin: self.origin(&node.span),
+        }
+    }
+
+    fn wrong_type(&mut self, node: &Node, expected: &str) {
+        let found = node.value.type_name();
+        let diagnostic = Diagnostic::error(
+            self.origin(&node.span),
+            format!("expected {expected}, found {found}"),
+            format!("expected {expected}"),
+        );
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn invalid(&mut self, node: &Node, invalid: validate::Invalid) {
+        let mut diagnostic =
+            Diagnostic::error(self.origin(&node.span), invalid.message, "invalid value");
+        diagnostic.help = invalid.help;
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn checked<T>(&mut self, node: &Node, checked: Checked<T>) -> Option<T> {
+        checked.map_err(|e| self.invalid(node, e)).ok()
+    }
+
+    /// A string, validated. Integers are accepted where `integers` is set (ports, modes).
+    fn string_with<T>(
+        &mut self,
+        node: &Node,
+        integers: bool,
+        check: fn(&str) -> Checked<T>,
+    ) -> Option<T> {
+        match &node.value {
+            Value::String(s) => self.checked(node, check(s)),
+            Value::Integer(i) if integers => self.checked(node, check(&i.to_string())),
+            _ => {
+                self.wrong_type(
+                    node,
+                    if integers {
+                        "a string or an integer"
+                    } else {
+                        "a string"
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    fn one<T>(&mut self, node: &Node, check: fn(&str) -> Checked<T>) -> Option<Set<T>> {
+        self.string_with(node, false, check)
+            .map(|v| self.set(node, v))
+    }
+
+    fn boolean(&mut self, node: &Node) -> Option<Set<bool>> {
+        match node.value {
+            Value::Bool(b) => Some(self.set(node, b)),
+            _ => {
+                self.wrong_type(node, "`true` or `false`");
+                None
+            }
+        }
+    }
+
+    fn array<'n>(&mut self, node: &'n Node) -> Option<&'n [Node]> {
+        match &node.value {
+            Value::Array(items) => Some(items),
+            _ => {
+                self.wrong_type(node, "an array");
+                None
+            }
+        }
+    }
+
+    /// An array whose items each pass `item`; `None` if any fails, so no half list is used.
+    fn list<T>(
+        &mut self,
+        node: &Node,
+        item: impl Fn(&mut Self, &Node) -> Option<T>,
+    ) -> Option<Set<Vec<T>>> {
+        let items = self.array(node)?;
+        let values: Vec<Option<T>> = items.iter().map(|n| item(self, n)).collect();
+        let values: Option<Vec<T>> = values.into_iter().collect();
+        values.map(|v| self.set(node, v))
+    }
+
+    fn strings<T>(&mut self, node: &Node, check: fn(&str) -> Checked<T>) -> Option<Set<Vec<T>>> {
+        self.list(node, |r, n| r.string_with(n, false, check))
+    }
+
+    fn entries<'n>(&mut self, node: &'n Node) -> Option<&'n [(Key, Node)]> {
+        match &node.value {
+            Value::Table(entries) => Some(entries),
+            _ => {
+                self.wrong_type(node, "a table");
+                None
+            }
+        }
+    }
+
+    fn map(
+        &mut self,
+        node: &Node,
+        check_key: fn(&str) -> Checked<String>,
+        into: &mut BTreeMap<String, Set<String>>,
+    ) {
+        for (key, value) in self.entries(node).unwrap_or_default() {
+            let key_node = Node {
+                span: key.span.clone(),
+                value: Value::String(key.name.clone()),
+            };
+            let key_ok = self.checked(&key_node, check_key(&key.name));
+            if let (Some(name), Some(value)) = (key_ok, self.one(value, validate::text)) {
+                into.insert(name, value);
+            }
+        }
+    }
+
+    fn include(&mut self, node: &Node) -> Option<Include> {
+        let entries = self.entries(node)?;
+        let (mut src, mut dest, mut mode, mut complete) = (None, None, None, true);
+        for (key, value) in entries {
+            match key.name.as_str() {
+                "src" => src = self.string_with(value, false, validate::project_path),
+                "dest" => dest = self.string_with(value, false, validate::image_path),
+                "mode" => {
+                    // A TOML integer such as 0o755 arrives as its value; show it in octal.
+                    let octal = match value.value {
+                        Value::Integer(i) => Node {
+                            span: value.span.clone(),
+                            value: Value::String(format!("{i:o}")),
+                        },
+                        _ => value.clone(),
+                    };
+                    mode = self.string_with(&octal, false, validate::mode);
+                    complete &= mode.is_some();
+                }
+                _ => self.unknown_key(key, "an `include` entry", &["src", "dest", "mode"]),
+            }
+        }
+        for (field, missing) in [("src", src.is_none()), ("dest", dest.is_none())] {
+            if missing && !entries.iter().any(|(k, _)| k.name == field) {
+                let diagnostic = Diagnostic::error(
+                    self.origin(&node.span),
+                    format!("this `include` entry has no `{field}`"),
+                    "incomplete entry",
+                )
+                .with_help(
+                    r#"write it as { src = "config/app.toml", dest = "/etc/app/app.toml" }"#,
+                );
+                self.diagnostics.push(diagnostic);
+            }
+        }
+        match (src, dest, complete) {
+            (Some(src), Some(dest), true) => Some(Include { src, dest, mode }),
+            _ => None,
+        }
+    }
+
+    fn unknown_key(&mut self, key: &Key, place: &str, known: &[&'static str]) {
+        let suggestion = if known.is_empty() {
+            keys::suggest(&key.name)
+        } else {
+            keys::nearest(&key.name, known.iter().copied())
+        };
+        let mut diagnostic = Diagnostic::warning(
+            self.origin(&key.span),
+            format!("unknown key `{}` in {place}", key.name),
+            "not a containerize setting",
+        );
+        diagnostic.help = Some(match suggestion {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "see the settings reference: `cargo containerize --help`".to_owned(),
+        });
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn table(&mut self, table: &Node, scope: Scope) -> Settings {
+        let mut s = Settings::default();
+        for (key, node) in self.entries(table).unwrap_or_default() {
+            let documented = KEYS.iter().find(|k| k.name == key.name);
+            let out_of_scope = match scope {
+                Scope::Workspace => documented.is_some_and(|k| !k.in_workspace),
+                Scope::Binary => matches!(key.name.as_str(), "bin" | "bins"),
+                Scope::Package => false,
+            };
+            if out_of_scope {
+                let diagnostic = Diagnostic::warning(
+                    self.origin(&key.span),
+                    format!("`{}` has no effect in {}", key.name, scope_header(scope)),
+                    "ignored here",
+                )
+                .with_help("write it in the package's [package.metadata.containerize] table");
+                self.diagnostics.push(diagnostic);
+                continue;
+            }
+            match key.name.as_str() {
+                "name" => s.name = self.one(node, image::repository),
+                "tags" => s.tags = self.strings(node, image::tag),
+                "base" => s.base = self.one(node, Base::parse),
+                "builder" => s.builder = self.one(node, image::reference),
+                "suite" => s.suite = self.one(node, Suite::parse),
+                "linkage" => s.linkage = self.one(node, Linkage::parse),
+                "bins" => s.bins = self.strings(node, validate::cargo_name),
+                "features" => s.features = self.strings(node, validate::feature),
+                "all-features" => s.all_features = self.boolean(node),
+                "no-default-features" => s.no_default_features = self.boolean(node),
+                "profile" => s.profile = self.one(node, validate::cargo_name),
+                "expose" => {
+                    s.expose = self.list(node, |r, n| r.string_with(n, true, validate::port))
+                }
+                "env" => self.map(node, validate::variable_name, &mut s.env),
+                "workdir" => s.workdir = self.one(node, validate::image_path),
+                "user" => s.user = self.one(node, validate::user),
+                "entrypoint" => s.entrypoint = self.strings(node, validate::text),
+                "args" => s.args = self.strings(node, validate::text),
+                "labels" => self.map(node, validate::label_key, &mut s.labels),
+                "volumes" => s.volumes = self.strings(node, validate::image_path),
+                "stop-signal" => {
+                    s.stop_signal = self
+                        .string_with(node, true, validate::signal)
+                        .map(|v| self.set(node, v))
+                }
+                "include" => s.include = self.list(node, Self::include),
+                "build-include" => s.build_include = self.strings(node, validate::project_path),
+                "build-packages" => s.build_packages = self.strings(node, validate::debian_package),
+                "runtime-packages" => {
+                    s.runtime_packages = self.strings(node, validate::debian_package)
+                }
+                "build-args" => self.map(node, validate::variable_name, &mut s.build_args),
+                "bin" => {
+                    for (name, table) in self.entries(node).unwrap_or_default() {
+                        let layer = self.table(table, Scope::Binary);
+                        s.bin.insert(
+                            name.name.clone(),
+                            Set {
+                                value: layer,
+                                origin: self.origin(&name.span),
+                            },
+                        );
+                    }
+                }
+                _ => self.unknown_key(key, scope_header(scope), &[]),
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,376 @@
+//! Validators for single setting values, shared by every front end.
+//!
+//! Each turns a string into a typed value or says why it can't be one. They are also the
+//! first line of the rule that no user value may inject a Dockerfile instruction: the
+//! renderer quotes everything, and these keep values to what each field can mean.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Why a value is not acceptable, and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalid {
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+impl Invalid {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// The result of a validator.
+pub type Checked<T> = Result<T, Invalid>;
+
+fn all_chars(s: &str, ok: impl Fn(char) -> bool) -> bool {
+    !s.is_empty() && s.chars().all(ok)
+}
+
+/// Free text (an environment or label value): anything but control characters, which no
+/// Dockerfile instruction can carry.
+pub fn text(s: &str) -> Checked<String> {
+    match s.chars().find(|c| c.is_control() && *c != '\t') {
+        Some(c) => Err(
+            Invalid::new(format!("contains the control character {c:?}")).help(
+                "a Dockerfile value is one line: remove newlines and other control characters",
+            ),
+        ),
+        None => Ok(s.to_owned()),
+    }
+}
+
+/// An environment variable or build argument name.
+pub fn variable_name(s: &str) -> Checked<String> {
+    let valid = all_chars(s, |c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit());
+    if valid {
+        Ok(s.to_owned())
+    } else {
+        Err(Invalid::new(format!("`{s}` is not a valid variable name"))
+            .help("use letters, digits and `_`, not starting with a digit, e.g. `RUST_LOG`"))
+    }
+}
+
+/// A label key (reverse-DNS by OCI convention).
+pub fn label_key(s: &str) -> Checked<String> {
+    if all_chars(s, |c| c.is_ascii_alphanumeric() || "._-/".contains(c)) {
+        Ok(s.to_owned())
+    } else {
+        Err(Invalid::new(format!("`{s}` is not a valid label key"))
+            .help("use letters, digits, `.`, `-`, `_` and `/`, e.g. `com.example.team`"))
+    }
+}
+
+/// An absolute path inside the image.
+pub fn image_path(s: &str) -> Checked<String> {
+    let safe = all_chars(s, |c| c.is_ascii_alphanumeric() || "._/@+=,:~-".contains(c));
+    if !s.starts_with('/') {
+        Err(Invalid::new(format!("`{s}` is not an absolute path"))
+            .help("paths in the image start with `/`, e.g. `/data`"))
+    } else if !safe || s.split('/').any(|part| part == "..") {
+        Err(Invalid::new(format!("`{s}` is not a plain path"))
+            .help("use letters, digits and `._/@+=,:~-`; no spaces, quotes, `$` or `..`"))
+    } else {
+        Ok(s.to_owned())
+    }
+}
+
+/// A path relative to the package directory, for files taken from the project.
+pub fn project_path(s: &str) -> Checked<String> {
+    let safe = all_chars(s, |c| c.is_ascii_alphanumeric() || "._/@+=,:~-".contains(c));
+    if s.starts_with('/') || s.split('/').any(|part| part == "..") || !safe {
+        Err(Invalid::new(format!("`{s}` is not a plain relative path"))
+            .help("name a file or directory inside the package, e.g. `config/app.toml`"))
+    } else {
+        Ok(s.trim_end_matches('/').to_owned())
+    }
+}
+
+/// A user, as `USER` takes it: `name`, `uid`, or either with `:group`.
+pub fn user(s: &str) -> Checked<String> {
+    let part_ok = |p: &str| {
+        all_chars(p, |c| c.is_ascii_alphanumeric() || "._-".contains(c)) && !p.starts_with('-')
+    };
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() <= 2 && parts.iter().all(|p| part_ok(p)) {
+        Ok(s.to_owned())
+    } else {
+        Err(Invalid::new(format!("`{s}` is not a user"))
+            .help("write `65532`, `65532:65532` or `app:app`"))
+    }
+}
+
+/// A port the image exposes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Port {
+    /// The port number.
+    pub number: u16,
+    /// `tcp` or `udp`.
+    pub protocol: Protocol,
+}
+
+/// A transport protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl fmt::Display for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let protocol = match self.protocol {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        };
+        write!(f, "{}/{protocol}", self.number)
+    }
+}
+
+/// A port: `8080`, `"8080"`, `"8080/tcp"` or `"53/udp"`.
+pub fn port(s: &str) -> Checked<Port> {
+    let (number, protocol) = s.split_once('/').unwrap_or((s, "tcp"));
+    let protocol = match protocol {
+        "tcp" => Protocol::Tcp,
+        "udp" => Protocol::Udp,
+        _ => {
+            return Err(
+                Invalid::new(format!("unknown protocol `{protocol}`")).help("use `tcp` or `udp`")
+            );
+        }
+    };
+    match number.parse::<u16>() {
+        Ok(number) if number > 0 => Ok(Port { number, protocol }),
+        _ => Err(Invalid::new(format!("`{number}` is not a port number"))
+            .help("use a number from 1 to 65535")),
+    }
+}
+
+/// A signal name or number, normalised to `SIGNAME` or the number.
+pub fn signal(s: &str) -> Checked<String> {
+    let name = s.strip_prefix("SIG").unwrap_or(s);
+    if s.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n)) {
+        Ok(s.to_owned())
+    } else if all_chars(name, |c| {
+        c.is_ascii_uppercase() || c.is_ascii_digit() || c == '+'
+    }) {
+        Ok(format!("SIG{name}"))
+    } else {
+        Err(Invalid::new(format!("`{s}` is not a signal"))
+            .help("write a name such as `SIGTERM` or `SIGINT`, or a number"))
+    }
+}
+
+/// A Debian package name, optionally pinned: `libssl-dev` or `libssl-dev=3.0.11-1`.
+pub fn debian_package(s: &str) -> Checked<String> {
+    let (name, version) = s.split_once('=').map_or((s, None), |(n, v)| (n, Some(v)));
+    let name_ok = all_chars(name, |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c)
+    }) && name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric());
+    let version_ok =
+        version.is_none_or(|v| all_chars(v, |c| c.is_ascii_alphanumeric() || ".+~:-".contains(c)));
+    if name_ok && version_ok {
+        Ok(s.to_owned())
+    } else {
+        Err(Invalid::new(format!("`{s}` is not a Debian package name"))
+            .help("write a name such as `libssl-dev`"))
+    }
+}
+
+/// A Cargo feature: `name`, `dep:name` or `package/name`.
+pub fn feature(s: &str) -> Checked<String> {
+    if all_chars(s, |c| c.is_ascii_alphanumeric() || "_-+./:".contains(c)) && !s.starts_with('-') {
+        Ok(s.to_owned())
+    } else {
+        Err(Invalid::new(format!("`{s}` is not a feature name"))
+            .help("write a feature such as `tls` or `serde/derive`"))
+    }
+}
+
+/// A Cargo target or profile name.
+pub fn cargo_name(s: &str) -> Checked<String> {
+    if all_chars(s, |c| c.is_ascii_alphanumeric() || "_-".contains(c)) && !s.starts_with('-') {
+        Ok(s.to_owned())
+    } else {
+        Err(Invalid::new(format!("`{s}` is not a Cargo name"))
+            .help("use letters, digits, `-` and `_`"))
+    }
+}
+
+/// A file mode: `"0644"`, `"755"` or an integer such as `0o755`.
+pub fn mode(s: &str) -> Checked<u32> {
+    match u32::from_str_radix(s.trim_start_matches("0o"), 8) {
+        Ok(mode) if mode <= 0o7777 => Ok(mode),
+        _ => Err(Invalid::new(format!("`{s}` is not a file mode"))
+            .help("write octal digits, e.g. `\"0644\"` or `0o755`")),
+    }
+}
+
+/// Validators and the parsed form of image references (`[registry/]path[:tag][@digest]`).
+///
+/// Written here rather than taken from `oci-spec`, whose `Reference` would pull some twenty
+/// crates into every build script that uses `containerize-build`; the grammar is the
+/// distribution project's `reference.go`.
+pub mod image {
+    use super::{Checked, Invalid};
+
+    fn path_component_ok(c: &str) -> bool {
+        // [a-z0-9]+ ((\.|_|__|-+) [a-z0-9]+)*
+        let bytes = c.as_bytes();
+        let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        if bytes.is_empty() || !alnum(&bytes[0]) || !alnum(&bytes[bytes.len() - 1]) {
+            return false;
+        }
+        let mut separators = c
+            .split(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+            .filter(|s| !s.is_empty());
+        c.bytes().all(|b| alnum(&b) || b"._-".contains(&b))
+            && separators.all(|sep| {
+                sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|b| b == b'-')
+            })
+    }
+
+    fn domain_ok(d: &str) -> bool {
+        let (host, port) = d.rsplit_once(':').map_or((d, None), |(h, p)| (h, Some(p)));
+        port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            })
+    }
+
+    /// A tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+    pub fn tag(s: &str) -> Checked<String> {
+        let ok = !s.is_empty()
+            && s.len() <= 128
+            && !s.starts_with(['.', '-'])
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        if ok {
+            Ok(s.to_owned())
+        } else {
+            Err(Invalid::new(format!("`{s}` is not an image tag")).help(
+                "use up to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
+            ))
+        }
+    }
+
+    /// A repository name without tag or digest, e.g. `ghcr.io/acme/app`.
+    pub fn repository(s: &str) -> Checked<String> {
+        let mut parts: Vec<&str> = s.split('/').collect();
+        let first = parts[0];
+        let has_domain = parts.len() > 1 && (first.contains(['.', ':']) || first == "localhost");
+        if has_domain && !domain_ok(first) {
+            return Err(Invalid::new(format!("`{first}` is not a registry host")));
+        }
+        if has_domain {
+            parts.remove(0);
+        }
+        if s.len() <= 255 && parts.iter().all(|p| path_component_ok(p)) {
+            Ok(s.to_owned())
+        } else {
+            Err(Invalid::new(format!("`{s}` is not an image name")).help(
+                "use lowercase letters, digits and separators (`.`, `_`, `-`, `/`), e.g. `ghcr.io/acme/app`",
+            ))
+        }
+    }
+
+    /// Splits `name[:tag][@digest]`; the tag's colon is the last one after the last `/`.
+    pub fn split(s: &str) -> (&str, Option<&str>, Option<&str>) {
+        let (rest, digest) = s.split_once('@').map_or((s, None), |(r, d)| (r, Some(d)));
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        match rest[last_slash..].rfind(':') {
+            Some(i) => (
+                &rest[..last_slash + i],
+                Some(&rest[last_slash + i + 1..]),
+                digest,
+            ),
+            None => (rest, None, digest),
+        }
+    }
+
+    /// A full reference, `name[:tag][@digest]`.
+    pub fn reference(s: &str) -> Checked<String> {
+        let (name, tag_part, digest) = split(s);
+        repository(name)?;
+        if let Some(t) = tag_part {
+            tag(t)?;
+        }
+        if let Some(d) = digest {
+            let (algorithm, hex) = d.split_once(':').unwrap_or(("", ""));
+            if algorithm.is_empty() || hex.len() < 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                return Err(Invalid::new(format!("`{d}` is not a digest"))
+                    .help("write `sha256:` and 64 hex digits"));
+            }
+        }
+        Ok(s.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references() {
+        for ok in [
+            "app",
+            "ghcr.io/acme/app:1.0",
+            "localhost:5000/a/b",
+            "a__b",
+            "a--b",
+            "rust:1.95.0-slim-trixie",
+            "scratch",
+        ] {
+            assert!(image::reference(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "App",
+            "a/",
+            "-a",
+            "a:b:c",
+            "a\nFROM x",
+            "a b",
+            "ghcr.io/acme/app:-x",
+            "a@sha256:zz",
+        ] {
+            assert!(image::reference(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            image::split("localhost:5000/a:1"),
+            ("localhost:5000/a", Some("1"), None)
+        );
+    }
+
+    #[test]
+    fn values_that_could_break_a_line_are_refused() {
+        assert!(text("a\nRUN x").is_err());
+        assert!(text("tab\tis fine, \"quotes\" and $ too").is_ok());
+        assert!(image_path("/data dir").is_err());
+        assert!(image_path("/$HOME").is_err());
+        assert!(user("app\nUSER root").is_err());
+        assert!(debian_package("curl && rm -rf /").is_err());
+        assert_eq!(signal("TERM").unwrap(), "SIGTERM");
+        assert_eq!(port("53/udp").unwrap().to_string(), "53/udp");
+        assert_eq!(mode("0o755").unwrap(), 0o755);
+    }
+}

@@ -1,0 +1,282 @@
+//! Snapshot tests of the Dockerfile (and plan) for every base, linkage, a workspace with
+//! several binaries, and hostile values. Projects are built by hand: no disk, no cargo.
+
+use containerize_build::project::{About, Binary, LocalPackage, Vcs};
+use containerize_build::toolchain::Toolchain;
+use containerize_build::{
+    Options, Project, Selection, Settings, SourceFile, plan, render, resolve,
+};
+
+const ROOT: &str = "/home/dev/app";
+
+fn package(dir: &str, manifest: &str, binaries: &[&str]) -> LocalPackage {
+    let name = toml::from_str::<toml::Table>(manifest).unwrap()["package"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    LocalPackage {
+        name,
+        version: "1.2.3".into(),
+        member: true,
+        dir: dir.into(),
+        manifest: SourceFile::new(format!("{dir}/Cargo.toml"), manifest),
+        about: About {
+            description: Some("A small\nservice".into()),
+            license: Some("MIT OR Apache-2.0".into()),
+            authors: vec!["Dev <dev@example.com>".into()],
+            repository: Some("https://example.com/app".into()),
+            ..About::default()
+        },
+        rust_version: Some("1.85".into()),
+        binaries: binaries
+            .iter()
+            .map(|b| Binary {
+                name: (*b).into(),
+                required_features: vec![],
+            })
+            .collect(),
+        inputs: vec!["Cargo.toml".into(), "src".into()],
+    }
+}
+
+fn project(root_manifest: &str, packages: Vec<LocalPackage>) -> Project {
+    Project {
+        workspace_root: ROOT.into(),
+        root_manifest: packages.iter().find(|p| p.dir == ROOT).map_or_else(
+            || SourceFile::new(format!("{ROOT}/Cargo.toml"), root_manifest),
+            |p| p.manifest.clone(),
+        ),
+        packages,
+        root_files: vec!["Cargo.lock".into()],
+        toolchain: Toolchain {
+            pinned: None,
+            local: Some("1.95.0".into()),
+        },
+        vcs: Some(Vcs {
+            revision: "0123456789abcdef0123456789abcdef01234567".into(),
+            commit_time: 1_763_000_000,
+        }),
+        source_date_epoch: None,
+    }
+}
+
+/// Every image's Dockerfile, one after the other.
+fn dockerfiles(project: &Project) -> String {
+    let spec =
+        resolve(project, &Selection::default(), &Settings::default()).expect("valid settings");
+    let options = Options {
+        arch: "x86_64".into(),
+        ..Options::default()
+    };
+    spec.images
+        .iter()
+        .map(|image| render(&plan(project, image, &options).expect("a plan")))
+        .collect::<Vec<_>>()
+        .join("\n# ----------\n\n")
+}
+
+fn single(settings: &str) -> Project {
+    let manifest = format!(
+        "[package]\nname = \"app\"\nversion = \"1.2.3\"\n\n[package.metadata.containerize]\n{settings}\n"
+    );
+    project("", vec![package(ROOT, &manifest, &["app"])])
+}
+
+#[test]
+fn default_is_distroless_cc_dynamic() {
+    insta::assert_snapshot!(dockerfiles(&single("")));
+}
+
+#[test]
+fn scratch_is_static_with_ca_certificates() {
+    insta::assert_snapshot!(dockerfiles(&single("base = \"scratch\"")));
+}
+
+#[test]
+fn distroless_static_is_static() {
+    insta::assert_snapshot!(dockerfiles(&single(
+        "base = \"distroless-static\"\nsuite = \"bookworm\""
+    )));
+}
+
+#[test]
+fn static_linkage_on_a_libc_base() {
+    insta::assert_snapshot!(dockerfiles(&single(
+        "base = \"distroless-cc\"\nlinkage = \"static\""
+    )));
+}
+
+#[test]
+fn debian_slim_with_packages_and_everything_set() {
+    insta::assert_snapshot!(dockerfiles(&single(
+        r#"base = "debian-slim"
+build-packages = ["libssl-dev", "pkg-config"]
+runtime-packages = ["libssl3t64"]
+features = ["tls"]
+profile = "dist"
+expose = [8080, "9090/udp"]
+env = { RUST_LOG = "info" }
+workdir = "/data"
+user = "10001:10001"
+args = ["serve"]
+labels = { "com.example.team" = "platform" }
+volumes = ["/data"]
+stop-signal = "INT"
+include = [{ src = "config/app.toml", dest = "/etc/app/app.toml", mode = "0644" }]
+build-args = { GIT_SHA = "unknown" }
+tags = ["edge"]
+name = "registry.example.com/team/app""#
+    )));
+}
+
+#[test]
+fn any_image_as_base() {
+    insta::assert_snapshot!(dockerfiles(&single(
+        "base = \"registry.example.com/base/runtime:2024\"\nentrypoint = [\"/usr/local/bin/app\", \"--json\"]"
+    )));
+}
+
+#[test]
+fn workspace_with_several_binaries() {
+    let root = "[workspace]\nmembers = [\"api\", \"worker\"]\n\n[workspace.metadata.containerize]\nbase = \"distroless-static\"\nenv = { RUST_LOG = \"info\" }\n";
+    let api = package(
+        &format!("{ROOT}/api"),
+        "[package]\nname = \"api\"\n[package.metadata.containerize]\nexpose = [8080]\nbase = \"distroless-cc\"\n",
+        &["api", "api-admin"],
+    );
+    let worker = package(
+        &format!("{ROOT}/worker"),
+        "[package]\nname = \"worker\"\n",
+        &["worker"],
+    );
+    let mut shared = package(
+        &format!("{ROOT}/../shared"),
+        "[package]\nname = \"shared\"\n",
+        &[],
+    );
+    shared.member = false;
+    shared.dir = "/home/dev/shared".into();
+    insta::assert_snapshot!(dockerfiles(&project(root, vec![api, worker, shared])));
+}
+
+/// A Dockerfile's instructions: lines that are neither comments, blank, nor continuations.
+fn instructions(dockerfile: &str) -> Vec<String> {
+    let mut list = Vec::new();
+    let mut continued = false;
+    for line in dockerfile.lines() {
+        if !continued && !line.trim().is_empty() && !line.starts_with('#') {
+            list.push(line.split_whitespace().next().unwrap().to_owned());
+        }
+        continued = line.ends_with('\\');
+    }
+    list
+}
+
+#[test]
+fn hostile_values_cannot_add_instructions() {
+    let tame = single(
+        "env = { A = \"x\" }\nlabels = { l = \"x\" }\nargs = [\"x\"]\nentrypoint = [\"x\"]\nbuild-args = { B = \"x\" }",
+    );
+    let expected = instructions(&dockerfiles(&tame));
+    let options = Options {
+        arch: "x86_64".into(),
+        ..Options::default()
+    };
+    let spec = resolve(&tame, &Selection::default(), &Settings::default()).unwrap();
+    let mut plan = plan(&tame, &spec.images[0], &options).unwrap();
+    // Values validation would refuse, put straight into the plan: the renderer holds alone.
+    let hostile = "x\"\nRUN rm -rf / \\\n$HOME '<<EOF'\r\nUSER root\u{0}";
+    for map in [
+        &mut plan.runtime.env,
+        &mut plan.runtime.labels,
+        &mut plan.builder.build_args,
+        &mut plan.builder.env,
+    ] {
+        for value in map.values_mut() {
+            *value = hostile.into();
+        }
+    }
+    // Keys too, where one instruction carries several pairs (each build argument is an `ARG`).
+    for map in [
+        &mut plan.runtime.env,
+        &mut plan.runtime.labels,
+        &mut plan.builder.env,
+    ] {
+        map.insert(hostile.into(), hostile.into());
+    }
+    plan.runtime.cmd = vec![hostile.into()];
+    plan.runtime.entrypoint = vec![hostile.into(), "<<EOF".into()];
+    plan.runtime.workdir = Some(hostile.into());
+    plan.runtime.user = hostile.into();
+    plan.runtime.stop_signal = Some(hostile.into());
+    plan.runtime.volumes = vec![hostile.into()];
+    plan.builder.image = hostile.into();
+    plan.runtime.base = hostile.into();
+    plan.package = hostile.into();
+    plan.builder.toolchain_reason = hostile.into();
+    let dockerfile = render(&plan);
+    let mut expected_with_new = expected.clone();
+    // The hostile plan also sets WORKDIR, VOLUME and STOPSIGNAL, which the tame one lacks.
+    for (after, added) in [
+        ("LABEL", "VOLUME"),
+        ("VOLUME", "WORKDIR"),
+        ("USER", "STOPSIGNAL"),
+    ] {
+        let at = expected_with_new.iter().rposition(|i| i == after).unwrap() + 1;
+        expected_with_new.insert(at, added.to_owned());
+    }
+    assert_eq!(instructions(&dockerfile), expected_with_new, "{dockerfile}");
+    assert!(!dockerfile.contains("\nRUN rm"), "{dockerfile}");
+    assert!(!dockerfile.contains("\nUSER root"), "{dockerfile}");
+    insta::assert_snapshot!(dockerfile);
+}
+
+#[test]
+fn the_same_inputs_give_the_same_bytes() {
+    let project = single(
+        "base = \"scratch\"\nenv = { B = \"2\", A = \"1\" }\nlabels = { z = \"1\", a = \"2\" }",
+    );
+    let first = dockerfiles(&project);
+    for _ in 0..5 {
+        assert_eq!(dockerfiles(&project), first);
+    }
+}
+
+#[test]
+fn plan_as_json() {
+    let project = single("base = \"scratch\"");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let plan = plan(
+        &project,
+        &spec.images[0],
+        &Options {
+            arch: "x86_64".into(),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    insta::assert_json_snapshot!(plan);
+}
+
+fn plan_errors(settings: &str) -> String {
+    let project = single(settings);
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let errors = plan(&project, &spec.images[0], &Options::default()).unwrap_err();
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn contradictions_point_at_the_setting() {
+    insta::assert_snapshot!(plan_errors("base = \"scratch\"\nlinkage = \"dynamic\"\nruntime-packages = [\"curl\"]"), @r#"
+    error: a dynamically linked binary cannot run on a base without a C library
+      --> /home/dev/app/Cargo.toml:7:11
+      = help: use `linkage = "static"` (or `auto`), or `base = "distroless-cc"`
+    error: `runtime-packages` needs a base with a package manager
+      --> /home/dev/app/Cargo.toml:8:20
+      = help: use `base = "debian-slim"`, or a base image that has these packages
+    "#);
+}
