@@ -13,6 +13,8 @@ use std::sync::Arc;
 pub struct Project {
     /// The workspace root directory.
     pub workspace_root: Utf8PathBuf,
+    /// Cargo's target directory (never sent to the engine).
+    pub target_directory: Utf8PathBuf,
     /// The workspace's `Cargo.toml`.
     pub root_manifest: Arc<SourceFile>,
     /// Every local package cargo must see to load the workspace: the members and every path
@@ -139,6 +141,7 @@ impl Project {
             .and_then(|s| s.parse().ok());
         Ok(Project {
             workspace_root: root.clone(),
+            target_directory: metadata.target_directory.clone(),
             root_manifest: read_source(&root.join("Cargo.toml"))?,
             packages,
             root_files,

@@ -101,7 +101,8 @@ pub enum Linkage {
 }
 
 impl Linkage {
-    fn parse(s: &str) -> Checked<Linkage> {
+    /// Reads a `linkage` value.
+    pub fn parse(s: &str) -> Checked<Linkage> {
         match s {
             "auto" => Ok(Linkage::Auto),
             "static" => Ok(Linkage::Static),

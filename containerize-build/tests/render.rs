@@ -42,6 +42,7 @@ fn package(dir: &str, manifest: &str, binaries: &[&str]) -> LocalPackage {
 fn project(root_manifest: &str, packages: Vec<LocalPackage>) -> Project {
     Project {
         workspace_root: ROOT.into(),
+        target_directory: format!("{ROOT}/target").into(),
         root_manifest: packages.iter().find(|p| p.dir == ROOT).map_or_else(
             || SourceFile::new(format!("{ROOT}/Cargo.toml"), root_manifest),
             |p| p.manifest.clone(),

@@ -1,1 +1,24 @@
-//! placeholder
+//! containerize: turn any Rust package into a small, secure, fast-to-rebuild container image.
+//!
+//! The pure core (settings, project, spec, plan, Dockerfile) lives in `containerize-build`
+//! and is re-exported here; with the default `cli` feature this crate adds the build context,
+//! the engine and the `cargo-containerize` command. Apps that only use the attribute turn
+//! `cli` off and so never compile tokio or bollard through us.
+
+pub use containerize_build::{Diagnostic, Options, Plan, Project, Selection, Settings, Spec};
+pub use containerize_build::{
+    diagnostic, keys, manifest, node, plan, project, render, settings, spec, toolchain, validate,
+};
+
+#[cfg(feature = "cli")]
+pub mod cli;
+#[cfg(feature = "cli")]
+pub mod context;
+#[cfg(feature = "cli")]
+pub mod dockerignore;
+#[cfg(feature = "cli")]
+pub mod engine;
+#[cfg(feature = "cli")]
+pub mod error;
+#[cfg(feature = "cli")]
+pub mod image;

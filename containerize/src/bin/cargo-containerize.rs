@@ -1,1 +1,5 @@
-fn main() {}
+//! `cargo containerize`: see `cargo containerize --help`.
+
+fn main() -> std::process::ExitCode {
+    containerize::cli::main()
+}

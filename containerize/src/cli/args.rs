@@ -1,0 +1,230 @@
+//! The command line: cargo's own flag conventions, and help that teaches.
+
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  cargo containerize --release                  build and tag an image of each binary
+  cargo containerize --print                    print the Dockerfile; touch no engine
+  cargo containerize --print-plan               print every decision as JSON
+  cargo containerize -p api --bin server -t ghcr.io/acme/server:dev
+  cargo containerize --base scratch --run -- --version
+                                                build a static image, run it once
+  cargo containerize --stage builder            stop at the builder stage
+
+Settings live in Cargo.toml; the flags above override them:
+
+  [package.metadata.containerize]
+  base = \"distroless-static\"   # scratch | distroless-static | distroless-cc | debian-slim | <image>
+  expose = [8080]
+  env = { RUST_LOG = \"info\" }
+
+  [workspace.metadata.containerize]  # defaults for every member
+  suite = \"trixie\"
+
+Every key, with an example: cargo containerize --help-settings
+Exit status: 0 done, 1 internal error, 2 bad flags or settings, 3 project problem,
+4 engine unavailable, 5 image build failed, 6 smoke run failed, 130 interrupted.";
+
+/// `cargo containerize`, as cargo runs it: `cargo-containerize containerize ...`.
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap_cargo::style::CLAP_STYLING)]
+pub enum Cargo {
+    /// Build a small, non-root container image of a Rust package, with no Dockerfile to write.
+    Containerize(Args),
+}
+
+/// The options of `cargo containerize`.
+#[derive(Debug, clap::Args)]
+#[command(
+    version,
+    about = "Build a small, non-root container image of a Rust package, with no Dockerfile to write.",
+    long_about = "Build a small, non-root container image of a Rust package, with no Dockerfile to write.\n\n\
+        Reads Cargo metadata and the [package.metadata.containerize] settings, writes a multi-stage \
+        Dockerfile (a builder stage with the project's toolchain, a minimal runtime stage), sends \
+        the engine only the files cargo needs, then builds, tags and reports one image per binary.",
+    after_long_help = EXAMPLES,
+)]
+pub struct Args {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub manifest: clap_cargo::Manifest,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub workspace: clap_cargo::Workspace,
+    /// Build an image of this binary only (repeatable)
+    #[arg(long = "bin", value_name = "NAME", help_heading = "Package Selection")]
+    pub bins: Vec<String>,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub features: clap_cargo::Features,
+
+    /// Build with the release profile (the default for images; accepted as cargo does)
+    #[arg(long, conflicts_with = "profile", help_heading = "Compilation Options")]
+    pub release: bool,
+    /// Build with this Cargo profile, e.g. `dev` for a debug image
+    #[arg(
+        long,
+        value_name = "PROFILE-NAME",
+        help_heading = "Compilation Options"
+    )]
+    pub profile: Option<String>,
+    /// Require Cargo.lock to be up to date (here and in the builder)
+    #[arg(long, help_heading = "Manifest Options")]
+    pub locked: bool,
+    /// Require Cargo.lock and the cache to be up to date
+    #[arg(long, help_heading = "Manifest Options")]
+    pub frozen: bool,
+    /// Run without accessing the network (here and in the builder)
+    #[arg(long, help_heading = "Manifest Options")]
+    pub offline: bool,
+
+    /// Runtime base: scratch, distroless-static, distroless-cc, debian-slim or an image
+    #[arg(long, value_name = "BASE", help_heading = "Image Options")]
+    pub base: Option<String>,
+    /// How the binary links libc: auto (static for scratch and distroless-static), static, dynamic
+    #[arg(long, value_name = "LINKAGE", help_heading = "Image Options")]
+    pub linkage: Option<String>,
+    /// Tag the image with this reference instead of the configured ones (repeatable)
+    #[arg(
+        short = 't',
+        long = "tag",
+        value_name = "IMAGE[:TAG]",
+        help_heading = "Image Options"
+    )]
+    pub tags: Vec<String>,
+    /// Stop at this stage (`builder` or `runtime`), like `docker build --target`
+    #[arg(long, value_name = "NAME", help_heading = "Image Options")]
+    pub stage: Option<String>,
+
+    /// Print the Dockerfile on stdout and exit; no engine is used
+    #[arg(long, conflicts_with = "print_plan", help_heading = "Output")]
+    pub print: bool,
+    /// Print the plan (every decision) as JSON on stdout and exit; no engine is used
+    #[arg(long, help_heading = "Output")]
+    pub print_plan: bool,
+    /// Print the built images as JSON on stdout
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+    /// After building, run the image once and show its output; arguments after `--` are
+    /// passed to it. A service runs until its first exposed port answers.
+    #[arg(long, help_heading = "Output")]
+    pub run: bool,
+    /// Arguments for `--run`
+    #[arg(last = true, value_name = "ARGS", requires = "run")]
+    pub run_args: Vec<String>,
+    /// Print every settings key, with an example, and exit
+    #[arg(long, help_heading = "Output")]
+    pub help_settings: bool,
+    /// Print less: no progress, only the result
+    #[arg(short, long, conflicts_with = "verbose", help_heading = "Output")]
+    pub quiet: bool,
+    /// Print more: the engine's full build output
+    #[arg(short, long, help_heading = "Output")]
+    pub verbose: bool,
+    /// When to use color
+    #[arg(
+        long,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = "Output"
+    )]
+    pub color: Color,
+}
+
+/// When to color output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// On a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl Args {
+    /// Parses the process's arguments, as `cargo containerize ...` or `cargo-containerize ...`.
+    pub fn from_env() -> Args {
+        let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        // Run directly, the subcommand's name is missing; add it so both forms parse alike.
+        if args.get(1).is_none_or(|a| a != "containerize") {
+            args.insert(1, "containerize".into());
+        }
+        let Cargo::Containerize(args) = Cargo::parse_from(args);
+        args
+    }
+
+    /// The manifest path, if one was given.
+    pub fn manifest_path(&self) -> Option<&PathBuf> {
+        self.manifest.manifest_path.as_ref()
+    }
+
+    /// `--locked`, `--frozen` and `--offline` as cargo takes them.
+    pub fn cargo_flags(&self) -> Vec<String> {
+        [
+            ("--locked", self.locked),
+            ("--frozen", self.frozen),
+            ("--offline", self.offline),
+        ]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(flag, _)| flag.to_owned())
+        .collect()
+    }
+
+    /// Features, split on commas and spaces as cargo does.
+    pub fn feature_list(&self) -> Vec<String> {
+        self.features
+            .features
+            .iter()
+            .flat_map(|f| f.split([',', ' ']))
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_is_well_formed() {
+        Cargo::command().debug_assert();
+    }
+
+    #[test]
+    fn valid_and_invalid_command_lines() {
+        let parse = |line: &str| {
+            Cargo::try_parse_from(line.split_whitespace()).map(|Cargo::Containerize(a)| a)
+        };
+        let ok = [
+            "cargo containerize",
+            "cargo containerize --release -p a -p b --bin x --bin y",
+            "cargo containerize -m app/Cargo.toml --workspace --exclude c",
+            "cargo containerize -F tls,metrics --no-default-features",
+            "cargo containerize --print --profile dev --locked --offline",
+            "cargo containerize -t a:1 -t b:2 --stage builder -q",
+            "cargo containerize --run -- --version",
+        ];
+        for line in ok {
+            assert!(parse(line).is_ok(), "{line}: {}", parse(line).unwrap_err());
+        }
+        let bad = [
+            "cargo containerize --release --profile dev",
+            "cargo containerize --print --print-plan",
+            "cargo containerize -q -v",
+            "cargo containerize --color sometimes",
+            "cargo containerize -- x",
+        ];
+        for line in bad {
+            assert!(parse(line).is_err(), "{line} should be refused");
+        }
+        let args = parse("cargo containerize -F a,b -F c").unwrap();
+        assert_eq!(args.feature_list(), ["a", "b", "c"]);
+    }
+}

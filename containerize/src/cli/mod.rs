@@ -1,0 +1,280 @@
+//! The `cargo-containerize` command: parse flags, gather the project, plan, then print or
+//! build. Everything up to the plan is synchronous; only building touches the engine.
+
+pub mod args;
+mod progress;
+mod report;
+
+use crate::context::Context;
+use crate::engine::{Docker, Engine, EngineError};
+use crate::error::Error;
+use crate::image::{self, Built, Job};
+use args::{Args, Color};
+use containerize_build::diagnostic::{Diagnostic, Origin};
+use containerize_build::keys::KEYS;
+use containerize_build::settings::{Base, Linkage, Set};
+use containerize_build::{
+    Options, Plan, Project, Selection, Settings, plan, render, spec, validate,
+};
+use progress::{Display, Verbosity};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+/// Runs the command with the process's arguments.
+pub fn main() -> ExitCode {
+    let args = Args::from_env();
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    report::init(color);
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report::error(&error);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), Error> {
+    if args.help_settings {
+        return write_stdout(&settings_reference());
+    }
+    let (project, plans) = prepare(args)?;
+    if args.print {
+        let dockerfiles: Vec<String> = plans.iter().map(render).collect();
+        return write_stdout(&dockerfiles.join("\n"));
+    }
+    if args.print_plan {
+        let json = serde_json::to_string_pretty(&plans).expect("plans serialize");
+        return write_stdout(&format!("{json}\n"));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Output)?;
+    runtime.block_on(build_all(args, &project, &plans))
+}
+
+fn write_stdout(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(Error::Output)
+}
+
+/// Metadata, settings and plans: everything up to the engine.
+fn prepare(args: &Args) -> Result<(Project, Vec<Plan>), Error> {
+    let mut command = args.manifest.metadata();
+    command.other_options(args.cargo_flags());
+    let metadata = command.exec().map_err(Error::Metadata)?;
+    let project = Project::load(&metadata)?;
+    let selection = Selection {
+        packages: args.workspace.package.clone(),
+        workspace: args.workspace.workspace || args.workspace.all,
+        exclude: args.workspace.exclude.clone(),
+        bins: args.bins.clone(),
+        current_package: metadata.root_package().map(|p| p.name.to_string()),
+    };
+    let spec = spec::resolve(&project, &selection, &flag_settings(args)?)?;
+    spec.warnings.iter().for_each(report::diagnostic);
+    spec::check_files(&project, &spec)?;
+    let options = Options {
+        tags: args.tags.clone(),
+        stage: args.stage.clone(),
+        cargo_flags: args.cargo_flags(),
+        ..Options::default()
+    };
+    let mut plans = Vec::new();
+    let mut errors = Vec::new();
+    for image in &spec.images {
+        match plan(&project, image, &options) {
+            Ok(plan) => plans.push(plan),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        errors.dedup();
+        return Err(Error::Settings(errors));
+    }
+    Ok((project, plans))
+}
+
+/// The settings layer the flags make, the highest in precedence.
+fn flag_settings(args: &Args) -> Result<Settings, Error> {
+    let mut errors = Vec::new();
+    let mut check = |flag: &'static str, result: validate::Checked<()>| {
+        if let Err(invalid) = result {
+            errors.push(Diagnostic {
+                help: invalid.help,
+                ..Diagnostic::error(Origin::Flag(flag), invalid.message, "")
+            });
+        }
+    };
+    let mut s = Settings::default();
+    let features = args.feature_list();
+    for feature in &features {
+        check("--features", validate::feature(feature).map(drop));
+    }
+    if !features.is_empty() {
+        s.features = Some(Set::flag(features, "--features"));
+    }
+    if args.features.all_features {
+        s.all_features = Some(Set::flag(true, "--all-features"));
+    }
+    if args.features.no_default_features {
+        s.no_default_features = Some(Set::flag(true, "--no-default-features"));
+    }
+    let profile = args
+        .profile
+        .clone()
+        .or_else(|| args.release.then(|| "release".to_owned()));
+    if let Some(profile) = profile {
+        check("--profile", validate::cargo_name(&profile).map(drop));
+        s.profile = Some(Set::flag(profile, "--profile"));
+    }
+    if let Some(base) = &args.base {
+        match Base::parse(base) {
+            Ok(base) => s.base = Some(Set::flag(base, "--base")),
+            Err(invalid) => check("--base", Err(invalid)),
+        }
+    }
+    if let Some(linkage) = &args.linkage {
+        match Linkage::parse(linkage) {
+            Ok(linkage) => s.linkage = Some(Set::flag(linkage, "--linkage")),
+            Err(invalid) => check("--linkage", Err(invalid)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(s)
+    } else {
+        Err(Error::Settings(errors))
+    }
+}
+
+async fn build_all(args: &Args, project: &Project, plans: &[Plan]) -> Result<(), Error> {
+    let verbosity = match (args.quiet, args.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
+    let docker = Docker::connect().await?;
+    if verbosity != Verbosity::Quiet {
+        eprintln!(
+            "engine: Docker {} (API {}) at {}",
+            docker.info.version, docker.info.api_version, docker.info.host
+        );
+    }
+    let terminal = std::io::stderr().is_terminal();
+    let mut built = Vec::new();
+    for plan in plans {
+        let context = Context::of(
+            plan,
+            project.workspace_root.as_std_path(),
+            project.target_directory.as_std_path(),
+        )
+        .map_err(EngineError::from)?;
+        let job = Job {
+            binary: &plan.binary,
+            dockerfile: render(plan),
+            context,
+            target: &plan.target_stage,
+            tags: &plan.tags,
+        };
+        let mut display = Display::new(verbosity, terminal, &plan.binary);
+        let interrupted = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let result = image::build(&docker, job, &mut display, interrupted).await;
+        display.finish();
+        let image = result?;
+        if !args.json {
+            report_built(&image)?;
+        }
+        built.push(image);
+    }
+    if args.json {
+        let json = serde_json::to_string_pretty(&built).expect("results serialize");
+        write_stdout(&format!("{json}\n"))?;
+    }
+    if args.run {
+        for (image, plan) in built.iter().zip(plans) {
+            smoke_run(&docker, image, plan, &args.run_args).await?;
+        }
+    }
+    Ok(())
+}
+
+fn report_built(image: &Built) -> Result<(), Error> {
+    let id = image.id.strip_prefix("sha256:").unwrap_or(&image.id);
+    let line = format!(
+        "{}  sha256:{}  {}  {}\n",
+        image.binary,
+        &id[..id.len().min(12)],
+        report::size(image.size),
+        image.tags.join(" ")
+    );
+    write_stdout(&line)
+}
+
+/// Runs a built image once: a CLI with the given arguments until it exits; a service (an image
+/// that exposes a port, run with no arguments) until its first port answers.
+async fn smoke_run(
+    engine: &impl Engine,
+    image: &Built,
+    plan: &Plan,
+    run_args: &[String],
+) -> Result<(), Error> {
+    let reference = image.tags.first().unwrap_or(&image.id);
+    let port = plan
+        .runtime
+        .expose
+        .first()
+        .filter(|_| run_args.is_empty())
+        .map(|p| p.number);
+    eprintln!(
+        "running {reference}{}",
+        port.map_or(String::new(), |p| format!(" until port {p} answers"))
+    );
+    let interrupted = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let outcome = tokio::select! {
+        outcome = engine.run_once(reference, run_args, port) => outcome?,
+        () = interrupted => return Err(EngineError::Interrupted.into()),
+    };
+    eprint!("{}", outcome.logs);
+    match outcome.status {
+        Some(0) => eprintln!("{reference} exited with status 0"),
+        Some(status) => {
+            return Err(EngineError::RunFailed {
+                image: reference.clone(),
+                status,
+            }
+            .into());
+        }
+        None => eprintln!("{reference} answered on port {}", port.unwrap_or_default()),
+    }
+    Ok(())
+}
+
+/// Every settings key, with its summary and an example, for `--help-settings` and the README.
+pub fn settings_reference() -> String {
+    let mut text = String::from(
+        "Settings go in [package.metadata.containerize] (one package), [workspace.metadata.containerize]\n(defaults for every member) or [package.metadata.containerize.bin.<name>] (one binary).\nLater tables override earlier ones; flags override all.\n",
+    );
+    for key in KEYS {
+        let scope = if key.in_workspace {
+            ""
+        } else {
+            " (package tables only)"
+        };
+        text.push_str(&format!("\n{}{scope}\n    {}\n", key.name, key.summary));
+        for line in key.example.lines() {
+            text.push_str(&format!("    {line}\n"));
+        }
+    }
+    text
+}

@@ -1,0 +1,149 @@
+//! How results and problems reach the user: diagnostics rendered with their source, errors
+//! with their causes and help, all on stderr.
+
+use crate::error::Error;
+use containerize_build::diagnostic::{Diagnostic, Origin, Severity};
+use miette::{LabeledSpan, NamedSource, SourceCode};
+use std::fmt;
+
+/// A diagnostic or an error, as miette draws it.
+#[derive(Debug)]
+struct Report {
+    message: String,
+    severity: miette::Severity,
+    source: Option<NamedSource<String>>,
+    label: Option<LabeledSpan>,
+    help: Option<String>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl miette::Diagnostic for Report {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.label
+            .clone()
+            .map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
+    }
+}
+
+/// Sets how reports are drawn.
+pub(crate) fn init(color: bool) {
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .color(color)
+                .unicode(color)
+                .terminal_links(false)
+                .build(),
+        )
+    }));
+}
+
+fn emit(report: Report) {
+    eprintln!("{:?}", miette::Report::new(report));
+}
+
+/// Shows one settings diagnostic, with the source it points into.
+pub(crate) fn diagnostic(d: &Diagnostic) {
+    let (source, label, message) = match &d.origin {
+        Origin::File { file, span } => {
+            let (line, column) = file.line_column(span.start);
+            let name = format!("{}:{line}:{column}", file.path.display());
+            let label = LabeledSpan::new_with_span(Some(d.label.clone()), span.clone());
+            (
+                Some(NamedSource::new(name, file.text.clone())),
+                Some(label),
+                d.message.clone(),
+            )
+        }
+        Origin::Flag(flag) => (None, None, format!("{flag}: {}", d.message)),
+        Origin::Derived => (None, None, d.message.clone()),
+    };
+    let severity = match d.severity {
+        Severity::Warning => miette::Severity::Warning,
+        Severity::Error => miette::Severity::Error,
+    };
+    emit(Report {
+        message,
+        severity,
+        source,
+        label,
+        help: d.help.clone(),
+    });
+}
+
+/// Shows an error that stopped the run: its message, causes, and what to do.
+pub(crate) fn error(error: &Error) {
+    if let Error::Settings(diagnostics) = error {
+        diagnostics.iter().for_each(diagnostic);
+        let count = diagnostics.iter().filter(|d| d.is_error()).count();
+        let s = if count == 1 { "" } else { "s" };
+        eprintln!("error: {count} problem{s} in the container settings; nothing was built");
+        return;
+    }
+    if let Error::Engine(crate::engine::EngineError::StepFailed { output, .. }) = error {
+        let lines: Vec<&str> = output.lines().collect();
+        let shown = &lines[lines.len().saturating_sub(60)..];
+        if !shown.is_empty() {
+            eprintln!(
+                "--- output of the failed step{} ---",
+                if shown.len() < lines.len() {
+                    " (last 60 lines)"
+                } else {
+                    ""
+                }
+            );
+            shown.iter().for_each(|l| eprintln!("{l}"));
+            eprintln!("---");
+        }
+    }
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(c) = cause {
+        message.push_str(&format!("\n  caused by: {c}"));
+        cause = c.source();
+    }
+    emit(Report {
+        message,
+        severity: miette::Severity::Error,
+        source: None,
+        label: None,
+        help: error.help(),
+    });
+}
+
+/// Human-readable bytes, e.g. `12.3 MB`.
+pub(crate) fn size(bytes: u64) -> String {
+    let units = ["B", "kB", "MB", "GB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < units.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}

@@ -1,0 +1,578 @@
+//! The container engine: the only async module, and the only one that talks to Docker.
+//!
+//! [`Engine`] is small on purpose: what a build, a tag, an inspection and a smoke run need.
+//! [`Docker`] implements it with bollard; tests use a recording fake.
+
+use bollard::errors::Error as BollardError;
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
+    WaitContainerOptionsBuilder,
+};
+use bytes::Bytes;
+use futures_util::stream::{BoxStream, StreamExt};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The oldest engine API that builds multi-stage Dockerfiles with `COPY --from` (Docker 17.06).
+pub const MINIMUM_API: (u32, u32) = (1, 30);
+
+/// What the engine says about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineInfo {
+    /// Where it was reached.
+    pub host: String,
+    /// Its version, e.g. `20.10.24`.
+    pub version: String,
+    /// Its API version, e.g. `1.41`.
+    pub api_version: String,
+}
+
+/// What a build is asked to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildRequest {
+    /// The Dockerfile's path in the context.
+    pub dockerfile: String,
+    /// The stage to stop at.
+    pub target: String,
+}
+
+/// One thing that happened during a build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuildEvent {
+    /// A step began: `Step 3/12 : RUN ...`.
+    Step {
+        /// Its number.
+        number: u32,
+        /// How many there are.
+        total: u32,
+        /// The instruction.
+        instruction: String,
+    },
+    /// Output of the current step.
+    Output(String),
+    /// Progress of a pull.
+    Status(String),
+    /// The id of an image a stage produced; the last one is the result.
+    ImageId(String),
+}
+
+/// An image on the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// Its id.
+    pub id: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// The user it runs as.
+    pub user: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Its exposed ports, as `8080/tcp`.
+    pub exposed: Vec<String>,
+}
+
+/// How a smoke run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// The exit status, or `None` for a service that was stopped once its port answered.
+    pub status: Option<i64>,
+    /// What it printed, stdout and stderr interleaved.
+    pub logs: String,
+}
+
+/// Why the engine could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Nothing answers where the engine should be.
+    #[error("no Docker engine answers at {host}")]
+    Unreachable {
+        /// Where we looked.
+        host: String,
+        /// What the connection said.
+        #[source]
+        source: BollardError,
+    },
+    /// The socket is there but not ours to use.
+    #[error("permission denied on the Docker socket at {host}")]
+    PermissionDenied {
+        /// Where we looked.
+        host: String,
+    },
+    /// The engine is too old.
+    #[error("the Docker engine {version} (API {api}) is too old: multi-stage builds need API {}.{} (Docker 17.06) or newer", MINIMUM_API.0, MINIMUM_API.1)]
+    TooOld {
+        /// Its version.
+        version: String,
+        /// Its API version.
+        api: String,
+    },
+    /// A base image is neither on the engine nor pullable.
+    #[error("base image `{image}` is not on the engine and could not be pulled")]
+    BaseImageMissing {
+        /// The image.
+        image: String,
+        /// What the engine said.
+        message: String,
+    },
+    /// A step of the build failed.
+    #[error("the image build failed at `{step}`: {message}")]
+    StepFailed {
+        /// The step's instruction.
+        step: String,
+        /// What the engine said.
+        message: String,
+        /// What the step printed.
+        output: String,
+    },
+    /// The build stream reported an error (before it is tied to a step).
+    #[error("{0}")]
+    BuildFailed(String),
+    /// The build ended without an image.
+    #[error("the engine finished the build without reporting an image")]
+    NoImage,
+    /// Sending the context failed.
+    #[error(transparent)]
+    Context(#[from] crate::context::ContextError),
+    /// A smoke run exited non-zero.
+    #[error("`{image}` exited with status {status}")]
+    RunFailed {
+        /// The image.
+        image: String,
+        /// Its exit status.
+        status: i64,
+    },
+    /// A service's port never answered.
+    #[error("`{image}` did not answer on port {port} within {seconds}s")]
+    ServiceNotReady {
+        /// The image.
+        image: String,
+        /// The port.
+        port: u16,
+        /// How long we waited.
+        seconds: u64,
+    },
+    /// Ctrl-C.
+    #[error("interrupted; nothing was tagged")]
+    Interrupted,
+    /// Another engine call failed.
+    #[error("failed to {action}")]
+    Api {
+        /// What we were doing.
+        action: &'static str,
+        /// Why it failed.
+        #[source]
+        source: BollardError,
+    },
+}
+
+impl EngineError {
+    /// The exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        use crate::error::exit;
+        match self {
+            EngineError::Unreachable { .. }
+            | EngineError::PermissionDenied { .. }
+            | EngineError::TooOld { .. } => exit::ENGINE,
+            EngineError::RunFailed { .. } | EngineError::ServiceNotReady { .. } => exit::RUN,
+            EngineError::Interrupted => exit::INTERRUPTED,
+            EngineError::Api { .. } => exit::ENGINE,
+            _ => exit::BUILD,
+        }
+    }
+
+    /// How to fix it.
+    pub fn help(&self) -> Option<String> {
+        Some(match self {
+            EngineError::Unreachable { .. } => {
+                "start the engine (`sudo systemctl start docker`, or Docker Desktop), or point DOCKER_HOST at one, e.g. DOCKER_HOST=unix:///run/user/1000/docker.sock".into()
+            }
+            EngineError::PermissionDenied { .. } => {
+                "add your user to the `docker` group (`sudo usermod -aG docker $USER`, then log in again), or use rootless Docker and set DOCKER_HOST".into()
+            }
+            EngineError::TooOld { .. } => "upgrade the Docker engine".into(),
+            EngineError::BaseImageMissing { image, .. } => {
+                format!("no registry answered: pull `{image}` where one is reachable and `docker save`/`docker load` it here, or set `builder`/`base` to an image the engine has")
+            }
+            EngineError::StepFailed { .. } => "the step's output is above; run with -v to see every step's output".into(),
+            EngineError::ServiceNotReady { .. } => "check that the service listens on 0.0.0.0, not 127.0.0.1, and on the exposed port".into(),
+            _ => return None,
+        })
+    }
+}
+
+/// A container engine.
+pub trait Engine {
+    /// Builds `request` from a tar `context`, reporting what happens.
+    fn build(
+        &self,
+        request: &BuildRequest,
+        context: BoxStream<'static, Result<Bytes, std::io::Error>>,
+    ) -> BoxStream<'_, Result<BuildEvent, EngineError>>;
+    /// Tags image `id` as `reference`.
+    fn tag(
+        &self,
+        id: &str,
+        reference: &str,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Removes a tag (or an image).
+    fn untag(&self, reference: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Describes an image.
+    fn inspect(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<ImageInfo, EngineError>> + Send;
+    /// Runs `image` once with `args` and returns how it ended; with `port`, runs it until that
+    /// port answers instead. The container is removed either way.
+    fn run_once(
+        &self,
+        image: &str,
+        args: &[String],
+        port: Option<u16>,
+    ) -> impl Future<Output = Result<RunOutcome, EngineError>> + Send;
+}
+
+/// The Docker engine, through bollard.
+pub struct Docker {
+    client: bollard::Docker,
+    /// What the engine said about itself.
+    pub info: EngineInfo,
+}
+
+fn api_error(action: &'static str) -> impl FnOnce(BollardError) -> EngineError {
+    move |source| EngineError::Api { action, source }
+}
+
+impl Docker {
+    /// Connects as the docker CLI would (`DOCKER_HOST`, else the local socket), negotiates the
+    /// API version and checks the engine is new enough.
+    pub async fn connect() -> Result<Docker, EngineError> {
+        let host = std::env::var("DOCKER_HOST")
+            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned());
+        let unreachable = |source: BollardError| classify(source, &host);
+        // Builds stream for a long time; the timeout covers sending the context, too.
+        let client = bollard::Docker::connect_with_defaults()
+            .map_err(unreachable)?
+            .with_timeout(Duration::from_secs(3600));
+        let client = client.negotiate_version().await.map_err(unreachable)?;
+        let version = client.version().await.map_err(unreachable)?;
+        let info = EngineInfo {
+            host: host.clone(),
+            version: version.version.unwrap_or_default(),
+            api_version: version.api_version.unwrap_or_default(),
+        };
+        let api = info
+            .api_version
+            .split_once('.')
+            .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
+        if api.is_none_or(|api| api < MINIMUM_API) {
+            return Err(EngineError::TooOld {
+                version: info.version,
+                api: info.api_version,
+            });
+        }
+        Ok(Docker { client, info })
+    }
+}
+
+/// A failed connection, told apart by its cause: no socket, a refused connection, or no right
+/// to use the socket.
+fn classify(error: BollardError, host: &str) -> EngineError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::PermissionDenied {
+                return EngineError::PermissionDenied {
+                    host: host.to_owned(),
+                };
+            }
+        }
+        source = e.source();
+    }
+    EngineError::Unreachable {
+        host: host.to_owned(),
+        source: error,
+    }
+}
+
+/// The events in one item of the legacy builder's stream.
+pub fn legacy_events(info: bollard::models::BuildInfo) -> Vec<BuildEvent> {
+    let mut events = Vec::new();
+    if let Some(text) = info.stream {
+        for line in text.split_inclusive('\n') {
+            let step = line.strip_prefix("Step ").and_then(|rest| {
+                let (numbers, instruction) = rest.split_once(" : ")?;
+                let (number, total) = numbers.split_once('/')?;
+                Some(BuildEvent::Step {
+                    number: number.parse().ok()?,
+                    total: total.parse().ok()?,
+                    instruction: instruction.trim_end().to_owned(),
+                })
+            });
+            events.push(step.unwrap_or_else(|| BuildEvent::Output(line.to_owned())));
+        }
+    }
+    if let Some(status) = info.status {
+        events.push(BuildEvent::Status(status));
+    }
+    if let Some(id) = info.aux.and_then(|aux| aux.id) {
+        events.push(BuildEvent::ImageId(id));
+    }
+    events
+}
+
+impl Engine for Docker {
+    fn build(
+        &self,
+        request: &BuildRequest,
+        context: BoxStream<'static, Result<Bytes, std::io::Error>>,
+    ) -> BoxStream<'_, Result<BuildEvent, EngineError>> {
+        // No `t`: tags are applied once the build has succeeded, so a failed or interrupted
+        // build leaves none behind. `forcerm` removes intermediate containers even then.
+        let options = BuildImageOptionsBuilder::default()
+            .dockerfile(&request.dockerfile)
+            .target(&request.target)
+            .rm(true)
+            .forcerm(true)
+            .build();
+        self.client
+            .build_image(options, None, Some(bollard::body_try_stream(context)))
+            .flat_map(|item| {
+                let events: Vec<Result<BuildEvent, EngineError>> = match item {
+                    Ok(info) => legacy_events(info).into_iter().map(Ok).collect(),
+                    Err(BollardError::DockerStreamError { error }) => {
+                        vec![Err(EngineError::BuildFailed(error))]
+                    }
+                    Err(source) => vec![Err(EngineError::Api {
+                        action: "build the image",
+                        source,
+                    })],
+                };
+                futures_util::stream::iter(events)
+            })
+            .boxed()
+    }
+
+    async fn tag(&self, id: &str, reference: &str) -> Result<(), EngineError> {
+        let (repo, tag, _) = containerize_build::validate::image::split(reference);
+        let options = TagImageOptionsBuilder::default()
+            .repo(repo)
+            .tag(tag.unwrap_or("latest"))
+            .build();
+        self.client
+            .tag_image(id, Some(options))
+            .await
+            .map_err(api_error("tag the image"))
+    }
+
+    async fn untag(&self, reference: &str) -> Result<(), EngineError> {
+        let options = RemoveImageOptionsBuilder::default().noprune(true).build();
+        self.client
+            .remove_image(reference, Some(options), None)
+            .await
+            .map(drop)
+            .map_err(api_error("remove a tag"))
+    }
+
+    async fn inspect(&self, reference: &str) -> Result<ImageInfo, EngineError> {
+        let image = self
+            .client
+            .inspect_image(reference)
+            .await
+            .map_err(api_error("inspect the image"))?;
+        let config = image.config.unwrap_or_default();
+        Ok(ImageInfo {
+            id: image.id.unwrap_or_default(),
+            size: image.size.unwrap_or_default().max(0).unsigned_abs(),
+            tags: image.repo_tags.unwrap_or_default(),
+            user: config.user.unwrap_or_default(),
+            labels: config.labels.unwrap_or_default().into_iter().collect(),
+            exposed: config
+                .exposed_ports
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        })
+    }
+
+    async fn run_once(
+        &self,
+        image: &str,
+        args: &[String],
+        port: Option<u16>,
+    ) -> Result<RunOutcome, EngineError> {
+        let name = format!("containerize-run-{}", std::process::id());
+        let mut host_config = bollard::models::HostConfig::default();
+        if let Some(port) = port {
+            // Published on loopback only, on a port the engine picks.
+            let binding = bollard::models::PortBinding {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: Some(String::new()),
+            };
+            host_config.port_bindings = Some(
+                [(format!("{port}/tcp"), Some(vec![binding]))]
+                    .into_iter()
+                    .collect(),
+            );
+        }
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(image.to_owned()),
+            cmd: (!args.is_empty()).then(|| args.to_vec()),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let create = CreateContainerOptionsBuilder::default().name(&name).build();
+        self.client
+            .create_container(Some(create), body)
+            .await
+            .map_err(api_error("create the smoke-run container"))?;
+        // Whatever happens next, the container goes.
+        let outcome = self.run_created(&name, image, port).await;
+        let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+        let removed = self
+            .client
+            .remove_container(&name, Some(remove))
+            .await
+            .map_err(api_error("remove the smoke-run container"));
+        let outcome = outcome?;
+        removed?;
+        Ok(outcome)
+    }
+}
+
+/// How long a service may take to answer on its port.
+const SERVICE_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Docker {
+    async fn run_created(
+        &self,
+        name: &str,
+        image: &str,
+        port: Option<u16>,
+    ) -> Result<RunOutcome, EngineError> {
+        self.client
+            .start_container(name, None)
+            .await
+            .map_err(api_error("start the smoke-run container"))?;
+        let status = match port {
+            Some(port) => {
+                self.wait_for_port(name, image, port).await?;
+                None
+            }
+            None => Some(self.wait(name).await?),
+        };
+        let mut logs = String::new();
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let mut stream = self.client.logs(name, Some(options));
+        while let Some(chunk) = stream.next().await {
+            logs.push_str(
+                &chunk
+                    .map_err(api_error("read the container's output"))?
+                    .to_string(),
+            );
+        }
+        Ok(RunOutcome { status, logs })
+    }
+
+    async fn wait(&self, name: &str) -> Result<i64, EngineError> {
+        let options = WaitContainerOptionsBuilder::default()
+            .condition("not-running")
+            .build();
+        let mut waits = self.client.wait_container(name, Some(options));
+        let mut status = 0;
+        while let Some(result) = waits.next().await {
+            status = match result {
+                Ok(response) => response.status_code,
+                // bollard reports a non-zero exit as this error.
+                Err(BollardError::DockerContainerWaitError { code, .. }) => code,
+                Err(source) => {
+                    return Err(EngineError::Api {
+                        action: "wait for the container",
+                        source,
+                    });
+                }
+            };
+        }
+        Ok(status)
+    }
+
+    async fn wait_for_port(&self, name: &str, image: &str, port: u16) -> Result<(), EngineError> {
+        let deadline = tokio::time::Instant::now() + SERVICE_TIMEOUT;
+        while tokio::time::Instant::now() < deadline {
+            let container = self
+                .client
+                .inspect_container(name, None)
+                .await
+                .map_err(api_error("inspect the container"))?;
+            if container.state.as_ref().and_then(|s| s.running) == Some(false) {
+                let status = container.state.and_then(|s| s.exit_code).unwrap_or(-1);
+                return Err(EngineError::RunFailed {
+                    image: image.to_owned(),
+                    status,
+                });
+            }
+            let published = container
+                .network_settings
+                .and_then(|n| n.ports)
+                .and_then(|ports| ports.get(&format!("{port}/tcp")).cloned().flatten())
+                .and_then(|bindings| {
+                    bindings
+                        .into_iter()
+                        .find_map(|b| b.host_port?.parse::<u16>().ok())
+                });
+            if let Some(host_port) = published {
+                if tokio::net::TcpStream::connect(("127.0.0.1", host_port))
+                    .await
+                    .is_ok()
+                {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Err(EngineError::ServiceNotReady {
+            image: image.to_owned(),
+            port,
+            seconds: SERVICE_TIMEOUT.as_secs(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_stream_lines_become_events() {
+        let info = bollard::models::BuildInfo {
+            stream: Some("Step 3/12 : RUN [\"cargo\", \"build\"]\n ---> Running in 1a2b\n".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            legacy_events(info),
+            [
+                BuildEvent::Step {
+                    number: 3,
+                    total: 12,
+                    instruction: "RUN [\"cargo\", \"build\"]".into()
+                },
+                BuildEvent::Output(" ---> Running in 1a2b\n".into()),
+            ]
+        );
+        let aux = bollard::models::BuildInfo {
+            aux: Some(bollard::models::ImageId {
+                id: Some("sha256:ab".into()),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            legacy_events(aux),
+            [BuildEvent::ImageId("sha256:ab".into())]
+        );
+    }
+}

@@ -1,0 +1,450 @@
+//! Building one image: stream the context, follow the build, then tag all or nothing.
+
+use crate::context::{Context, ContextError, ContextSize, DOCKERFILE};
+use crate::engine::{BuildEvent, BuildRequest, Engine, EngineError};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use std::io::{self, Write};
+use std::pin::pin;
+
+/// What watches a build.
+pub trait Progress {
+    /// The whole context has been sent.
+    fn context_sent(&mut self, size: ContextSize);
+    /// Something happened in stage `stage`.
+    fn event(&mut self, stage: &str, event: &BuildEvent);
+}
+
+/// A built and tagged image.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Built {
+    /// The binary in it.
+    pub binary: String,
+    /// Its id.
+    pub id: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The context's size in bytes.
+    pub context_bytes: u64,
+}
+
+/// What to build.
+pub struct Job<'a> {
+    /// The binary, for the report.
+    pub binary: &'a str,
+    /// The Dockerfile.
+    pub dockerfile: String,
+    /// Its files.
+    pub context: Context,
+    /// The stage to stop at.
+    pub target: &'a str,
+    /// The references to tag.
+    pub tags: &'a [String],
+}
+
+/// Builds a job: nothing is tagged unless the build succeeds, and then every tag is, or none.
+/// `interrupted` resolving stops the build (dropping the request makes the engine cancel it).
+pub async fn build(
+    engine: &impl Engine,
+    job: Job<'_>,
+    progress: &mut impl Progress,
+    interrupted: impl Future<Output = ()>,
+) -> Result<Built, EngineError> {
+    let (body, size) = stream_context(job.context, job.dockerfile);
+    let request = BuildRequest {
+        dockerfile: DOCKERFILE.to_owned(),
+        target: job.target.to_owned(),
+    };
+    let mut events = engine.build(&request, body);
+    let mut interrupted = pin!(interrupted);
+    let mut size = pin!(size);
+    let mut context_size: Option<Result<ContextSize, ContextError>> = None;
+    let (mut stage, mut step, mut output, mut image) =
+        (String::new(), String::new(), String::new(), None);
+    loop {
+        let event = tokio::select! {
+            biased;
+            () = &mut interrupted => return Err(EngineError::Interrupted),
+            sent = &mut size, if context_size.is_none() => {
+                let sent = sent.unwrap_or_else(|_| Err(ContextError::Io { path: DOCKERFILE.into(), source: io::Error::other("the context writer stopped") }));
+                if let Ok(sent) = &sent {
+                    progress.context_sent(*sent);
+                }
+                context_size = Some(sent);
+                continue;
+            }
+            event = events.next() => event,
+        };
+        let event = match event {
+            None => break,
+            Some(Ok(event)) => event,
+            Some(Err(error)) => {
+                // A context that could not be read explains any failure that follows it.
+                if let Some(Err(context_error)) = context_size {
+                    return Err(context_error.into());
+                }
+                return Err(match error {
+                    EngineError::BuildFailed(message) => step_failure(step, message, output),
+                    other => other,
+                });
+            }
+        };
+        match &event {
+            BuildEvent::Step { instruction, .. } => {
+                if let Some(name) = instruction
+                    .split(" AS ")
+                    .nth(1)
+                    .filter(|_| instruction.starts_with("FROM "))
+                {
+                    stage = name.trim().to_owned();
+                }
+                step.clone_from(instruction);
+                output.clear();
+            }
+            BuildEvent::Output(text) => output.push_str(text),
+            BuildEvent::ImageId(id) => image = Some(id.clone()),
+            BuildEvent::Status(_) => {}
+        }
+        progress.event(&stage, &event);
+    }
+    if let Some(Err(context_error)) = context_size {
+        return Err(context_error.into());
+    }
+    let id = image.ok_or(EngineError::NoImage)?;
+    tag_all(engine, &id, job.tags).await?;
+    let info = engine.inspect(&id).await?;
+    let context_bytes = context_size.and_then(Result::ok).map_or(0, |s| s.bytes);
+    Ok(Built {
+        binary: job.binary.to_owned(),
+        id,
+        tags: job.tags.to_vec(),
+        size: info.size,
+        context_bytes,
+    })
+}
+
+/// A failed step, or a missing base image when the step was a `FROM`.
+fn step_failure(step: String, message: String, output: String) -> EngineError {
+    match step.strip_prefix("FROM ") {
+        Some(from) => EngineError::BaseImageMissing {
+            image: from.split_whitespace().next().unwrap_or(from).to_owned(),
+            message,
+        },
+        None => EngineError::StepFailed {
+            step,
+            message,
+            output,
+        },
+    }
+}
+
+/// Applies every tag, or, if one fails, takes back those applied.
+async fn tag_all(engine: &impl Engine, id: &str, tags: &[String]) -> Result<(), EngineError> {
+    for (applied, tag) in tags.iter().enumerate() {
+        if let Err(error) = engine.tag(id, tag).await {
+            for done in &tags[..applied] {
+                // Best effort: the tag error is the one to report.
+                let _ = engine.untag(done).await;
+            }
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+type ContextStream = BoxStream<'static, Result<Bytes, io::Error>>;
+
+/// The context as a stream of tar chunks, written on a blocking thread (memory stays at a few
+/// chunks), and its size once all is written.
+fn stream_context(
+    context: Context,
+    dockerfile: String,
+) -> (
+    ContextStream,
+    tokio::sync::oneshot::Receiver<Result<ContextSize, ContextError>>,
+) {
+    let (chunks, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);
+    let (size_sender, size) = tokio::sync::oneshot::channel();
+    tokio::task::spawn_blocking(move || {
+        let mut writer = ChannelWriter {
+            buffer: Vec::with_capacity(CHUNK),
+            chunks: chunks.clone(),
+        };
+        let result = context.write(&dockerfile, &mut writer);
+        if let Err(error) = &result {
+            let _ = chunks.blocking_send(Err(io::Error::other(error.to_string())));
+        }
+        let _ = size_sender.send(result);
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    (stream.boxed(), size)
+}
+
+const CHUNK: usize = 64 * 1024;
+
+/// Sends what is written in chunks of [`CHUNK`] bytes.
+struct ChannelWriter {
+    buffer: Vec<u8>,
+    chunks: tokio::sync::mpsc::Sender<Result<Bytes, io::Error>>,
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buffer,
+            Vec::with_capacity(CHUNK),
+        ));
+        // The receiver is gone when the build stopped: stop writing too.
+        self.chunks
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the build stopped"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dockerignore::DockerIgnore;
+    use crate::engine::{ImageInfo, RunOutcome};
+    use std::sync::Mutex;
+
+    /// Plays a script of build events and records every call.
+    struct Fake {
+        script: Vec<Result<BuildEvent, String>>,
+        failing_tag: Option<&'static str>,
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl Fake {
+        fn new(script: Vec<Result<BuildEvent, String>>) -> Fake {
+            Fake {
+                script,
+                failing_tag: None,
+                calls: Mutex::new(Vec::new()),
+            }
+        }
+
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+
+        fn record(&self, call: String) {
+            self.calls.lock().unwrap().push(call);
+        }
+    }
+
+    impl Engine for Fake {
+        fn build(
+            &self,
+            request: &BuildRequest,
+            context: ContextStream,
+        ) -> BoxStream<'_, Result<BuildEvent, EngineError>> {
+            self.record(format!(
+                "build {} --target {}",
+                request.dockerfile, request.target
+            ));
+            let script = self.script.clone();
+            futures_util::stream::once(async move {
+                // Read the whole context first, as the legacy builder does.
+                let chunks: Vec<_> = context.collect().await;
+                assert!(chunks.iter().all(Result::is_ok));
+                futures_util::stream::iter(
+                    script
+                        .into_iter()
+                        .map(|e| e.map_err(EngineError::BuildFailed)),
+                )
+            })
+            .flatten()
+            .boxed()
+        }
+
+        async fn tag(&self, id: &str, reference: &str) -> Result<(), EngineError> {
+            self.record(format!("tag {id} {reference}"));
+            if self.failing_tag == Some(reference) {
+                return Err(EngineError::NoImage);
+            }
+            Ok(())
+        }
+
+        async fn untag(&self, reference: &str) -> Result<(), EngineError> {
+            self.record(format!("untag {reference}"));
+            Ok(())
+        }
+
+        async fn inspect(&self, reference: &str) -> Result<ImageInfo, EngineError> {
+            self.record(format!("inspect {reference}"));
+            Ok(ImageInfo {
+                id: reference.into(),
+                size: 1234,
+                tags: vec![],
+                user: String::new(),
+                labels: Default::default(),
+                exposed: vec![],
+            })
+        }
+
+        async fn run_once(
+            &self,
+            _: &str,
+            _: &[String],
+            _: Option<u16>,
+        ) -> Result<RunOutcome, EngineError> {
+            unreachable!("not used by builds")
+        }
+    }
+
+    #[derive(Default)]
+    struct Recorder {
+        sent: Option<ContextSize>,
+        lines: Vec<String>,
+    }
+
+    impl Progress for Recorder {
+        fn context_sent(&mut self, size: ContextSize) {
+            self.sent = Some(size);
+        }
+
+        fn event(&mut self, stage: &str, event: &BuildEvent) {
+            self.lines.push(format!("{stage}: {event:?}"));
+        }
+    }
+
+    fn step(number: u32, instruction: &str) -> Result<BuildEvent, String> {
+        Ok(BuildEvent::Step {
+            number,
+            total: 4,
+            instruction: instruction.into(),
+        })
+    }
+
+    async fn run(fake: &Fake) -> (Result<Built, EngineError>, Recorder) {
+        let dir =
+            std::env::temp_dir().join(format!("containerize-image-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("src/main.rs"), "fn main() {}").unwrap();
+        std::fs::write(dir.join("Cargo.toml"), "[package]").unwrap();
+        let context = Context::new(
+            dir.clone(),
+            ["Cargo.toml", "src"].into_iter(),
+            DockerIgnore::default(),
+            String::new(),
+            &dir.join("target"),
+        );
+        let tags = ["app:1.0".to_owned(), "app:latest".to_owned()];
+        let job = Job {
+            binary: "app",
+            dockerfile: "FROM scratch\n".into(),
+            context,
+            target: "runtime",
+            tags: &tags,
+        };
+        let mut recorder = Recorder::default();
+        let result = build(fake, job, &mut recorder, std::future::pending()).await;
+        (result, recorder)
+    }
+
+    #[tokio::test]
+    async fn a_good_build_is_tagged_and_inspected() {
+        let fake = Fake::new(vec![
+            step(1, "FROM rust AS builder"),
+            Ok(BuildEvent::ImageId("sha256:1".into())),
+            step(3, "FROM scratch AS runtime"),
+            Ok(BuildEvent::ImageId("sha256:2".into())),
+        ]);
+        let (built, recorder) = run(&fake).await;
+        let built = built.unwrap();
+        assert_eq!(built.id, "sha256:2", "the last stage's image is the result");
+        assert_eq!(built.size, 1234);
+        assert_eq!(
+            fake.calls(),
+            [
+                "build .containerize/Dockerfile --target runtime",
+                "tag sha256:2 app:1.0",
+                "tag sha256:2 app:latest",
+                "inspect sha256:2"
+            ]
+        );
+        assert_eq!(
+            recorder.sent.unwrap().files,
+            3,
+            "two project files and the Dockerfile"
+        );
+        assert!(
+            recorder.lines[2].starts_with("runtime: "),
+            "{:?}",
+            recorder.lines
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_step_tags_nothing_and_keeps_its_output() {
+        let fake = Fake::new(vec![
+            step(1, "FROM rust AS builder"),
+            step(2, "RUN [\"cargo\", \"build\"]"),
+            Ok(BuildEvent::Output("error[E0425]: oops\n".into())),
+            Err("returned a non-zero code: 101".into()),
+        ]);
+        let (built, _) = run(&fake).await;
+        match built.unwrap_err() {
+            EngineError::StepFailed {
+                step,
+                output,
+                message,
+            } => {
+                assert_eq!(step, "RUN [\"cargo\", \"build\"]");
+                assert_eq!(output, "error[E0425]: oops\n");
+                assert!(message.contains("101"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            fake.calls(),
+            ["build .containerize/Dockerfile --target runtime"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_from_names_the_missing_image() {
+        let fake = Fake::new(vec![
+            step(1, "FROM rust:1.95.0-slim-trixie AS builder"),
+            Err("pull access denied".into()),
+        ]);
+        match run(&fake).await.0.unwrap_err() {
+            EngineError::BaseImageMissing { image, .. } => {
+                assert_eq!(image, "rust:1.95.0-slim-trixie")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_tag_takes_back_the_others() {
+        let mut fake = Fake::new(vec![Ok(BuildEvent::ImageId("sha256:2".into()))]);
+        fake.failing_tag = Some("app:latest");
+        assert!(run(&fake).await.0.is_err());
+        assert_eq!(
+            fake.calls()[1..],
+            [
+                "tag sha256:2 app:1.0",
+                "tag sha256:2 app:latest",
+                "untag app:1.0"
+            ]
+        );
+    }
+}
