@@ -1,1 +1,105 @@
-//! placeholder
+//! Helpers shared by the CLI and end-to-end tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the repository")
+        .to_owned()
+}
+
+/// A fresh copy of `examples/<name>` (without `target/`) in a temporary directory, so tests
+/// can change it and build in parallel.
+pub fn example(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("containerize-{name}-"))
+        .tempdir()
+        .expect("a temporary directory");
+    copy_dir(&repo().join("examples").join(name), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The `cargo-containerize` binary, built once per test process (it is another package's).
+pub fn binary() -> &'static Path {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(|| {
+        let build = escargot::CargoBuild::new()
+            .package("containerize")
+            .bin("cargo-containerize")
+            .manifest_path(repo().join("Cargo.toml"));
+        build.run().expect("cargo-containerize builds").path().to_owned()
+    })
+}
+
+/// `cargo-containerize`, run in `dir`.
+pub fn containerize(dir: &Path) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::new(binary());
+    command
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("SOURCE_DATE_EPOCH");
+    command
+}
+
+/// Whether an engine answers. In CI (`CI` set) a missing engine fails the test that asks;
+/// elsewhere such tests say they were skipped.
+pub fn engine_available(test: &str) -> bool {
+    let answers = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !answers {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: no Docker engine answers, and CI requires one"
+        );
+        eprintln!("SKIPPED {test}: no Docker engine answers (set DOCKER_HOST, or start one)");
+    }
+    answers
+}
+
+/// `docker` with arguments; its stdout, or a panic with its stderr.
+pub fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker").args(args).output().expect("docker runs");
+    assert!(
+        output.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// A tag unique to this test run, and removed when dropped.
+pub struct TestTag(pub String);
+
+impl TestTag {
+    /// `containerize-test/<name>:<pid>`.
+    pub fn new(name: &str) -> TestTag {
+        TestTag(format!("containerize-test/{name}:{}", std::process::id()))
+    }
+}
+
+impl Drop for TestTag {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", "--no-prune", &self.0]).output();
+    }
+}

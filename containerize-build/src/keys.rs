@@ -80,11 +80,7 @@ pub const KEYS: &[KeyDoc] = &[
         "Cargo features to enable.",
         r#"features = ["tls", "metrics"]"#,
     ),
-    key(
-        "all-features",
-        "Enable every feature.",
-        "all-features = true",
-    ),
+    key("all-features", "Enable every feature.", "all-features = true"),
     key(
         "no-default-features",
         "Do not enable the `default` feature.",
@@ -180,10 +176,7 @@ pub fn suggest(unknown: &str) -> Option<&'static str> {
 
 /// The candidate nearest to `unknown` by edit distance (ties go to the one of the same
 /// length), if it is near enough to be a misspelling.
-pub fn nearest<'a>(
-    unknown: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn nearest<'a>(unknown: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (unknown.chars().count() / 3).max(1);
     candidates
         .into_iter()

@@ -37,18 +37,11 @@ pub fn read(file: &Arc<SourceFile>, diagnostics: &mut Vec<Diagnostic>) -> Manife
         }
     };
     let table = |path: &[&str], scope| document.get_path(path).map(|node| (node, scope));
-    let mut read_one = |found: Option<(&Node, Scope)>| {
-        found.map(|(node, scope)| read_table(node, file, scope, diagnostics))
-    };
+    let mut read_one =
+        |found: Option<(&Node, Scope)>| found.map(|(node, scope)| read_table(node, file, scope, diagnostics));
     ManifestSettings {
-        package: read_one(table(
-            &["package", "metadata", "containerize"],
-            Scope::Package,
-        )),
-        workspace: read_one(table(
-            &["workspace", "metadata", "containerize"],
-            Scope::Workspace,
-        )),
+        package: read_one(table(&["package", "metadata", "containerize"], Scope::Package)),
+        workspace: read_one(table(&["workspace", "metadata", "containerize"], Scope::Workspace)),
     }
 }
 
@@ -60,10 +53,7 @@ mod tests {
         let file = SourceFile::new("Cargo.toml", toml);
         let mut diagnostics = Vec::new();
         let settings = read(&file, &mut diagnostics);
-        (
-            settings,
-            diagnostics.iter().map(ToString::to_string).collect(),
-        )
+        (settings, diagnostics.iter().map(ToString::to_string).collect())
     }
 
     #[test]
@@ -76,10 +66,7 @@ mod tests {
           --> Cargo.toml:5:1
           = help: did you mean `bins`?
         ");
-        assert_eq!(
-            settings.package.unwrap().expose.unwrap().value[0].number,
-            8080
-        );
+        assert_eq!(settings.package.unwrap().expose.unwrap().value[0].number, 8080);
     }
 
     #[test]

@@ -58,14 +58,10 @@ impl Value {
 impl Node {
     /// Finds `path` (e.g. `["package", "metadata", "containerize"]`) in a table tree.
     pub fn get_path(&self, path: &[&str]) -> Option<&Node> {
-        path.iter()
-            .try_fold(self, |node, segment| match &node.value {
-                Value::Table(entries) => entries
-                    .iter()
-                    .find(|(k, _)| k.name == *segment)
-                    .map(|(_, v)| v),
-                _ => None,
-            })
+        path.iter().try_fold(self, |node, segment| match &node.value {
+            Value::Table(entries) => entries.iter().find(|(k, _)| k.name == *segment).map(|(_, v)| v),
+            _ => None,
+        })
     }
 
     /// Converts a parsed TOML document.
@@ -99,8 +95,9 @@ fn from_de_value(value: &toml::Spanned<toml::de::DeValue<'_>>) -> Node {
     use toml::de::DeValue;
     let converted = match value.get_ref() {
         DeValue::String(s) => Value::String(s.to_string()),
-        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
-            .map_or(Value::Other("an integer out of range"), Value::Integer),
+        DeValue::Integer(i) => {
+            i64::from_str_radix(i.as_str(), i.radix()).map_or(Value::Other("an integer out of range"), Value::Integer)
+        }
         DeValue::Boolean(b) => Value::Bool(*b),
         DeValue::Array(items) => Value::Array(items.iter().map(from_de_value).collect()),
         DeValue::Table(table) => table_value(table),

@@ -167,11 +167,7 @@ fn origin<T>(set: &Option<Set<T>>) -> Origin {
 }
 
 /// Makes the plan for one image. Errors are settings that contradict each other or the project.
-pub fn plan(
-    project: &Project,
-    image: &ImageSpec,
-    options: &Options,
-) -> Result<Plan, Vec<Diagnostic>> {
+pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<Plan, Vec<Diagnostic>> {
     let package = project
         .member(&image.package)
         .expect("the spec selects members of this project");
@@ -186,23 +182,23 @@ pub fn plan(
         errors.push(e);
         Suite::Trixie
     });
-    if let (Some(required), Some(have)) = (&package.rust_version, version_triple(&toolchain)) {
-        if version_triple(required).is_some_and(|r| r > have) {
-            errors.push(
-                Diagnostic::error(
-                    Origin::File {
-                        file: package.manifest.clone(),
-                        span: find(&package.manifest.text, "rust-version"),
-                    },
-                    format!(
-                        "package `{}` needs Rust {required}, but the builder has {toolchain}",
-                        package.name
-                    ),
-                    "declared here",
-                )
-                .with_help("pin a newer toolchain in rust-toolchain.toml, or set `builder`"),
-            );
-        }
+    if let (Some(required), Some(have)) = (&package.rust_version, version_triple(&toolchain))
+        && version_triple(required).is_some_and(|r| r > have)
+    {
+        errors.push(
+            Diagnostic::error(
+                Origin::File {
+                    file: package.manifest.clone(),
+                    span: find(&package.manifest.text, "rust-version"),
+                },
+                format!(
+                    "package `{}` needs Rust {required}, but the builder has {toolchain}",
+                    package.name
+                ),
+                "declared here",
+            )
+            .with_help("pin a newer toolchain in rust-toolchain.toml, or set `builder`"),
+        );
     }
     let base = value(&s.base).unwrap_or(Base::DistrolessCc);
     let linkage = linkage(s, &base).unwrap_or_else(|e| {
@@ -210,12 +206,7 @@ pub fn plan(
         Linkage::Dynamic
     });
     let runtime_packages = value(&s.runtime_packages).unwrap_or_default();
-    if !runtime_packages.is_empty()
-        && matches!(
-            base,
-            Base::Scratch | Base::DistrolessStatic | Base::DistrolessCc
-        )
-    {
+    if !runtime_packages.is_empty() && matches!(base, Base::Scratch | Base::DistrolessStatic | Base::DistrolessCc) {
         errors.push(
             Diagnostic::error(
                 origin(&s.runtime_packages),
@@ -229,10 +220,7 @@ pub fn plan(
         errors.push(e);
         Vec::new()
     });
-    let target_stage = options
-        .stage
-        .clone()
-        .unwrap_or_else(|| "runtime".to_owned());
+    let target_stage = options.stage.clone().unwrap_or_else(|| "runtime".to_owned());
     if !STAGES.contains(&target_stage.as_str()) {
         errors.push(Diagnostic::error(
             Origin::Flag("--stage"),
@@ -254,17 +242,9 @@ pub fn plan(
     )
     .trim_end_matches('/')
     .to_owned();
-    let target =
-        (linkage == Linkage::Static).then(|| format!("{}-unknown-linux-gnu", options.arch));
+    let target = (linkage == Linkage::Static).then(|| format!("{}-unknown-linux-gnu", options.arch));
     let profile = value(&s.profile).unwrap_or_else(|| "release".to_owned());
-    let cargo = cargo_command(
-        project,
-        package,
-        image,
-        &profile,
-        target.as_deref(),
-        options,
-    );
+    let cargo = cargo_command(project, package, image, &profile, target.as_deref(), options);
     let profile_dir = match profile.as_str() {
         "dev" | "test" => "debug",
         "bench" => "release",
@@ -293,8 +273,7 @@ pub fn plan(
         tags,
         target_stage,
         builder: BuilderStage {
-            image: value(&s.builder)
-                .unwrap_or_else(|| format!("rust:{toolchain}-slim-{}", suite_name(suite))),
+            image: value(&s.builder).unwrap_or_else(|| format!("rust:{toolchain}-slim-{}", suite_name(suite))),
             toolchain,
             toolchain_reason,
             suite,
@@ -329,11 +308,7 @@ pub fn plan(
             cmd: value(&s.args).unwrap_or_default(),
             user: value(&s.user).unwrap_or_else(|| DEFAULT_USER.to_owned()),
             workdir: value(&s.workdir),
-            env: s
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.value.clone()))
-                .collect(),
+            env: s.env.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
             labels: labels(project, package, s),
             expose: value(&s.expose).unwrap_or_default(),
             volumes: value(&s.volumes).unwrap_or_default(),
@@ -410,9 +385,7 @@ fn toolchain(project: &Project, s: &Settings) -> Result<(String, String), Diagno
             ),
             "",
         )
-        .with_help(
-            "pin a version such as `1.95.0`, or set `builder` to an image with that toolchain",
-        )),
+        .with_help("pin a version such as `1.95.0`, or set `builder` to an image with that toolchain")),
         pinned => local
             .map(|version| {
                 let why = if pinned.is_some() {
@@ -434,8 +407,7 @@ fn toolchain(project: &Project, s: &Settings) -> Result<(String, String), Diagno
 }
 
 fn suite(s: &Settings, toolchain: &str) -> Result<Suite, Diagnostic> {
-    let before_trixie = version_triple(toolchain)
-        .is_some_and(|(major, minor, _)| (major, minor) < FIRST_TRIXIE_RUST);
+    let before_trixie = version_triple(toolchain).is_some_and(|(major, minor, _)| (major, minor) < FIRST_TRIXIE_RUST);
     match &s.suite {
         Some(Set {
             value: Suite::Trixie,
@@ -467,11 +439,7 @@ fn linkage(s: &Settings, base: &Base) -> Result<Linkage, Diagnostic> {
     }
 }
 
-fn tags(
-    package: &LocalPackage,
-    image: &ImageSpec,
-    options: &Options,
-) -> Result<Vec<String>, Diagnostic> {
+fn tags(package: &LocalPackage, image: &ImageSpec, options: &Options) -> Result<Vec<String>, Diagnostic> {
     if !options.tags.is_empty() {
         return options
             .tags
@@ -494,14 +462,12 @@ fn tags(
                     format!("binary `{}` is not a valid image name", image.binary),
                     "",
                 )
-                .with_help(
-                    "set `name` in [package.metadata.containerize], e.g. `name = \"my-app\"`",
-                )
+                .with_help("set `name` in [package.metadata.containerize], e.g. `name = \"my-app\"`")
             })?
         }
     };
-    let tags = value(&image.settings.tags)
-        .unwrap_or_else(|| vec![package.version.replace('+', "_"), "latest".to_owned()]);
+    let tags =
+        value(&image.settings.tags).unwrap_or_else(|| vec![package.version.replace('+', "_"), "latest".to_owned()]);
     Ok(tags.iter().map(|t| format!("{name}:{t}")).collect())
 }
 
@@ -553,8 +519,7 @@ fn cargo_command(
             "--config=target.{target}.rustflags=[\"-C\", \"target-feature=+crt-static\"]"
         ));
     }
-    let locked =
-        project.root_files.iter().any(|f| f == "Cargo.lock") && options.cargo_flags.is_empty();
+    let locked = project.root_files.iter().any(|f| f == "Cargo.lock") && options.cargo_flags.is_empty();
     if locked {
         args.push("--locked".to_owned());
     }
@@ -574,23 +539,15 @@ fn labels(project: &Project, package: &LocalPackage, s: &Settings) -> BTreeMap<S
         ("description", about.description.clone()),
         ("licenses", about.license.clone()),
         ("source", about.repository.clone()),
-        (
-            "url",
-            about.homepage.clone().or_else(|| about.repository.clone()),
-        ),
+        ("url", about.homepage.clone().or_else(|| about.repository.clone())),
         ("documentation", about.documentation.clone()),
-        (
-            "authors",
-            (!about.authors.is_empty()).then(|| about.authors.join(", ")),
-        ),
+        ("authors", (!about.authors.is_empty()).then(|| about.authors.join(", "))),
         ("revision", project.vcs.as_ref().map(|v| v.revision.clone())),
         ("created", created.map(rfc3339)),
     ];
     let mut labels: BTreeMap<String, String> = oci
         .into_iter()
-        .filter_map(|(key, value)| {
-            Some((format!("org.opencontainers.image.{key}"), one_line(&value?)))
-        })
+        .filter_map(|(key, value)| Some((format!("org.opencontainers.image.{key}"), one_line(&value?))))
         .collect();
     labels.extend(s.labels.iter().map(|(k, v)| (k.clone(), v.value.clone())));
     labels
@@ -605,8 +562,7 @@ fn one_line(text: &str) -> String {
 }
 
 fn rfc3339(seconds: i64) -> String {
-    let time =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0).unsigned_abs());
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0).unsigned_abs());
     humantime::format_rfc3339_seconds(time).to_string()
 }
 
@@ -642,11 +598,7 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
         .map(|f| in_context(workspace, f))
         .collect();
     for p in &project.packages {
-        copies.extend(
-            p.inputs
-                .iter()
-                .map(|input| in_context(p.dir.as_str(), input)),
-        );
+        copies.extend(p.inputs.iter().map(|input| in_context(p.dir.as_str(), input)));
     }
     copies.extend(
         value(&s.build_include)
@@ -666,11 +618,7 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
             ..i
         })
         .collect();
-    Context {
-        root,
-        copies,
-        include,
-    }
+    Context { root, copies, include }
 }
 
 fn is_manifest_level(path: &str) -> bool {

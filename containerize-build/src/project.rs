@@ -136,9 +136,7 @@ impl Project {
             pinned: toolchain::pinned_channel(root.as_std_path(), root.as_std_path()),
             local: toolchain::local_version(root.as_std_path()),
         };
-        let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
-            .ok()
-            .and_then(|s| s.parse().ok());
+        let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok());
         Ok(Project {
             workspace_root: root.clone(),
             target_directory: metadata.target_directory.clone(),
@@ -187,10 +185,7 @@ impl LocalPackage {
             .to_owned();
         let mut inputs = vec!["Cargo.toml".to_owned()];
         for target in &package.targets {
-            let relative = target
-                .src_path
-                .strip_prefix(&dir)
-                .unwrap_or(&target.src_path);
+            let relative = target.src_path.strip_prefix(&dir).unwrap_or(&target.src_path);
             // The top-level entry holding the target: `src` for `src/bin/x.rs`, the file itself
             // for a target at the package root.
             let top = relative

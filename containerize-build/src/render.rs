@@ -51,20 +51,14 @@ pub fn render(plan: &Plan) -> String {
         line(&mut out, &apt_install(&b.packages));
     }
     for (name, default) in &b.build_args {
-        line(
-            &mut out,
-            &format!("ARG {}={}", plain(name), quoted(default)),
-        );
+        line(&mut out, &format!("ARG {}={}", plain(name), quoted(default)));
     }
     line(&mut out, &assignments("ENV", &b.env, plain));
     line(&mut out, &format!("WORKDIR {}", quoted(&b.workdir)));
     for path in &plan.context.copies {
         line(
             &mut out,
-            &format!(
-                "COPY {}",
-                json_words(&[path.clone(), format!("{BUILD_ROOT}/{path}")])
-            ),
+            &format!("COPY {}", json_words(&[path.clone(), format!("{BUILD_ROOT}/{path}")])),
         );
     }
     line(&mut out, &format!("RUN {}", json(&b.cargo)));
@@ -72,10 +66,7 @@ pub fn render(plan: &Plan) -> String {
         let staged = format!("{STAGING}{}", include.dest);
         line(
             &mut out,
-            &format!(
-                "COPY {}",
-                json_words(&[include.src.clone(), staged.clone()])
-            ),
+            &format!("COPY {}", json_words(&[include.src.clone(), staged.clone()])),
         );
         if let Some(mode) = include.mode {
             let chmod = [
@@ -89,10 +80,7 @@ pub fn render(plan: &Plan) -> String {
                 "{}",
                 "+",
             ];
-            line(
-                &mut out,
-                &format!("RUN {}", json(&chmod.map(str::to_owned))),
-            );
+            line(&mut out, &format!("RUN {}", json(&chmod.map(str::to_owned))));
         }
     }
 
@@ -139,11 +127,7 @@ pub fn render(plan: &Plan) -> String {
             &mut out,
             &format!(
                 "EXPOSE {}",
-                r.expose
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                r.expose.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
             ),
         );
     }
@@ -165,11 +149,7 @@ pub fn render(plan: &Plan) -> String {
 }
 
 /// One instruction setting several `KEY="value"` pairs, one per continued line.
-fn assignments(
-    instruction: &str,
-    pairs: &BTreeMap<String, String>,
-    key: fn(&str) -> String,
-) -> String {
+fn assignments(instruction: &str, pairs: &BTreeMap<String, String>, key: fn(&str) -> String) -> String {
     let mut text = instruction.to_owned();
     for (i, (name, value)) in pairs.iter().enumerate() {
         let separator = if i == 0 { " " } else { " \\\n    " };
@@ -244,7 +224,5 @@ fn plain(value: &str) -> String {
 
 /// Text for a comment line: control characters become spaces, so it stays one line.
 fn comment(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }

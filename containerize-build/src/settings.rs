@@ -220,12 +220,7 @@ impl Settings {
 }
 
 /// Reads one settings table. Problems go to `diagnostics`; what could be read is returned.
-pub fn read_table(
-    table: &Node,
-    file: &Arc<SourceFile>,
-    scope: Scope,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Settings {
+pub fn read_table(table: &Node, file: &Arc<SourceFile>, scope: Scope, diagnostics: &mut Vec<Diagnostic>) -> Settings {
     let mut reader = Reader { file, diagnostics };
     reader.table(table, scope)
 }
@@ -270,8 +265,7 @@ impl Reader<'_> {
     }
 
     fn invalid(&mut self, node: &Node, invalid: validate::Invalid) {
-        let mut diagnostic =
-            Diagnostic::error(self.origin(&node.span), invalid.message, "invalid value");
+        let mut diagnostic = Diagnostic::error(self.origin(&node.span), invalid.message, "invalid value");
         diagnostic.help = invalid.help;
         self.diagnostics.push(diagnostic);
     }
@@ -281,32 +275,23 @@ impl Reader<'_> {
     }
 
     /// A string, validated. Integers are accepted where `integers` is set (ports, modes).
-    fn string_with<T>(
-        &mut self,
-        node: &Node,
-        integers: bool,
-        check: fn(&str) -> Checked<T>,
-    ) -> Option<T> {
+    fn string_with<T>(&mut self, node: &Node, integers: bool, check: fn(&str) -> Checked<T>) -> Option<T> {
         match &node.value {
             Value::String(s) => self.checked(node, check(s)),
             Value::Integer(i) if integers => self.checked(node, check(&i.to_string())),
             _ => {
-                self.wrong_type(
-                    node,
-                    if integers {
-                        "a string or an integer"
-                    } else {
-                        "a string"
-                    },
-                );
+                self.wrong_type(node, if integers { "a string or an integer" } else { "a string" });
                 None
             }
         }
     }
 
     fn one<T>(&mut self, node: &Node, check: fn(&str) -> Checked<T>) -> Option<Set<T>> {
-        self.string_with(node, false, check)
-            .map(|v| self.set(node, v))
+        self.string_with(node, false, check).map(|v| self.set(node, v))
+    }
+
+    fn string_or_number<T>(&mut self, node: &Node, check: fn(&str) -> Checked<T>) -> Option<Set<T>> {
+        self.string_with(node, true, check).map(|v| self.set(node, v))
     }
 
     fn boolean(&mut self, node: &Node) -> Option<Set<bool>> {
@@ -330,11 +315,7 @@ impl Reader<'_> {
     }
 
     /// An array whose items each pass `item`; `None` if any fails, so no half list is used.
-    fn list<T>(
-        &mut self,
-        node: &Node,
-        item: impl Fn(&mut Self, &Node) -> Option<T>,
-    ) -> Option<Set<Vec<T>>> {
+    fn list<T>(&mut self, node: &Node, item: impl Fn(&mut Self, &Node) -> Option<T>) -> Option<Set<Vec<T>>> {
         let items = self.array(node)?;
         let values: Vec<Option<T>> = items.iter().map(|n| item(self, n)).collect();
         let values: Option<Vec<T>> = values.into_iter().collect();
@@ -355,12 +336,7 @@ impl Reader<'_> {
         }
     }
 
-    fn map(
-        &mut self,
-        node: &Node,
-        check_key: fn(&str) -> Checked<String>,
-        into: &mut BTreeMap<String, Set<String>>,
-    ) {
+    fn map(&mut self, node: &Node, check_key: fn(&str) -> Checked<String>, into: &mut BTreeMap<String, Set<String>>) {
         for (key, value) in self.entries(node).unwrap_or_default() {
             let key_node = Node {
                 span: key.span.clone(),
@@ -402,9 +378,7 @@ impl Reader<'_> {
                     format!("this `include` entry has no `{field}`"),
                     "incomplete entry",
                 )
-                .with_help(
-                    r#"write it as { src = "config/app.toml", dest = "/etc/app/app.toml" }"#,
-                );
+                .with_help(r#"write it as { src = "config/app.toml", dest = "/etc/app/app.toml" }"#);
                 self.diagnostics.push(diagnostic);
             }
         }
@@ -463,9 +437,7 @@ impl Reader<'_> {
                 "all-features" => s.all_features = self.boolean(node),
                 "no-default-features" => s.no_default_features = self.boolean(node),
                 "profile" => s.profile = self.one(node, validate::cargo_name),
-                "expose" => {
-                    s.expose = self.list(node, |r, n| r.string_with(n, true, validate::port))
-                }
+                "expose" => s.expose = self.list(node, |r, n| r.string_with(n, true, validate::port)),
                 "env" => self.map(node, validate::variable_name, &mut s.env),
                 "workdir" => s.workdir = self.one(node, validate::image_path),
                 "user" => s.user = self.one(node, validate::user),
@@ -473,17 +445,11 @@ impl Reader<'_> {
                 "args" => s.args = self.strings(node, validate::text),
                 "labels" => self.map(node, validate::label_key, &mut s.labels),
                 "volumes" => s.volumes = self.strings(node, validate::image_path),
-                "stop-signal" => {
-                    s.stop_signal = self
-                        .string_with(node, true, validate::signal)
-                        .map(|v| self.set(node, v))
-                }
+                "stop-signal" => s.stop_signal = self.string_or_number(node, validate::signal),
                 "include" => s.include = self.list(node, Self::include),
                 "build-include" => s.build_include = self.strings(node, validate::project_path),
                 "build-packages" => s.build_packages = self.strings(node, validate::debian_package),
-                "runtime-packages" => {
-                    s.runtime_packages = self.strings(node, validate::debian_package)
-                }
+                "runtime-packages" => s.runtime_packages = self.strings(node, validate::debian_package),
                 "build-args" => self.map(node, validate::variable_name, &mut s.build_args),
                 "bin" => {
                     for (name, table) in self.entries(node).unwrap_or_default() {

@@ -71,11 +71,7 @@ pub struct Spec {
 }
 
 /// Reads every settings table of the project and selects the images to build.
-pub fn resolve(
-    project: &Project,
-    selection: &Selection,
-    flags: &Settings,
-) -> Result<Spec, SpecError> {
+pub fn resolve(project: &Project, selection: &Selection, flags: &Settings) -> Result<Spec, SpecError> {
     let mut diagnostics = Vec::new();
     // Each manifest is read once, so each problem is reported once; the root manifest holds
     // the workspace table and, in a root package, that package's table too.
@@ -124,11 +120,7 @@ pub fn resolve(
     }
     for name in &selection.bins {
         if !images.iter().any(|i| &i.binary == name) {
-            let binaries = packages
-                .iter()
-                .map(|p| binary_names(p))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let binaries = packages.iter().map(|p| binary_names(p)).collect::<Vec<_>>().join(", ");
             return Err(SpecError::UnknownBinary {
                 name: name.clone(),
                 binaries,
@@ -141,9 +133,7 @@ pub fn resolve(
             .map(|p| format!("`{}`", p.name))
             .collect::<Vec<_>>()
             .join(", ");
-        return Err(SpecError::NoBinaries(format!(
-            "{names} has no binary target"
-        )));
+        return Err(SpecError::NoBinaries(format!("{names} has no binary target")));
     }
     Ok(Spec {
         images,
@@ -160,10 +150,7 @@ fn binary_names(package: &LocalPackage) -> String {
     }
 }
 
-fn select_packages<'p>(
-    project: &'p Project,
-    selection: &Selection,
-) -> Result<Vec<&'p LocalPackage>, SpecError> {
+fn select_packages<'p>(project: &'p Project, selection: &Selection) -> Result<Vec<&'p LocalPackage>, SpecError> {
     let members = || {
         project
             .members()
@@ -176,19 +163,14 @@ fn select_packages<'p>(
             .packages
             .iter()
             .map(|name| {
-                project
-                    .member(name)
-                    .ok_or_else(|| SpecError::UnknownPackage {
-                        name: name.clone(),
-                        members: members(),
-                    })
+                project.member(name).ok_or_else(|| SpecError::UnknownPackage {
+                    name: name.clone(),
+                    members: members(),
+                })
             })
             .collect();
     }
-    let current = selection
-        .current_package
-        .as_deref()
-        .filter(|_| !selection.workspace);
+    let current = selection.current_package.as_deref().filter(|_| !selection.workspace);
     Ok(project
         .members()
         .filter(|p| current.is_none_or(|c| c == p.name))
@@ -246,11 +228,7 @@ pub fn check_files(project: &Project, spec: &Spec) -> Result<(), SpecError> {
     }
 }
 
-fn check_package_files(
-    package: &LocalPackage,
-    settings: &Settings,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
+fn check_package_files(package: &LocalPackage, settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
     let includes = settings
         .include
         .iter()

@@ -24,35 +24,21 @@ pub struct Pinned {
 /// Reads the toolchain file of `dir` or its nearest ancestor, as rustup does.
 pub fn pinned_channel(dir: &Path, workspace_root: &Path) -> Option<Pinned> {
     dir.ancestors().find_map(|d| {
-        ["rust-toolchain.toml", "rust-toolchain"]
-            .iter()
-            .find_map(|name| {
-                let text = std::fs::read_to_string(d.join(name)).ok()?;
-                let channel = channel_of(&text)?;
-                let file = d.join(name);
-                let file = file
-                    .strip_prefix(workspace_root)
-                    .unwrap_or(&file)
-                    .display()
-                    .to_string();
-                Some(Pinned { channel, file })
-            })
+        ["rust-toolchain.toml", "rust-toolchain"].iter().find_map(|name| {
+            let text = std::fs::read_to_string(d.join(name)).ok()?;
+            let channel = channel_of(&text)?;
+            let file = d.join(name);
+            let file = file.strip_prefix(workspace_root).unwrap_or(&file).display().to_string();
+            Some(Pinned { channel, file })
+        })
     })
 }
 
 /// The channel of a toolchain file: TOML `[toolchain] channel = ".."`, or a bare legacy line.
 fn channel_of(text: &str) -> Option<String> {
     match toml::from_str::<toml::Table>(text) {
-        Ok(table) => table
-            .get("toolchain")?
-            .get("channel")?
-            .as_str()
-            .map(str::to_owned),
-        Err(_) => text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .map(str::to_owned),
+        Ok(table) => table.get("toolchain")?.get("channel")?.as_str().map(str::to_owned),
+        Err(_) => text.lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_owned),
     }
 }
 

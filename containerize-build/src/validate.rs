@@ -41,19 +41,15 @@ fn all_chars(s: &str, ok: impl Fn(char) -> bool) -> bool {
 /// Dockerfile instruction can carry.
 pub fn text(s: &str) -> Checked<String> {
     match s.chars().find(|c| c.is_control() && *c != '\t') {
-        Some(c) => Err(
-            Invalid::new(format!("contains the control character {c:?}")).help(
-                "a Dockerfile value is one line: remove newlines and other control characters",
-            ),
-        ),
+        Some(c) => Err(Invalid::new(format!("contains the control character {c:?}"))
+            .help("a Dockerfile value is one line: remove newlines and other control characters")),
         None => Ok(s.to_owned()),
     }
 }
 
 /// An environment variable or build argument name.
 pub fn variable_name(s: &str) -> Checked<String> {
-    let valid = all_chars(s, |c| c.is_ascii_alphanumeric() || c == '_')
-        && !s.starts_with(|c: char| c.is_ascii_digit());
+    let valid = all_chars(s, |c| c.is_ascii_alphanumeric() || c == '_') && !s.starts_with(|c: char| c.is_ascii_digit());
     if valid {
         Ok(s.to_owned())
     } else {
@@ -99,15 +95,12 @@ pub fn project_path(s: &str) -> Checked<String> {
 
 /// A user, as `USER` takes it: `name`, `uid`, or either with `:group`.
 pub fn user(s: &str) -> Checked<String> {
-    let part_ok = |p: &str| {
-        all_chars(p, |c| c.is_ascii_alphanumeric() || "._-".contains(c)) && !p.starts_with('-')
-    };
+    let part_ok = |p: &str| all_chars(p, |c| c.is_ascii_alphanumeric() || "._-".contains(c)) && !p.starts_with('-');
     let parts: Vec<&str> = s.split(':').collect();
     if parts.len() <= 2 && parts.iter().all(|p| part_ok(p)) {
         Ok(s.to_owned())
     } else {
-        Err(Invalid::new(format!("`{s}` is not a user"))
-            .help("write `65532`, `65532:65532` or `app:app`"))
+        Err(Invalid::new(format!("`{s}` is not a user")).help("write `65532`, `65532:65532` or `app:app`"))
     }
 }
 
@@ -147,15 +140,12 @@ pub fn port(s: &str) -> Checked<Port> {
         "tcp" => Protocol::Tcp,
         "udp" => Protocol::Udp,
         _ => {
-            return Err(
-                Invalid::new(format!("unknown protocol `{protocol}`")).help("use `tcp` or `udp`")
-            );
+            return Err(Invalid::new(format!("unknown protocol `{protocol}`")).help("use `tcp` or `udp`"));
         }
     };
     match number.parse::<u16>() {
         Ok(number) if number > 0 => Ok(Port { number, protocol }),
-        _ => Err(Invalid::new(format!("`{number}` is not a port number"))
-            .help("use a number from 1 to 65535")),
+        _ => Err(Invalid::new(format!("`{number}` is not a port number")).help("use a number from 1 to 65535")),
     }
 }
 
@@ -164,9 +154,7 @@ pub fn signal(s: &str) -> Checked<String> {
     let name = s.strip_prefix("SIG").unwrap_or(s);
     if s.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n)) {
         Ok(s.to_owned())
-    } else if all_chars(name, |c| {
-        c.is_ascii_uppercase() || c.is_ascii_digit() || c == '+'
-    }) {
+    } else if all_chars(name, |c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '+') {
         Ok(format!("SIG{name}"))
     } else {
         Err(Invalid::new(format!("`{s}` is not a signal"))
@@ -181,13 +169,11 @@ pub fn debian_package(s: &str) -> Checked<String> {
         c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c)
     }) && name.len() >= 2
         && name.starts_with(|c: char| c.is_ascii_alphanumeric());
-    let version_ok =
-        version.is_none_or(|v| all_chars(v, |c| c.is_ascii_alphanumeric() || ".+~:-".contains(c)));
+    let version_ok = version.is_none_or(|v| all_chars(v, |c| c.is_ascii_alphanumeric() || ".+~:-".contains(c)));
     if name_ok && version_ok {
         Ok(s.to_owned())
     } else {
-        Err(Invalid::new(format!("`{s}` is not a Debian package name"))
-            .help("write a name such as `libssl-dev`"))
+        Err(Invalid::new(format!("`{s}` is not a Debian package name")).help("write a name such as `libssl-dev`"))
     }
 }
 
@@ -206,8 +192,7 @@ pub fn cargo_name(s: &str) -> Checked<String> {
     if all_chars(s, |c| c.is_ascii_alphanumeric() || "_-".contains(c)) && !s.starts_with('-') {
         Ok(s.to_owned())
     } else {
-        Err(Invalid::new(format!("`{s}` is not a Cargo name"))
-            .help("use letters, digits, `-` and `_`"))
+        Err(Invalid::new(format!("`{s}` is not a Cargo name")).help("use letters, digits, `-` and `_`"))
     }
 }
 
@@ -215,8 +200,10 @@ pub fn cargo_name(s: &str) -> Checked<String> {
 pub fn mode(s: &str) -> Checked<u32> {
     match u32::from_str_radix(s.trim_start_matches("0o"), 8) {
         Ok(mode) if mode <= 0o7777 => Ok(mode),
-        _ => Err(Invalid::new(format!("`{s}` is not a file mode"))
-            .help("write octal digits, e.g. `\"0644\"` or `0o755`")),
+        _ => {
+            Err(Invalid::new(format!("`{s}` is not a file mode"))
+                .help("write octal digits, e.g. `\"0644\"` or `0o755`"))
+        }
     }
 }
 
@@ -239,9 +226,7 @@ pub mod image {
             .split(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
             .filter(|s| !s.is_empty());
         c.bytes().all(|b| alnum(&b) || b"._-".contains(&b))
-            && separators.all(|sep| {
-                sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|b| b == b'-')
-            })
+            && separators.all(|sep| sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|b| b == b'-'))
     }
 
     fn domain_ok(d: &str) -> bool {
@@ -249,9 +234,7 @@ pub mod image {
         port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
             && host.split('.').all(|label| {
                 !label.is_empty()
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                     && !label.starts_with('-')
                     && !label.ends_with('-')
             })
@@ -262,14 +245,12 @@ pub mod image {
         let ok = !s.is_empty()
             && s.len() <= 128
             && !s.starts_with(['.', '-'])
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
         if ok {
             Ok(s.to_owned())
         } else {
-            Err(Invalid::new(format!("`{s}` is not an image tag")).help(
-                "use up to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
-            ))
+            Err(Invalid::new(format!("`{s}` is not an image tag"))
+                .help("use up to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`"))
         }
     }
 
@@ -287,9 +268,8 @@ pub mod image {
         if s.len() <= 255 && parts.iter().all(|p| path_component_ok(p)) {
             Ok(s.to_owned())
         } else {
-            Err(Invalid::new(format!("`{s}` is not an image name")).help(
-                "use lowercase letters, digits and separators (`.`, `_`, `-`, `/`), e.g. `ghcr.io/acme/app`",
-            ))
+            Err(Invalid::new(format!("`{s}` is not an image name"))
+                .help("use lowercase letters, digits and separators (`.`, `_`, `-`, `/`), e.g. `ghcr.io/acme/app`"))
         }
     }
 
@@ -298,11 +278,7 @@ pub mod image {
         let (rest, digest) = s.split_once('@').map_or((s, None), |(r, d)| (r, Some(d)));
         let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
         match rest[last_slash..].rfind(':') {
-            Some(i) => (
-                &rest[..last_slash + i],
-                Some(&rest[last_slash + i + 1..]),
-                digest,
-            ),
+            Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..]), digest),
             None => (rest, None, digest),
         }
     }
@@ -316,10 +292,8 @@ pub mod image {
         }
         if let Some(d) = digest {
             let (algorithm, hex) = d.split_once(':').unwrap_or(("", ""));
-            if algorithm.is_empty() || hex.len() < 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit())
-            {
-                return Err(Invalid::new(format!("`{d}` is not a digest"))
-                    .help("write `sha256:` and 64 hex digits"));
+            if algorithm.is_empty() || hex.len() < 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Invalid::new(format!("`{d}` is not a digest")).help("write `sha256:` and 64 hex digits"));
             }
         }
         Ok(s.to_owned())

@@ -3,9 +3,7 @@
 
 use containerize_build::project::{About, Binary, LocalPackage, Vcs};
 use containerize_build::toolchain::Toolchain;
-use containerize_build::{
-    Options, Project, Selection, Settings, SourceFile, plan, render, resolve,
-};
+use containerize_build::{Options, Project, Selection, Settings, SourceFile, plan, render, resolve};
 
 const ROOT: &str = "/home/dev/app";
 
@@ -63,8 +61,7 @@ fn project(root_manifest: &str, packages: Vec<LocalPackage>) -> Project {
 
 /// Every image's Dockerfile, one after the other.
 fn dockerfiles(project: &Project) -> String {
-    let spec =
-        resolve(project, &Selection::default(), &Settings::default()).expect("valid settings");
+    let spec = resolve(project, &Selection::default(), &Settings::default()).expect("valid settings");
     let options = Options {
         arch: "x86_64".into(),
         ..Options::default()
@@ -77,9 +74,8 @@ fn dockerfiles(project: &Project) -> String {
 }
 
 fn single(settings: &str) -> Project {
-    let manifest = format!(
-        "[package]\nname = \"app\"\nversion = \"1.2.3\"\n\n[package.metadata.containerize]\n{settings}\n"
-    );
+    let manifest =
+        format!("[package]\nname = \"app\"\nversion = \"1.2.3\"\n\n[package.metadata.containerize]\n{settings}\n");
     project("", vec![package(ROOT, &manifest, &["app"])])
 }
 
@@ -102,9 +98,7 @@ fn distroless_static_is_static() {
 
 #[test]
 fn static_linkage_on_a_libc_base() {
-    insta::assert_snapshot!(dockerfiles(&single(
-        "base = \"distroless-cc\"\nlinkage = \"static\""
-    )));
+    insta::assert_snapshot!(dockerfiles(&single("base = \"distroless-cc\"\nlinkage = \"static\"")));
 }
 
 #[test]
@@ -145,16 +139,8 @@ fn workspace_with_several_binaries() {
         "[package]\nname = \"api\"\n[package.metadata.containerize]\nexpose = [8080]\nbase = \"distroless-cc\"\n",
         &["api", "api-admin"],
     );
-    let worker = package(
-        &format!("{ROOT}/worker"),
-        "[package]\nname = \"worker\"\n",
-        &["worker"],
-    );
-    let mut shared = package(
-        &format!("{ROOT}/../shared"),
-        "[package]\nname = \"shared\"\n",
-        &[],
-    );
+    let worker = package(&format!("{ROOT}/worker"), "[package]\nname = \"worker\"\n", &["worker"]);
+    let mut shared = package(&format!("{ROOT}/../shared"), "[package]\nname = \"shared\"\n", &[]);
     shared.member = false;
     shared.dir = "/home/dev/shared".into();
     insta::assert_snapshot!(dockerfiles(&project(root, vec![api, worker, shared])));
@@ -198,11 +184,7 @@ fn hostile_values_cannot_add_instructions() {
         }
     }
     // Keys too, where one instruction carries several pairs (each build argument is an `ARG`).
-    for map in [
-        &mut plan.runtime.env,
-        &mut plan.runtime.labels,
-        &mut plan.builder.env,
-    ] {
+    for map in [&mut plan.runtime.env, &mut plan.runtime.labels, &mut plan.builder.env] {
         map.insert(hostile.into(), hostile.into());
     }
     plan.runtime.cmd = vec![hostile.into()];
@@ -218,11 +200,7 @@ fn hostile_values_cannot_add_instructions() {
     let dockerfile = render(&plan);
     let mut expected_with_new = expected.clone();
     // The hostile plan also sets WORKDIR, VOLUME and STOPSIGNAL, which the tame one lacks.
-    for (after, added) in [
-        ("LABEL", "VOLUME"),
-        ("VOLUME", "WORKDIR"),
-        ("USER", "STOPSIGNAL"),
-    ] {
+    for (after, added) in [("LABEL", "VOLUME"), ("VOLUME", "WORKDIR"), ("USER", "STOPSIGNAL")] {
         let at = expected_with_new.iter().rposition(|i| i == after).unwrap() + 1;
         expected_with_new.insert(at, added.to_owned());
     }
@@ -234,9 +212,7 @@ fn hostile_values_cannot_add_instructions() {
 
 #[test]
 fn the_same_inputs_give_the_same_bytes() {
-    let project = single(
-        "base = \"scratch\"\nenv = { B = \"2\", A = \"1\" }\nlabels = { z = \"1\", a = \"2\" }",
-    );
+    let project = single("base = \"scratch\"\nenv = { B = \"2\", A = \"1\" }\nlabels = { z = \"1\", a = \"2\" }");
     let first = dockerfiles(&project);
     for _ in 0..5 {
         assert_eq!(dockerfiles(&project), first);
@@ -263,11 +239,7 @@ fn plan_errors(settings: &str) -> String {
     let project = single(settings);
     let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
     let errors = plan(&project, &spec.images[0], &Options::default()).unwrap_err();
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
 #[test]

@@ -53,11 +53,7 @@ pub struct Context {
 impl Context {
     /// The context of a plan: its copies and included files, under the plan's context root.
     /// `workspace_root` holds the `.dockerignore`; `target_dir` is never sent.
-    pub fn of(
-        plan: &Plan,
-        workspace_root: &Path,
-        target_dir: &Path,
-    ) -> Result<Context, ContextError> {
+    pub fn of(plan: &Plan, workspace_root: &Path, target_dir: &Path) -> Result<Context, ContextError> {
         let root = PathBuf::from(&plan.context.root);
         let ignore = match std::fs::read_to_string(workspace_root.join(".dockerignore")) {
             Ok(text) => DockerIgnore::parse(&text)?,
@@ -97,8 +93,7 @@ impl Context {
         ignore_base: String,
         target_dir: &Path,
     ) -> Context {
-        let mut entries: Vec<(String, PathBuf)> =
-            paths.map(|p| (p.to_owned(), root.join(p))).collect();
+        let mut entries: Vec<(String, PathBuf)> = paths.map(|p| (p.to_owned(), root.join(p))).collect();
         entries.sort();
         entries.dedup();
         Context {
@@ -140,10 +135,7 @@ impl Context {
         };
         tar.append_data(&mut header, DOCKERFILE, dockerfile.as_bytes())
             .map_err(io_error)?;
-        tar.into_inner()
-            .map_err(io_error)?
-            .flush()
-            .map_err(io_error)?;
+        tar.into_inner().map_err(io_error)?.flush().map_err(io_error)?;
         size.files += 1;
         size.bytes += dockerfile.len() as u64;
         Ok(size)
@@ -160,10 +152,7 @@ impl Context {
             path: path.to_owned(),
             source,
         };
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if name == ".git" || self.never.iter().any(|n| n == path) {
             return Ok(());
         }
@@ -179,21 +168,14 @@ impl Context {
                 .map_err(io_error)?;
             children.sort_by_key(std::fs::DirEntry::file_name);
             if !excluded {
-                tar.append_path_with_name(path, relative)
-                    .map_err(io_error)?;
+                tar.append_path_with_name(path, relative).map_err(io_error)?;
             }
             for child in children {
                 let child_name = child.file_name().to_string_lossy().into_owned();
-                self.add(
-                    tar,
-                    &format!("{relative}/{child_name}"),
-                    &child.path(),
-                    size,
-                )?;
+                self.add(tar, &format!("{relative}/{child_name}"), &child.path(), size)?;
             }
         } else if !excluded {
-            tar.append_path_with_name(path, relative)
-                .map_err(io_error)?;
+            tar.append_path_with_name(path, relative).map_err(io_error)?;
             size.files += 1;
             size.bytes += if meta.is_file() { meta.len() } else { 0 };
         }

@@ -5,9 +5,8 @@
 
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
-    WaitContainerOptionsBuilder,
+    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveImageOptionsBuilder, TagImageOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -173,9 +172,9 @@ impl EngineError {
     pub fn exit_code(&self) -> u8 {
         use crate::error::exit;
         match self {
-            EngineError::Unreachable { .. }
-            | EngineError::PermissionDenied { .. }
-            | EngineError::TooOld { .. } => exit::ENGINE,
+            EngineError::Unreachable { .. } | EngineError::PermissionDenied { .. } | EngineError::TooOld { .. } => {
+                exit::ENGINE
+            }
             EngineError::RunFailed { .. } | EngineError::ServiceNotReady { .. } => exit::RUN,
             EngineError::Interrupted => exit::INTERRUPTED,
             EngineError::Api { .. } => exit::ENGINE,
@@ -212,18 +211,11 @@ pub trait Engine {
         context: BoxStream<'static, Result<Bytes, std::io::Error>>,
     ) -> BoxStream<'_, Result<BuildEvent, EngineError>>;
     /// Tags image `id` as `reference`.
-    fn tag(
-        &self,
-        id: &str,
-        reference: &str,
-    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+    fn tag(&self, id: &str, reference: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// Removes a tag (or an image).
     fn untag(&self, reference: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// Describes an image.
-    fn inspect(
-        &self,
-        reference: &str,
-    ) -> impl Future<Output = Result<ImageInfo, EngineError>> + Send;
+    fn inspect(&self, reference: &str) -> impl Future<Output = Result<ImageInfo, EngineError>> + Send;
     /// Runs `image` once with `args` and returns how it ended; with `port`, runs it until that
     /// port answers instead. The container is removed either way.
     fn run_once(
@@ -249,8 +241,7 @@ impl Docker {
     /// Connects as the docker CLI would (`DOCKER_HOST`, else the local socket), negotiates the
     /// API version and checks the engine is new enough.
     pub async fn connect() -> Result<Docker, EngineError> {
-        let host = std::env::var("DOCKER_HOST")
-            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned());
+        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned());
         let unreachable = |source: BollardError| classify(source, &host);
         // Builds stream for a long time; the timeout covers sending the context, too.
         let client = bollard::Docker::connect_with_defaults()
@@ -282,12 +273,10 @@ impl Docker {
 fn classify(error: BollardError, host: &str) -> EngineError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::PermissionDenied {
-                return EngineError::PermissionDenied {
-                    host: host.to_owned(),
-                };
-            }
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+        {
+            return EngineError::PermissionDenied { host: host.to_owned() };
         }
         source = e.source();
     }
@@ -389,20 +378,11 @@ impl Engine for Docker {
             tags: image.repo_tags.unwrap_or_default(),
             user: config.user.unwrap_or_default(),
             labels: config.labels.unwrap_or_default().into_iter().collect(),
-            exposed: config
-                .exposed_ports
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
+            exposed: config.exposed_ports.unwrap_or_default().into_iter().collect(),
         })
     }
 
-    async fn run_once(
-        &self,
-        image: &str,
-        args: &[String],
-        port: Option<u16>,
-    ) -> Result<RunOutcome, EngineError> {
+    async fn run_once(&self, image: &str, args: &[String], port: Option<u16>) -> Result<RunOutcome, EngineError> {
         let name = format!("containerize-run-{}", std::process::id());
         let mut host_config = bollard::models::HostConfig::default();
         if let Some(port) = port {
@@ -411,11 +391,7 @@ impl Engine for Docker {
                 host_ip: Some("127.0.0.1".into()),
                 host_port: Some(String::new()),
             };
-            host_config.port_bindings = Some(
-                [(format!("{port}/tcp"), Some(vec![binding]))]
-                    .into_iter()
-                    .collect(),
-            );
+            host_config.port_bindings = Some([(format!("{port}/tcp"), Some(vec![binding]))].into_iter().collect());
         }
         let body = bollard::models::ContainerCreateBody {
             image: Some(image.to_owned()),
@@ -446,12 +422,7 @@ impl Engine for Docker {
 const SERVICE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Docker {
-    async fn run_created(
-        &self,
-        name: &str,
-        image: &str,
-        port: Option<u16>,
-    ) -> Result<RunOutcome, EngineError> {
+    async fn run_created(&self, name: &str, image: &str, port: Option<u16>) -> Result<RunOutcome, EngineError> {
         self.client
             .start_container(name, None)
             .await
@@ -464,25 +435,16 @@ impl Docker {
             None => Some(self.wait(name).await?),
         };
         let mut logs = String::new();
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .build();
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).build();
         let mut stream = self.client.logs(name, Some(options));
         while let Some(chunk) = stream.next().await {
-            logs.push_str(
-                &chunk
-                    .map_err(api_error("read the container's output"))?
-                    .to_string(),
-            );
+            logs.push_str(&chunk.map_err(api_error("read the container's output"))?.to_string());
         }
         Ok(RunOutcome { status, logs })
     }
 
     async fn wait(&self, name: &str) -> Result<i64, EngineError> {
-        let options = WaitContainerOptionsBuilder::default()
-            .condition("not-running")
-            .build();
+        let options = WaitContainerOptionsBuilder::default().condition("not-running").build();
         let mut waits = self.client.wait_container(name, Some(options));
         let mut status = 0;
         while let Some(result) = waits.next().await {
@@ -520,18 +482,11 @@ impl Docker {
                 .network_settings
                 .and_then(|n| n.ports)
                 .and_then(|ports| ports.get(&format!("{port}/tcp")).cloned().flatten())
-                .and_then(|bindings| {
-                    bindings
-                        .into_iter()
-                        .find_map(|b| b.host_port?.parse::<u16>().ok())
-                });
-            if let Some(host_port) = published {
-                if tokio::net::TcpStream::connect(("127.0.0.1", host_port))
-                    .await
-                    .is_ok()
-                {
-                    return Ok(());
-                }
+                .and_then(|bindings| bindings.into_iter().find_map(|b| b.host_port?.parse::<u16>().ok()));
+            if let Some(host_port) = published
+                && tokio::net::TcpStream::connect(("127.0.0.1", host_port)).await.is_ok()
+            {
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -570,9 +525,6 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert_eq!(
-            legacy_events(aux),
-            [BuildEvent::ImageId("sha256:ab".into())]
-        );
+        assert_eq!(legacy_events(aux), [BuildEvent::ImageId("sha256:ab".into())]);
     }
 }

@@ -69,15 +69,11 @@ impl Error {
     /// How to fix it, where there is something to say.
     pub fn help(&self) -> Option<String> {
         match self {
-            Error::Metadata(_) => {
-                Some("run `cargo metadata` in the project to see cargo's own message".into())
+            Error::Metadata(_) => Some("run `cargo metadata` in the project to see cargo's own message".into()),
+            Error::Project(ProjectError::UnsupportedPath(_)) => Some("rename the file or directory".into()),
+            Error::Selection(SpecError::UnknownPackage { .. } | SpecError::UnknownBinary { .. }) => {
+                Some("check the name, or leave the flag out to build every binary".into())
             }
-            Error::Project(ProjectError::UnsupportedPath(_)) => {
-                Some("rename the file or directory".into())
-            }
-            Error::Selection(
-                SpecError::UnknownPackage { .. } | SpecError::UnknownBinary { .. },
-            ) => Some("check the name, or leave the flag out to build every binary".into()),
             Error::Selection(SpecError::NoBinaries(_)) => {
                 Some("select a package with a [[bin]] target, e.g. with -p".into())
             }

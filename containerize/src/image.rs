@@ -62,8 +62,7 @@ pub async fn build(
     let mut interrupted = pin!(interrupted);
     let mut size = pin!(size);
     let mut context_size: Option<Result<ContextSize, ContextError>> = None;
-    let (mut stage, mut step, mut output, mut image) =
-        (String::new(), String::new(), String::new(), None);
+    let (mut stage, mut step, mut output, mut image) = (String::new(), String::new(), String::new(), None);
     loop {
         let event = tokio::select! {
             biased;
@@ -133,11 +132,7 @@ fn step_failure(step: String, message: String, output: String) -> EngineError {
             image: from.split_whitespace().next().unwrap_or(from).to_owned(),
             message,
         },
-        None => EngineError::StepFailed {
-            step,
-            message,
-            output,
-        },
+        None => EngineError::StepFailed { step, message, output },
     }
 }
 
@@ -206,10 +201,7 @@ impl Write for ChannelWriter {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let chunk = Bytes::from(std::mem::replace(
-            &mut self.buffer,
-            Vec::with_capacity(CHUNK),
-        ));
+        let chunk = Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK)));
         // The receiver is gone when the build stopped: stop writing too.
         self.chunks
             .blocking_send(Ok(chunk))
@@ -255,20 +247,13 @@ mod tests {
             request: &BuildRequest,
             context: ContextStream,
         ) -> BoxStream<'_, Result<BuildEvent, EngineError>> {
-            self.record(format!(
-                "build {} --target {}",
-                request.dockerfile, request.target
-            ));
+            self.record(format!("build {} --target {}", request.dockerfile, request.target));
             let script = self.script.clone();
             futures_util::stream::once(async move {
                 // Read the whole context first, as the legacy builder does.
                 let chunks: Vec<_> = context.collect().await;
                 assert!(chunks.iter().all(Result::is_ok));
-                futures_util::stream::iter(
-                    script
-                        .into_iter()
-                        .map(|e| e.map_err(EngineError::BuildFailed)),
-                )
+                futures_util::stream::iter(script.into_iter().map(|e| e.map_err(EngineError::BuildFailed)))
             })
             .flatten()
             .boxed()
@@ -299,12 +284,7 @@ mod tests {
             })
         }
 
-        async fn run_once(
-            &self,
-            _: &str,
-            _: &[String],
-            _: Option<u16>,
-        ) -> Result<RunOutcome, EngineError> {
+        async fn run_once(&self, _: &str, _: &[String], _: Option<u16>) -> Result<RunOutcome, EngineError> {
             unreachable!("not used by builds")
         }
     }
@@ -334,8 +314,7 @@ mod tests {
     }
 
     async fn run(fake: &Fake) -> (Result<Built, EngineError>, Recorder) {
-        let dir =
-            std::env::temp_dir().join(format!("containerize-image-test-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("containerize-image-test-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("src")).unwrap();
         std::fs::write(dir.join("src/main.rs"), "fn main() {}").unwrap();
         std::fs::write(dir.join("Cargo.toml"), "[package]").unwrap();
@@ -380,16 +359,8 @@ mod tests {
                 "inspect sha256:2"
             ]
         );
-        assert_eq!(
-            recorder.sent.unwrap().files,
-            3,
-            "two project files and the Dockerfile"
-        );
-        assert!(
-            recorder.lines[2].starts_with("runtime: "),
-            "{:?}",
-            recorder.lines
-        );
+        assert_eq!(recorder.sent.unwrap().files, 3, "two project files and the Dockerfile");
+        assert!(recorder.lines[2].starts_with("runtime: "), "{:?}", recorder.lines);
     }
 
     #[tokio::test]
@@ -402,21 +373,14 @@ mod tests {
         ]);
         let (built, _) = run(&fake).await;
         match built.unwrap_err() {
-            EngineError::StepFailed {
-                step,
-                output,
-                message,
-            } => {
+            EngineError::StepFailed { step, output, message } => {
                 assert_eq!(step, "RUN [\"cargo\", \"build\"]");
                 assert_eq!(output, "error[E0425]: oops\n");
                 assert!(message.contains("101"));
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(
-            fake.calls(),
-            ["build .containerize/Dockerfile --target runtime"]
-        );
+        assert_eq!(fake.calls(), ["build .containerize/Dockerfile --target runtime"]);
     }
 
     #[tokio::test]
@@ -427,7 +391,7 @@ mod tests {
         ]);
         match run(&fake).await.0.unwrap_err() {
             EngineError::BaseImageMissing { image, .. } => {
-                assert_eq!(image, "rust:1.95.0-slim-trixie")
+                assert_eq!(image, "rust:1.95.0-slim-trixie");
             }
             other => panic!("{other:?}"),
         }
@@ -440,11 +404,7 @@ mod tests {
         assert!(run(&fake).await.0.is_err());
         assert_eq!(
             fake.calls()[1..],
-            [
-                "tag sha256:2 app:1.0",
-                "tag sha256:2 app:latest",
-                "untag app:1.0"
-            ]
+            ["tag sha256:2 app:1.0", "tag sha256:2 app:latest", "untag app:1.0"]
         );
     }
 }

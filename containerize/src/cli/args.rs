@@ -65,11 +65,7 @@ pub struct Args {
     #[arg(long, conflicts_with = "profile", help_heading = "Compilation Options")]
     pub release: bool,
     /// Build with this Cargo profile, e.g. `dev` for a debug image
-    #[arg(
-        long,
-        value_name = "PROFILE-NAME",
-        help_heading = "Compilation Options"
-    )]
+    #[arg(long, value_name = "PROFILE-NAME", help_heading = "Compilation Options")]
     pub profile: Option<String>,
     /// Require Cargo.lock to be up to date (here and in the builder)
     #[arg(long, help_heading = "Manifest Options")]
@@ -125,12 +121,7 @@ pub struct Args {
     #[arg(short, long, help_heading = "Output")]
     pub verbose: bool,
     /// When to use color
-    #[arg(
-        long,
-        value_name = "WHEN",
-        default_value = "auto",
-        help_heading = "Output"
-    )]
+    #[arg(long, value_name = "WHEN", default_value = "auto", help_heading = "Output")]
     pub color: Color,
 }
 
@@ -199,9 +190,7 @@ mod tests {
 
     #[test]
     fn valid_and_invalid_command_lines() {
-        let parse = |line: &str| {
-            Cargo::try_parse_from(line.split_whitespace()).map(|Cargo::Containerize(a)| a)
-        };
+        let parse = |line: &str| Cargo::try_parse_from(line.split_whitespace()).map(|Cargo::Containerize(a)| a);
         let ok = [
             "cargo containerize",
             "cargo containerize --release -p a -p b --bin x --bin y",

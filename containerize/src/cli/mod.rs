@@ -13,9 +13,7 @@ use args::{Args, Color};
 use containerize_build::diagnostic::{Diagnostic, Origin};
 use containerize_build::keys::KEYS;
 use containerize_build::settings::{Base, Linkage, Set};
-use containerize_build::{
-    Options, Plan, Project, Selection, Settings, plan, render, spec, validate,
-};
+use containerize_build::{Options, Plan, Project, Selection, Settings, plan, render, spec, validate};
 use progress::{Display, Verbosity};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -80,6 +78,18 @@ fn prepare(args: &Args) -> Result<(Project, Vec<Plan>), Error> {
     };
     let spec = spec::resolve(&project, &selection, &flag_settings(args)?)?;
     spec.warnings.iter().for_each(report::diagnostic);
+    if !args.tags.is_empty() && spec.images.len() > 1 {
+        let binaries: Vec<&str> = spec.images.iter().map(|i| i.binary.as_str()).collect();
+        let message = format!(
+            "--tag names one image, but {} would be built ({})",
+            binaries.len(),
+            binaries.join(", ")
+        );
+        let help = "select one with --bin, or set `name` and `tags` per binary in Cargo.toml";
+        return Err(Error::Settings(vec![
+            Diagnostic::error(Origin::Flag("--tag"), message, "").with_help(help),
+        ]));
+    }
     spec::check_files(&project, &spec)?;
     let options = Options {
         tags: args.tags.clone(),
@@ -221,12 +231,7 @@ fn report_built(image: &Built) -> Result<(), Error> {
 
 /// Runs a built image once: a CLI with the given arguments until it exits; a service (an image
 /// that exposes a port, run with no arguments) until its first port answers.
-async fn smoke_run(
-    engine: &impl Engine,
-    image: &Built,
-    plan: &Plan,
-    run_args: &[String],
-) -> Result<(), Error> {
+async fn smoke_run(engine: &impl Engine, image: &Built, plan: &Plan, run_args: &[String]) -> Result<(), Error> {
     let reference = image.tags.first().unwrap_or(&image.id);
     let port = plan
         .runtime
@@ -266,11 +271,7 @@ pub fn settings_reference() -> String {
         "Settings go in [package.metadata.containerize] (one package), [workspace.metadata.containerize]\n(defaults for every member) or [package.metadata.containerize.bin.<name>] (one binary).\nLater tables override earlier ones; flags override all.\n",
     );
     for key in KEYS {
-        let scope = if key.in_workspace {
-            ""
-        } else {
-            " (package tables only)"
-        };
+        let scope = if key.in_workspace { "" } else { " (package tables only)" };
         text.push_str(&format!("\n{}{scope}\n    {}\n", key.name, key.summary));
         for line in key.example.lines() {
             text.push_str(&format!("    {line}\n"));

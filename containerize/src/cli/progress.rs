@@ -100,7 +100,7 @@ impl Progress for Display {
                 }
             }
             (Verbosity::Verbose, BuildEvent::Output(text) | BuildEvent::Status(text)) => {
-                eprint!("{text}")
+                eprint!("{text}");
             }
             (Verbosity::Normal, _) => {}
         }

@@ -30,9 +30,7 @@ impl miette::Diagnostic for Report {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -67,8 +65,8 @@ fn emit(report: Report) {
 pub(crate) fn diagnostic(d: &Diagnostic) {
     let (source, label, message) = match &d.origin {
         Origin::File { file, span } => {
-            let (line, column) = file.line_column(span.start);
-            let name = format!("{}:{line}:{column}", file.path.display());
+            // miette appends the line and column to the name.
+            let name = file.path.display().to_string();
             let label = LabeledSpan::new_with_span(Some(d.label.clone()), span.clone());
             (
                 Some(NamedSource::new(name, file.text.clone())),

@@ -1,0 +1,343 @@
+//! End to end against the real engine: build each example, run it, check what it prints or
+//! serves, its user, labels and size; and the failures users meet.
+
+use containerize_tests::{TestTag, containerize, docker, engine_available, example};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Builds `dir` with `tag` and the given flags; returns the `--json` report of the one image.
+fn build(dir: &std::path::Path, tag: &TestTag, flags: &[&str]) -> serde_json::Value {
+    let output = containerize(dir)
+        .args(["-q", "--json", "-t", &tag.0])
+        .args(flags)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "build failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    report[0].clone()
+}
+
+fn http_get(port: &str, path: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(mut stream) = TcpStream::connect(format!("127.0.0.1:{port}")) {
+            write!(stream, "GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+            let mut response = String::new();
+            if stream.read_to_string(&mut response).is_ok() && !response.is_empty() {
+                return response;
+            }
+        }
+        assert!(Instant::now() < deadline, "nothing answered on port {port}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn hello_is_a_small_static_non_root_image_that_greets() {
+    if !engine_available("hello_is_a_small_static_non_root_image_that_greets") {
+        return;
+    }
+    let dir = example("hello");
+    let tag = TestTag::new("hello");
+    let report = build(dir.path(), &tag, &[]);
+    assert_eq!(report["tags"][0], tag.0);
+    assert!(
+        report["size"].as_u64().unwrap() < 5_000_000,
+        "a static hello on scratch stays small: {report}"
+    );
+    assert_eq!(
+        docker(&["run", "--rm", &tag.0, "tests"]),
+        "Hello, tests! (from a static container)"
+    );
+    assert_eq!(
+        docker(&["image", "inspect", &tag.0, "--format", "{{.Config.User}}"]),
+        "65532:65532"
+    );
+    let labels: serde_json::Value = serde_json::from_str(&docker(&[
+        "image",
+        "inspect",
+        &tag.0,
+        "--format",
+        "{{json .Config.Labels}}",
+    ]))
+    .unwrap();
+    assert_eq!(labels["org.opencontainers.image.title"], "hello");
+    assert_eq!(labels["org.opencontainers.image.version"], "0.1.0");
+    assert_eq!(labels["org.opencontainers.image.licenses"], "MIT OR Apache-2.0");
+}
+
+#[test]
+fn web_serves_its_pages_as_non_root() {
+    if !engine_available("web_serves_its_pages_as_non_root") {
+        return;
+    }
+    let dir = example("web");
+    let tag = TestTag::new("web");
+    let report = build(dir.path(), &tag, &[]);
+    assert!(report["size"].as_u64().unwrap() < 60_000_000, "{report}");
+    let container = docker(&["run", "-d", "--rm", "-p", "127.0.0.1::8080", &tag.0]);
+    let port = docker(&["port", &container, "8080/tcp"])
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let root = http_get(&port, "/");
+    let health = http_get(&port, "/healthz");
+    docker(&["kill", &container]);
+    assert!(
+        root.starts_with("HTTP/1.1 200") && root.ends_with("Hello from containerize\n"),
+        "{root}"
+    );
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
+        "{health}"
+    );
+    assert_eq!(
+        docker(&[
+            "image",
+            "inspect",
+            &tag.0,
+            "--format",
+            "{{.Config.User}} {{json .Config.ExposedPorts}}"
+        ]),
+        "65532:65532 {\"8080/tcp\":{}}"
+    );
+}
+
+#[test]
+fn the_workspace_gives_one_image_per_binary() {
+    if !engine_available("the_workspace_gives_one_image_per_binary") {
+        return;
+    }
+    let dir = example("workspace");
+    let greet = TestTag::new("greet");
+    let server = TestTag::new("server");
+    build(dir.path(), &greet, &["--bin", "greet"]);
+    build(dir.path(), &server, &["--bin", "server"]);
+    assert_eq!(docker(&["run", "--rm", &greet.0, "you", "all"]), "Hello, you all!");
+    let container = docker(&["run", "-d", "--rm", "-p", "127.0.0.1::7070", &server.0]);
+    let port = docker(&["port", &container, "7070/tcp"])
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let answer = http_get(&port, "/");
+    docker(&["kill", &container]);
+    assert_eq!(answer, "Hello, network!\n");
+    let env = docker(&[
+        "image",
+        "inspect",
+        &server.0,
+        "--format",
+        "{{json .Config.Env}} {{.Config.Labels}}",
+    ]);
+    assert!(
+        env.contains("RUST_LOG=info") && env.contains("org.example.team:examples"),
+        "workspace defaults apply: {env}"
+    );
+}
+
+#[test]
+fn the_printed_dockerfile_builds_with_the_project_as_context() {
+    if !engine_available("the_printed_dockerfile_builds_with_the_project_as_context") {
+        return;
+    }
+    for name in ["hello", "web"] {
+        let dir = example(name);
+        let tag = TestTag::new(&format!("{name}-printed"));
+        let dockerfile = containerize(dir.path()).arg("--print").output().unwrap().stdout;
+        let mut child = Command::new("docker")
+            .args(["build", "-q", "-t", &tag.0, "-f", "-", "."])
+            .current_dir(dir.path())
+            .env("DOCKER_BUILDKIT", "0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&dockerfile).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "docker build of the printed {name} Dockerfile: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            docker(&["image", "inspect", &tag.0, "--format", "{{.Config.User}}"]),
+            "65532:65532"
+        );
+    }
+}
+
+#[test]
+fn a_failed_step_shows_its_output_and_tags_nothing() {
+    if !engine_available("a_failed_step_shows_its_output_and_tags_nothing") {
+        return;
+    }
+    let dir = example("hello");
+    std::fs::write(
+        dir.path().join("src/main.rs"),
+        "fn main() { let n: u32 = \"not a number\"; }\n",
+    )
+    .unwrap();
+    let tag = TestTag::new("broken");
+    let output = containerize(dir.path()).args(["-t", &tag.0]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("error[E0308]"), "the step's output is shown: {stderr}");
+    assert!(
+        stderr.contains("failed at `RUN [\"cargo\", \"build\""),
+        "the step is named: {stderr}"
+    );
+    let inspect = Command::new("docker")
+        .args(["image", "inspect", &tag.0])
+        .output()
+        .unwrap();
+    assert!(!inspect.status.success(), "a failed build leaves no tag");
+}
+
+#[test]
+fn a_missing_base_image_is_named() {
+    if !engine_available("a_missing_base_image_is_named") {
+        return;
+    }
+    let dir = example("hello");
+    let tag = TestTag::new("nobase");
+    let output = containerize(dir.path())
+        .args(["-t", &tag.0, "--base", "registry.invalid/no/such-image:1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("base image `registry.invalid/no/such-image:1` is not on the engine"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_engine_is_a_clear_error() {
+    let dir = example("hello");
+    let output = containerize(dir.path())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("no Docker engine answers at unix:///nonexistent/docker.sock"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("DOCKER_HOST"), "the help says what to set: {stderr}");
+}
+
+#[test]
+fn the_smoke_run_shows_output_and_status() {
+    if !engine_available("the_smoke_run_shows_output_and_status") {
+        return;
+    }
+    let dir = example("hello");
+    let tag = TestTag::new("hello-run");
+    let output = containerize(dir.path())
+        .args(["-q", "-t", &tag.0, "--run", "--", "smoke"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Hello, smoke!") && stderr.contains("exited with status 0"),
+        "{stderr}"
+    );
+
+    let web = example("web");
+    let web_tag = TestTag::new("web-run");
+    let output = containerize(web.path())
+        .args(["-q", "-t", &web_tag.0, "--run"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("answered on port 8080"), "{stderr}");
+    let left = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("ancestor={}", web_tag.0),
+        "--format",
+        "{{.ID}}",
+    ]);
+    assert!(left.is_empty(), "the smoke-run container is removed: {left}");
+}
+
+#[test]
+fn ctrl_c_stops_the_build_and_leaves_no_tag_nor_container() {
+    if !engine_available("ctrl_c_stops_the_build_and_leaves_no_tag_nor_container") {
+        return;
+    }
+    let dir = example("hello");
+    let manifest = dir.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("name = \"hello\"", "name = \"interrupted-build\"");
+    std::fs::write(&manifest, text).unwrap();
+    std::fs::write(
+        dir.path().join("build.rs"),
+        "fn main() { std::thread::sleep(std::time::Duration::from_secs(120)); }\n",
+    )
+    .unwrap();
+    let tag = TestTag::new("interrupted");
+    let mut child = std::process::Command::new(containerize_tests::binary())
+        .args(["-t", &tag.0])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("RUN [\"cargo\"") {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "the build ended early: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(rest.contains("interrupted; nothing was tagged"), "{rest}");
+    assert!(
+        !Command::new("docker")
+            .args(["image", "inspect", &tag.0])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    // The engine removes the step's container once it sees the request gone.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let containers = docker(&["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]);
+        if !containers.contains("interrupted-build") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a build container was left behind: {containers}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
