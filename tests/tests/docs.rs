@@ -1,0 +1,51 @@
+//! The README's settings reference matches the code's, and every TOML example in it parses
+//! with the real reader, without a single warning.
+
+use containerize_build::keys::KEYS;
+use containerize_build::{SourceFile, manifest};
+
+fn readme() -> String {
+    std::fs::read_to_string(containerize_tests::repo().join("README.md")).unwrap()
+}
+
+/// Reads `toml` as a package manifest; returns every diagnostic.
+fn diagnostics(toml: &str) -> Vec<String> {
+    let text = format!("[package]\nname = \"doc\"\nversion = \"0.1.0\"\n\n{toml}\n");
+    let mut diagnostics = Vec::new();
+    manifest::read(&SourceFile::new("README.md", text), &mut diagnostics);
+    diagnostics.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn every_key_is_in_the_readme_with_its_summary_and_example() {
+    let readme = readme();
+    for key in KEYS {
+        let row = readme.lines().find(|l| l.starts_with(&format!("| `{}` |", key.name)));
+        let row = row.unwrap_or_else(|| panic!("README has no row for `{}`", key.name));
+        assert!(row.contains(key.summary), "README's `{}` row lacks: {}", key.name, key.summary);
+        let first_line = key.example.lines().next().unwrap();
+        assert!(row.contains(&format!("`{first_line}`")), "README's `{}` row lacks its example", key.name);
+    }
+}
+
+#[test]
+fn every_key_example_parses_cleanly() {
+    for key in KEYS {
+        let toml = if key.example.starts_with('[') {
+            key.example.to_owned()
+        } else {
+            format!("[package.metadata.containerize]\n{}", key.example)
+        };
+        assert_eq!(diagnostics(&toml), Vec::<String>::new(), "example of `{}`", key.name);
+    }
+}
+
+#[test]
+fn every_toml_block_in_the_readme_parses_cleanly() {
+    let readme = readme();
+    let blocks: Vec<&str> = readme.split("```toml\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+    assert!(!blocks.is_empty());
+    for block in blocks {
+        assert_eq!(diagnostics(block), Vec::<String>::new(), "{block}");
+    }
+}
