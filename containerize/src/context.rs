@@ -187,3 +187,69 @@ impl Context {
         &self.root
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn sends_the_named_files_with_real_mtimes_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (path, text) in [
+            ("Cargo.toml", "[package]"),
+            ("src/main.rs", "fn main() {}"),
+            ("src/debug.log", "x"),
+            ("src/keep.log", "x"),
+            ("src/target/kept.rs", "x"),
+            ("target/release/app", "x"),
+            ("notes.txt", "not named, not sent"),
+        ] {
+            fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            fs::write(root.join(path), text).unwrap();
+        }
+        std::os::unix::fs::symlink("main.rs", root.join("src/link.rs")).unwrap();
+        fs::write(root.join(".dockerignore"), "**/*.log\n!src/keep.log\n").unwrap();
+        let ignore = DockerIgnore::parse(&fs::read_to_string(root.join(".dockerignore")).unwrap()).unwrap();
+        let context = Context::new(
+            root.to_owned(),
+            ["Cargo.toml", "src", "target"].into_iter(),
+            ignore,
+            String::new(),
+            &root.join("target"),
+        );
+
+        let mut tar = Vec::new();
+        let size = context.write("FROM scratch\n", &mut tar).unwrap();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let mut names = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.path().unwrap().display().to_string();
+            if name == "src/main.rs" {
+                let mtime = fs::metadata(root.join("src/main.rs")).unwrap().modified().unwrap();
+                let seconds = mtime.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+                assert_eq!(entry.header().mtime().unwrap(), seconds, "real mtimes are kept");
+            }
+            if name == "src/link.rs" {
+                assert!(entry.header().entry_type().is_symlink(), "symlinks stay links");
+            }
+            names.push(name);
+        }
+        assert_eq!(
+            names,
+            [
+                "Cargo.toml",
+                "src",
+                "src/keep.log",
+                "src/link.rs",
+                "src/main.rs",
+                "src/target",
+                "src/target/kept.rs",
+                ".containerize/Dockerfile"
+            ]
+        );
+        assert_eq!(size.files, 6);
+    }
+}

@@ -254,18 +254,24 @@ impl Docker {
             version: version.version.unwrap_or_default(),
             api_version: version.api_version.unwrap_or_default(),
         };
-        let api = info
-            .api_version
-            .split_once('.')
-            .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
-        if api.is_none_or(|api| api < MINIMUM_API) {
-            return Err(EngineError::TooOld {
-                version: info.version,
-                api: info.api_version,
-            });
-        }
+        check_api(&info)?;
         Ok(Docker { client, info })
     }
+}
+
+/// Refuses an engine whose API predates multi-stage builds (or says no version at all).
+fn check_api(info: &EngineInfo) -> Result<(), EngineError> {
+    let api = info
+        .api_version
+        .split_once('.')
+        .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
+    if api.is_none_or(|api| api < MINIMUM_API) {
+        return Err(EngineError::TooOld {
+            version: info.version.clone(),
+            api: info.api_version.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// A failed connection, told apart by its cause: no socket, a refused connection, or no right
@@ -501,6 +507,19 @@ impl Docker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_engines_are_refused() {
+        let engine = |api: &str| EngineInfo {
+            host: "h".into(),
+            version: "v".into(),
+            api_version: api.into(),
+        };
+        assert!(check_api(&engine("1.41")).is_ok());
+        assert!(check_api(&engine("1.30")).is_ok());
+        assert!(matches!(check_api(&engine("1.29")), Err(EngineError::TooOld { .. })));
+        assert!(matches!(check_api(&engine("")), Err(EngineError::TooOld { .. })));
+    }
 
     #[test]
     fn legacy_stream_lines_become_events() {
