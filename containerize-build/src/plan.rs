@@ -514,9 +514,15 @@ fn cargo_command(
     }
     if let Some(target) = target {
         args.extend(["--target".to_owned(), target.to_owned()]);
-        // Through --config, so rustflags of the project's .cargo/config.toml still apply.
+        // Through --config, into the table the project's own .cargo/config.toml uses, so cargo
+        // merges the two: it ignores `build.rustflags` once any `target` rustflags exist.
+        let table = if project.config_has_target_rustflags {
+            format!("target.{target}")
+        } else {
+            "build".to_owned()
+        };
         args.push(format!(
-            "--config=target.{target}.rustflags=[\"-C\", \"target-feature=+crt-static\"]"
+            "--config={table}.rustflags=[\"-C\", \"target-feature=+crt-static\"]"
         ));
     }
     let locked = project.root_files.iter().any(|f| f == "Cargo.lock") && options.cargo_flags.is_empty();

@@ -23,6 +23,9 @@ pub struct Project {
     /// Files at the workspace root that the build reads, relative to it (`Cargo.lock`,
     /// `.cargo/config.toml`, `rust-toolchain.toml`).
     pub root_files: Vec<String>,
+    /// Whether the project's `.cargo/config.toml` sets `target.<...>.rustflags`, which makes
+    /// cargo ignore `build.rustflags`.
+    pub config_has_target_rustflags: bool,
     /// The toolchain.
     pub toolchain: Toolchain,
     /// The git checkout, if the workspace is in one.
@@ -132,6 +135,15 @@ impl Project {
         .filter(|f| root.join(f).is_file())
         .map(str::to_owned)
         .collect();
+        let config_has_target_rustflags = [".cargo/config.toml", ".cargo/config"].iter().any(|f| {
+            let text = std::fs::read_to_string(root.join(f)).unwrap_or_default();
+            let targets = toml::from_str::<toml::Table>(&text)
+                .ok()
+                .and_then(|t| t.get("target").cloned());
+            targets
+                .and_then(|t| t.as_table().cloned())
+                .is_some_and(|t| t.values().any(|v| v.get("rustflags").is_some()))
+        });
         let toolchain = Toolchain {
             pinned: toolchain::pinned_channel(root.as_std_path(), root.as_std_path()),
             local: toolchain::local_version(root.as_std_path()),
@@ -143,6 +155,7 @@ impl Project {
             root_manifest: read_source(&root.join("Cargo.toml"))?,
             packages,
             root_files,
+            config_has_target_rustflags,
             toolchain,
             vcs: Vcs::of(root),
             source_date_epoch,

@@ -47,6 +47,7 @@ fn project(root_manifest: &str, packages: Vec<LocalPackage>) -> Project {
         ),
         packages,
         root_files: vec!["Cargo.lock".into()],
+        config_has_target_rustflags: false,
         toolchain: Toolchain {
             pinned: None,
             local: Some("1.95.0".into()),

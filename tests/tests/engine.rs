@@ -148,10 +148,16 @@ fn the_printed_dockerfile_builds_with_the_project_as_context() {
     if !engine_available("the_printed_dockerfile_builds_with_the_project_as_context") {
         return;
     }
-    for name in ["hello", "web"] {
+    // A workspace with several binaries prints one Dockerfile per image; --bin picks one.
+    for (name, flags) in [("hello", &[][..]), ("web", &[]), ("workspace", &["--bin", "server"])] {
         let dir = example(name);
         let tag = TestTag::new(&format!("{name}-printed"));
-        let dockerfile = containerize(dir.path()).arg("--print").output().unwrap().stdout;
+        let dockerfile = containerize(dir.path())
+            .arg("--print")
+            .args(flags)
+            .output()
+            .unwrap()
+            .stdout;
         let mut child = Command::new("docker")
             .args(["build", "-q", "-t", &tag.0, "-f", "-", "."])
             .current_dir(dir.path())
@@ -340,4 +346,51 @@ fn ctrl_c_stops_the_build_and_leaves_no_tag_nor_container() {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+#[test]
+fn path_dependencies_outside_the_workspace_are_sent_and_built() {
+    if !engine_available("path_dependencies_outside_the_workspace_are_sent_and_built") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "app/Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nshout = { path = \"../libs/shout\" }\n\n[workspace]\n\n[package.metadata.containerize]\nbase = \"scratch\"\n",
+        ),
+        (
+            "app/src/main.rs",
+            "fn main() { println!(\"{}\", shout::shout(\"from outside\")); }\n",
+        ),
+        (
+            "app/.cargo/config.toml",
+            "[build]\nrustflags = [\"--cfg\", \"from_config\"]\n",
+        ),
+        (
+            "libs/shout/Cargo.toml",
+            "[package]\nname = \"shout\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+        ),
+        (
+            "libs/shout/src/lib.rs",
+            "pub fn shout(s: &str) -> String { format!(\"{}{}\", s.to_uppercase(), if cfg!(from_config) { \"!\" } else { \"\" }) }\n",
+        ),
+    ];
+    for (path, text) in files {
+        std::fs::create_dir_all(dir.path().join(path).parent().unwrap()).unwrap();
+        std::fs::write(dir.path().join(path), text).unwrap();
+    }
+    let app = dir.path().join("app");
+    assert!(
+        Command::new("cargo")
+            .arg("generate-lockfile")
+            .current_dir(&app)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let tag = TestTag::new("outside");
+    build(&app, &tag, &[]);
+    // Static (scratch), the library from outside the workspace, .cargo/config.toml applied.
+    assert_eq!(docker(&["run", "--rm", &tag.0]), "FROM OUTSIDE!");
 }
