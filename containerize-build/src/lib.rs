@@ -24,6 +24,7 @@ pub mod plan;
 pub mod project;
 pub mod render;
 pub mod settings;
+pub mod skeleton;
 pub mod spec;
 pub mod toolchain;
 pub mod validate;

@@ -6,6 +6,7 @@
 use crate::diagnostic::{Diagnostic, Origin};
 use crate::project::{LocalPackage, Project};
 use crate::settings::{Base, Include, Linkage, Set, Settings, Suite};
+use crate::skeleton::{self, SkeletonFile};
 use crate::spec::ImageSpec;
 use crate::validate::{self, Port};
 use serde::Serialize;
@@ -15,6 +16,13 @@ use std::collections::BTreeMap;
 pub const GENERATOR: &str = concat!("cargo-containerize ", env!("CARGO_PKG_VERSION"));
 /// Where the context root is mounted in the builder.
 pub const BUILD_ROOT: &str = "/build";
+/// Where the generated Dockerfile sits in the build context.
+pub const DOCKERFILE: &str = ".containerize/Dockerfile";
+/// Where the project's files sit in the build context: one directory, copied in one step.
+pub const SOURCES_DIR: &str = ".containerize/sources";
+/// Where `include` files sit in the build context, apart from the sources so that changing
+/// one does not recompile the binary.
+pub const INCLUDE_DIR: &str = ".containerize/include";
 /// Where runtime files are staged in the builder, to be copied into the runtime in one step.
 pub const STAGING: &str = "/staging";
 /// The stages of every Dockerfile, in order.
@@ -71,8 +79,12 @@ pub struct BuilderStage {
     /// The target triple, when one is given explicitly (static builds, so that build scripts
     /// and proc-macros are not linked statically).
     pub target: Option<String>,
-    /// The cargo command line.
+    /// The cargo command line (run once on the skeleton, for the dependencies, then on the
+    /// real sources).
     pub cargo: Vec<String>,
+    /// Removes the skeleton's local artifacts after the dependency build, so no placeholder
+    /// can pass for a real crate.
+    pub clean: Vec<String>,
     /// The built binary's path in the builder.
     pub artifact: String,
 }
@@ -128,6 +140,8 @@ pub struct Context {
     /// The directory the context is taken from: the workspace root, or the nearest directory
     /// holding it and every path dependency outside it.
     pub root: String,
+    /// The dependency skeleton, copied in and built before the sources.
+    pub skeleton: Vec<SkeletonFile>,
     /// Files and directories copied into the builder, relative to `root`, in copy order.
     pub copies: Vec<String>,
     /// Files and directories staged for the runtime, with their destination.
@@ -245,6 +259,7 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
     let target = (linkage == Linkage::Static).then(|| format!("{}-unknown-linux-gnu", options.arch));
     let profile = value(&s.profile).unwrap_or_else(|| "release".to_owned());
     let cargo = cargo_command(project, package, image, &profile, target.as_deref(), options);
+    let clean = clean_command(project, &profile, target.as_deref(), options);
     let profile_dir = match profile.as_str() {
         "dev" | "test" => "debug",
         "bench" => "release",
@@ -289,6 +304,7 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             linkage,
             target,
             cargo,
+            clean,
             artifact,
         },
         runtime: RuntimeStage {
@@ -533,6 +549,21 @@ fn cargo_command(
     args
 }
 
+fn clean_command(project: &Project, profile: &str, target: Option<&str>, options: &Options) -> Vec<String> {
+    let mut args: Vec<String> = ["cargo", "clean", "--profile", profile].map(str::to_owned).to_vec();
+    if let Some(target) = target {
+        args.extend(["--target".to_owned(), target.to_owned()]);
+    }
+    let mut names: Vec<&str> = project.packages.iter().map(|p| p.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        args.extend(["--package".to_owned(), name.to_owned()]);
+    }
+    args.extend(options.cargo_flags.iter().cloned());
+    args
+}
+
 /// OCI labels from Cargo metadata and the checkout, then the user's labels over them.
 fn labels(project: &Project, package: &LocalPackage, s: &Settings) -> BTreeMap<String, String> {
     let about = &package.about;
@@ -616,6 +647,7 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
     // stay cached longest.
     copies.sort_by_key(|path| (!is_manifest_level(path), path.clone()));
     copies.dedup();
+    let skeleton = skeleton::skeleton(project, in_context);
     let include = value(&s.include)
         .unwrap_or_default()
         .into_iter()
@@ -624,7 +656,12 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
             ..i
         })
         .collect();
-    Context { root, copies, include }
+    Context {
+        root,
+        skeleton,
+        copies,
+        include,
+    }
 }
 
 fn is_manifest_level(path: &str) -> bool {

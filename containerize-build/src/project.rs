@@ -23,6 +23,8 @@ pub struct Project {
     /// Files at the workspace root that the build reads, relative to it (`Cargo.lock`,
     /// `.cargo/config.toml`, `rust-toolchain.toml`).
     pub root_files: Vec<String>,
+    /// `Cargo.lock`, if there is one.
+    pub lockfile: Option<String>,
     /// Whether the project's `.cargo/config.toml` sets `target.<...>.rustflags`, which makes
     /// cargo ignore `build.rustflags`.
     pub config_has_target_rustflags: bool,
@@ -56,6 +58,29 @@ pub struct LocalPackage {
     /// What the build reads, relative to `dir`: the manifest, the directories of its targets
     /// and its build script.
     pub inputs: Vec<String>,
+    /// Every target's source file, relative to `dir`, with what kind of crate it roots.
+    pub targets: Vec<TargetFile>,
+}
+
+/// The root source file of a target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TargetFile {
+    /// Path relative to the package directory.
+    pub path: String,
+    /// What it roots.
+    pub role: TargetRole,
+}
+
+/// What a target's root file must contain to compile as a placeholder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetRole {
+    /// A library of any crate type: may be empty.
+    Library,
+    /// A binary, example, test or bench: needs `main`.
+    Executable,
+    /// A build script: needs `main`.
+    BuildScript,
 }
 
 /// Cargo metadata that describes the package to people.
@@ -154,6 +179,7 @@ impl Project {
             target_directory: metadata.target_directory.clone(),
             root_manifest: read_source(&root.join("Cargo.toml"))?,
             packages,
+            lockfile: std::fs::read_to_string(root.join("Cargo.lock")).ok(),
             root_files,
             config_has_target_rustflags,
             toolchain,
@@ -197,8 +223,26 @@ impl LocalPackage {
             .expect("a manifest is in a directory")
             .to_owned();
         let mut inputs = vec!["Cargo.toml".to_owned()];
+        let mut targets = Vec::new();
         for target in &package.targets {
             let relative = target.src_path.strip_prefix(&dir).unwrap_or(&target.src_path);
+            check_path(relative.as_str())?;
+            let role = if target.kind.contains(&TargetKind::CustomBuild) {
+                TargetRole::BuildScript
+            } else if target.kind.iter().any(|k| {
+                matches!(
+                    k,
+                    TargetKind::Bin | TargetKind::Example | TargetKind::Test | TargetKind::Bench
+                )
+            }) {
+                TargetRole::Executable
+            } else {
+                TargetRole::Library
+            };
+            targets.push(TargetFile {
+                path: relative.to_string(),
+                role,
+            });
             // The top-level entry holding the target: `src` for `src/bin/x.rs`, the file itself
             // for a target at the package root.
             let top = relative
@@ -206,12 +250,13 @@ impl LocalPackage {
                 .next()
                 .map(|c| c.as_str().to_owned())
                 .unwrap_or_default();
-            check_path(&top)?;
             if !inputs.contains(&top) {
                 inputs.push(top);
             }
         }
         inputs.sort();
+        targets.sort_by(|a, b| a.path.cmp(&b.path));
+        targets.dedup_by(|a, b| a.path == b.path);
         let binaries = package
             .targets
             .iter()
@@ -237,6 +282,7 @@ impl LocalPackage {
             rust_version: package.rust_version.as_ref().map(ToString::to_string),
             binaries,
             inputs,
+            targets,
             dir,
         })
     }

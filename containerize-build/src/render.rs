@@ -7,7 +7,8 @@
 //! line break, so none can start an instruction. No `# syntax=` line: it would make the engine pull a
 //! frontend image.
 
-use crate::plan::{BUILD_ROOT, CaCertificates, Plan, STAGING};
+use crate::plan::{BUILD_ROOT, CaCertificates, INCLUDE_DIR, Plan, SOURCES_DIR, STAGING};
+use crate::skeleton::SKELETON_DIR;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -55,18 +56,40 @@ pub fn render(plan: &Plan) -> String {
     }
     line(&mut out, &assignments("ENV", &b.env, plain));
     line(&mut out, &format!("WORKDIR {}", quoted(&b.workdir)));
-    for path in &plan.context.copies {
-        line(
-            &mut out,
-            &format!("COPY {}", json_words(&[path.clone(), format!("{BUILD_ROOT}/{path}")])),
-        );
-    }
+    line(
+        &mut out,
+        "# Third-party dependencies first, from a skeleton of the workspace (versions masked,",
+    );
+    line(
+        &mut out,
+        "# placeholder sources): source edits and version bumps leave these layers cached.",
+    );
+    line(
+        &mut out,
+        &format!(
+            "COPY {}",
+            json_words(&[format!("{SKELETON_DIR}/"), format!("{BUILD_ROOT}/")])
+        ),
+    );
+    line(&mut out, &format!("RUN {}", json(&b.cargo)));
+    line(&mut out, &format!("RUN {}", json(&b.clean)));
+    line(&mut out, "# Then the real sources.");
+    line(
+        &mut out,
+        &format!(
+            "COPY {}",
+            json_words(&[format!("{SOURCES_DIR}/"), format!("{BUILD_ROOT}/")])
+        ),
+    );
     line(&mut out, &format!("RUN {}", json(&b.cargo)));
     for include in &plan.context.include {
         let staged = format!("{STAGING}{}", include.dest);
         line(
             &mut out,
-            &format!("COPY {}", json_words(&[include.src.clone(), staged.clone()])),
+            &format!(
+                "COPY {}",
+                json_words(&[format!("{INCLUDE_DIR}/{}", include.src), staged.clone()])
+            ),
         );
         if let Some(mode) = include.mode {
             let chmod = [

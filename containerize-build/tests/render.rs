@@ -1,7 +1,7 @@
 //! Snapshot tests of the Dockerfile (and plan) for every base, linkage, a workspace with
 //! several binaries, and hostile values. Projects are built by hand: no disk, no cargo.
 
-use containerize_build::project::{About, Binary, LocalPackage, Vcs};
+use containerize_build::project::{About, Binary, LocalPackage, TargetFile, TargetRole, Vcs};
 use containerize_build::toolchain::Toolchain;
 use containerize_build::{Options, Project, Selection, Settings, SourceFile, plan, render, resolve};
 
@@ -34,6 +34,23 @@ fn package(dir: &str, manifest: &str, binaries: &[&str]) -> LocalPackage {
             })
             .collect(),
         inputs: vec!["Cargo.toml".into(), "src".into()],
+        targets: match binaries {
+            [] => vec![TargetFile {
+                path: "src/lib.rs".into(),
+                role: TargetRole::Library,
+            }],
+            [_] => vec![TargetFile {
+                path: "src/main.rs".into(),
+                role: TargetRole::Executable,
+            }],
+            several => several
+                .iter()
+                .map(|b| TargetFile {
+                    path: format!("src/bin/{b}.rs"),
+                    role: TargetRole::Executable,
+                })
+                .collect(),
+        },
     }
 }
 
@@ -47,6 +64,7 @@ fn project(root_manifest: &str, packages: Vec<LocalPackage>) -> Project {
         ),
         packages,
         root_files: vec!["Cargo.lock".into()],
+        lockfile: Some("version = 4\n".into()),
         config_has_target_rustflags: false,
         toolchain: Toolchain {
             pinned: None,

@@ -296,6 +296,8 @@ fn classify(error: BollardError, host: &str) -> EngineError {
 pub fn legacy_events(info: bollard::models::BuildInfo) -> Vec<BuildEvent> {
     let mut events = Vec::new();
     if let Some(text) = info.stream {
+        // The daemon colours a step's stderr for terminals; the step's text is what matters.
+        let text = text.replace("\u{1b}[91m", "").replace("\u{1b}[0m", "");
         for line in text.split_inclusive('\n') {
             let step = line.strip_prefix("Step ").and_then(|rest| {
                 let (numbers, instruction) = rest.split_once(" : ")?;

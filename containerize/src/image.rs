@@ -321,6 +321,7 @@ mod tests {
         let context = Context::new(
             dir.clone(),
             ["Cargo.toml", "src"].into_iter(),
+            std::iter::empty(),
             DockerIgnore::default(),
             String::new(),
             &dir.join("target"),

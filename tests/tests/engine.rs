@@ -144,31 +144,42 @@ fn the_workspace_gives_one_image_per_binary() {
 }
 
 #[test]
-fn the_printed_dockerfile_builds_with_the_project_as_context() {
-    if !engine_available("the_printed_dockerfile_builds_with_the_project_as_context") {
+fn the_printed_dockerfile_builds_with_the_tools_context() {
+    if !engine_available("the_printed_dockerfile_builds_with_the_tools_context") {
         return;
     }
     // A workspace with several binaries prints one Dockerfile per image; --bin picks one.
     for (name, flags) in [("hello", &[][..]), ("web", &[]), ("workspace", &["--bin", "server"])] {
         let dir = example(name);
         let tag = TestTag::new(&format!("{name}-printed"));
-        let dockerfile = containerize(dir.path())
+        let printed = containerize(dir.path())
             .arg("--print")
             .args(flags)
             .output()
             .unwrap()
             .stdout;
-        let mut child = Command::new("docker")
-            .args(["build", "-q", "-t", &tag.0, "-f", "-", "."])
-            .current_dir(dir.path())
+        let tar = dir.path().join("context.tar");
+        containerize(dir.path())
+            .arg("--print-context")
+            .arg(&tar)
+            .args(flags)
+            .assert()
+            .success();
+        let mut archive = tar::Archive::new(std::fs::File::open(&tar).unwrap());
+        let mut dockerfile = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap().to_str() == Some(".containerize/Dockerfile") {
+                entry.read_to_end(&mut dockerfile).unwrap();
+            }
+        }
+        assert_eq!(dockerfile, printed, "the context holds the printed Dockerfile");
+        let output = Command::new("docker")
+            .args(["build", "-q", "-t", &tag.0, "-f", ".containerize/Dockerfile", "-"])
             .env("DOCKER_BUILDKIT", "0")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
+            .stdin(std::fs::File::open(&tar).unwrap())
+            .output()
             .unwrap();
-        child.stdin.take().unwrap().write_all(&dockerfile).unwrap();
-        let output = child.wait_with_output().unwrap();
         assert!(
             output.status.success(),
             "docker build of the printed {name} Dockerfile: {}",
@@ -179,6 +190,90 @@ fn the_printed_dockerfile_builds_with_the_project_as_context() {
             "65532:65532"
         );
     }
+}
+
+/// The verbose output of the dependency step (the first `cargo build`), up to the next step.
+fn dependency_step(output: &str) -> &str {
+    let start = output.find("RUN [\"cargo\", \"build\"").expect("a cargo build step");
+    let rest = &output[start..];
+    let end = rest[1..].find("\n  [builder").map_or(rest.len(), |e| e + 1);
+    &rest[..end]
+}
+
+#[test]
+fn dependencies_stay_cached_across_a_member_edit_and_a_version_bump() {
+    if !engine_available("dependencies_stay_cached_across_a_member_edit_and_a_version_bump") {
+        return;
+    }
+    let dir = example("workspace");
+    let root = dir.path();
+    let edit = |path: &str, from: &str, to: &str| {
+        let text = std::fs::read_to_string(root.join(path)).unwrap();
+        assert!(text.contains(from), "{path} has no {from}");
+        std::fs::write(root.join(path), text.replacen(from, to, 1)).unwrap();
+    };
+    edit("cli/Cargo.toml", "[dependencies]\n", "[dependencies]\nitoa = \"1\"\n");
+    edit(
+        "cli/src/main.rs",
+        "println!(\"{}\", greeter::greeting(&name));",
+        "println!(\"{} #{}\", greeter::greeting(&name), itoa::Buffer::new().format(1));",
+    );
+    // Sources unique to this run, so their layers can't come from an earlier run's cache.
+    let run = format!("{}-{:?}", std::process::id(), Instant::now());
+    edit(
+        "greeter/src/lib.rs",
+        "//! The greeting",
+        &format!("// run {run}\n//! The greeting"),
+    );
+    assert!(
+        Command::new("cargo")
+            .args(["generate-lockfile", "-q"])
+            .current_dir(root)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let tag = TestTag::new("tiers");
+    let build = || {
+        let output = containerize(root)
+            .args(["-v", "--bin", "greet", "-t", &tag.0])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        stderr
+    };
+    build();
+    assert_eq!(docker(&["run", "--rm", &tag.0, "x"]), "Hello, x! #1");
+
+    // Another member's source and the workspace version change; the lockfile follows.
+    edit("greeter/src/lib.rs", "Hello, {name}!", "Howdy, {name}!");
+    edit("Cargo.toml", "version = \"0.2.0\"", "version = \"0.2.1\"");
+    assert!(
+        Command::new("cargo")
+            .args(["metadata", "-q", "--format-version", "1"])
+            .current_dir(root)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let second = build();
+    let step = dependency_step(&second);
+    assert!(
+        step.contains("Using cache") && !step.contains("Compiling"),
+        "the dependency layer is reused: {step}"
+    );
+    assert!(!second.contains("Compiling itoa"), "{second}");
+    assert!(
+        second.contains("Compiling greeter v0.2.1"),
+        "local crates are rebuilt: {second}"
+    );
+    assert_eq!(
+        docker(&["run", "--rm", &tag.0, "x"]),
+        "Howdy, x! #1",
+        "the image runs the new code"
+    );
 }
 
 #[test]

@@ -101,6 +101,10 @@ pub struct Args {
     /// Print the plan (every decision) as JSON on stdout and exit; no engine is used
     #[arg(long, help_heading = "Output")]
     pub print_plan: bool,
+    /// Write the build context (the tar the engine gets, Dockerfile included) to FILE (`-` for
+    /// stdout) and exit; build it with `docker build -f .containerize/Dockerfile - < FILE`
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["print", "print_plan"], help_heading = "Output")]
+    pub print_context: Option<PathBuf>,
     /// Print the built images as JSON on stdout
     #[arg(long, help_heading = "Output")]
     pub json: bool,

@@ -45,6 +45,9 @@ fn run(args: &Args) -> Result<(), Error> {
         let dockerfiles: Vec<String> = plans.iter().map(render).collect();
         return write_stdout(&dockerfiles.join("\n"));
     }
+    if let Some(file) = &args.print_context {
+        return write_context(&project, &plans, file);
+    }
     if args.print_plan {
         let json = serde_json::to_string_pretty(&plans).expect("plans serialize");
         return write_stdout(&format!("{json}\n"));
@@ -54,6 +57,39 @@ fn run(args: &Args) -> Result<(), Error> {
         .build()
         .map_err(Error::Output)?;
     runtime.block_on(build_all(args, &project, &plans))
+}
+
+/// Writes the one image's context as a tar, to a file only once it is whole.
+fn write_context(project: &Project, plans: &[Plan], file: &std::path::Path) -> Result<(), Error> {
+    let [plan] = plans else {
+        let message = format!(
+            "--print-context writes one image's context, but {} would be built",
+            plans.len()
+        );
+        let diagnostic =
+            Diagnostic::error(Origin::Flag("--print-context"), message, "").with_help("select one with --bin");
+        return Err(Error::Settings(vec![diagnostic]));
+    };
+    let context = Context::of(
+        plan,
+        project.workspace_root.as_std_path(),
+        project.target_directory.as_std_path(),
+    )
+    .map_err(EngineError::from)?;
+    let mut tar = Vec::new();
+    context.write(&render(plan), &mut tar).map_err(EngineError::from)?;
+    if file == std::path::Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        return out.write_all(&tar).and_then(|()| out.flush()).map_err(Error::Output);
+    }
+    // Written beside the target and renamed, so an error leaves no partial file.
+    let partial = file.with_extension("partial");
+    std::fs::write(&partial, &tar)
+        .and_then(|()| std::fs::rename(&partial, file))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
+            Error::Output(e)
+        })
 }
 
 fn write_stdout(text: &str) -> Result<(), Error> {

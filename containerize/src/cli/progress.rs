@@ -99,6 +99,7 @@ impl Progress for Display {
                     None => eprintln!("  {text} (+{elapsed:.1}s)"),
                 }
             }
+            (Verbosity::Verbose, BuildEvent::Output(text) | BuildEvent::Status(text)) if text.trim().is_empty() => {}
             (Verbosity::Verbose, BuildEvent::Output(text) | BuildEvent::Status(text)) => {
                 eprint!("{text}");
             }

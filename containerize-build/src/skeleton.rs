@@ -1,0 +1,262 @@
+//! The dependency skeleton: the workspace reduced to what decides which third-party crates are
+//! built, so the layer that builds them stays cached while sources and versions change.
+//!
+//! Every local manifest keeps what cargo resolves and builds with (dependencies, features,
+//! profiles, targets) and loses what it does not (descriptions, metadata); local versions
+//! are masked to `0.0.0` in the manifests and the lockfile, and every target's root file is a
+//! placeholder. The placeholders never reach the image: their artifacts are cleaned right
+//! after the dependency build, and the real build differs in version besides.
+
+use crate::project::{Project, TargetRole};
+use serde::Serialize;
+use toml::{Table, Value};
+
+/// The version local packages get in the skeleton.
+pub const MASKED_VERSION: &str = "0.0.0";
+
+/// Where the skeleton sits in the build context.
+pub const SKELETON_DIR: &str = ".containerize/skeleton";
+
+/// One file of the skeleton.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SkeletonFile {
+    /// Its path, relative to the context root.
+    pub path: String,
+    /// Its contents (left out of the printed plan).
+    #[serde(skip)]
+    pub contents: String,
+}
+
+/// Package fields that change no build: dropping them keeps the skeleton (and its layer) the
+/// same when they change.
+const DESCRIPTIVE: &[&str] = &[
+    "authors",
+    "badges",
+    "categories",
+    "description",
+    "documentation",
+    "exclude",
+    "homepage",
+    "include",
+    "keywords",
+    "license",
+    "license-file",
+    "metadata",
+    "publish",
+    "readme",
+    "repository",
+];
+
+/// The skeleton of a project; `in_context` maps a package directory and a path in it to a
+/// path in the context.
+pub fn skeleton(project: &Project, in_context: impl Fn(&str, &str) -> String) -> Vec<SkeletonFile> {
+    let mut files = vec![SkeletonFile {
+        path: in_context(project.workspace_root.as_str(), "Cargo.toml"),
+        contents: mask_manifest(&project.root_manifest.text),
+    }];
+    if let Some(lockfile) = &project.lockfile {
+        let local: Vec<&str> = project.packages.iter().map(|p| p.name.as_str()).collect();
+        files.push(SkeletonFile {
+            path: in_context(project.workspace_root.as_str(), "Cargo.lock"),
+            contents: mask_lockfile(lockfile, &local),
+        });
+    }
+    for package in &project.packages {
+        let dir = package.dir.as_str();
+        if package.manifest != project.root_manifest {
+            files.push(SkeletonFile {
+                path: in_context(dir, "Cargo.toml"),
+                contents: mask_manifest(&package.manifest.text),
+            });
+        }
+        for target in &package.targets {
+            let contents = match target.role {
+                TargetRole::Library => "",
+                TargetRole::Executable | TargetRole::BuildScript => "fn main() {}\n",
+            };
+            files.push(SkeletonFile {
+                path: in_context(dir, &target.path),
+                contents: contents.to_owned(),
+            });
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup_by(|a, b| a.path == b.path);
+    files
+}
+
+fn table_mut<'t>(table: &'t mut Table, key: &str) -> Option<&'t mut Table> {
+    table.get_mut(key).and_then(Value::as_table_mut)
+}
+
+/// A manifest with local versions masked and descriptive fields dropped. A manifest that does
+/// not parse (cargo read it, so it should) is kept as it is: a layer cached less often, but a
+/// correct build.
+pub fn mask_manifest(text: &str) -> String {
+    let Ok(mut manifest) = toml::from_str::<Table>(text) else {
+        return text.to_owned();
+    };
+    if let Some(package) = table_mut(&mut manifest, "package") {
+        mask_package(package);
+    }
+    if let Some(workspace) = table_mut(&mut manifest, "workspace") {
+        workspace.remove("metadata");
+        if let Some(package) = table_mut(workspace, "package") {
+            mask_package(package);
+        }
+        if let Some(dependencies) = table_mut(workspace, "dependencies") {
+            unversion_paths(dependencies);
+        }
+    }
+    for key in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        if let Some(dependencies) = table_mut(&mut manifest, key) {
+            unversion_paths(dependencies);
+        }
+    }
+    if let Some(targets) = table_mut(&mut manifest, "target") {
+        for target in targets.iter_mut().filter_map(|(_, t)| t.as_table_mut()) {
+            for key in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                if let Some(dependencies) = table_mut(target, key) {
+                    unversion_paths(dependencies);
+                }
+            }
+        }
+    }
+    toml::to_string(&manifest).unwrap_or_else(|_| text.to_owned())
+}
+
+fn mask_package(package: &mut Table) {
+    if package.get("version").is_some_and(Value::is_str) {
+        package.insert("version".to_owned(), Value::String(MASKED_VERSION.to_owned()));
+    }
+    for key in DESCRIPTIVE {
+        package.remove(*key);
+    }
+}
+
+/// A path dependency's `version` requirement would not match a masked version; the path is
+/// what cargo builds from anyway.
+fn unversion_paths(dependencies: &mut Table) {
+    for dependency in dependencies.iter_mut().filter_map(|(_, d)| d.as_table_mut()) {
+        if dependency.contains_key("path") {
+            dependency.remove("version");
+        }
+    }
+}
+
+/// A lockfile with the versions of `local` packages masked, where they are named and where
+/// other entries refer to them (`"name version"`).
+pub fn mask_lockfile(text: &str, local: &[&str]) -> String {
+    let Ok(mut lock) = toml::from_str::<Table>(text) else {
+        return text.to_owned();
+    };
+    let packages = lock
+        .get_mut("package")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten();
+    for package in packages.filter_map(Value::as_table_mut) {
+        let is_local = !package.contains_key("source")
+            && package
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| local.contains(&n));
+        if is_local {
+            package.insert("version".to_owned(), Value::String(MASKED_VERSION.to_owned()));
+        }
+        let dependencies = package
+            .get_mut("dependencies")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten();
+        for dependency in dependencies {
+            let Some(entry) = dependency.as_str() else { continue };
+            let mut parts = entry.split(' ');
+            let (Some(name), Some(_version), None) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            if local.contains(&name) {
+                *dependency = Value::String(format!("{name} {MASKED_VERSION}"));
+            }
+        }
+    }
+    toml::to_string(&lock).unwrap_or_else(|_| text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifests_keep_what_builds_and_mask_the_rest() {
+        let masked = mask_manifest(
+            r#"[package]
+name = "app"
+version = "1.4.2"
+description = "changes often"
+edition = "2024"
+build = "build.rs"
+
+[dependencies]
+serde = { version = "1", features = ["derive"] }
+shared = { path = "../shared", version = "1.4" }
+
+[target.'cfg(unix)'.dependencies]
+local-unix = { path = "../unix", version = "0.3" }
+
+[features]
+tls = ["serde/std"]
+
+[profile.release]
+lto = true
+
+[package.metadata.containerize]
+base = "scratch"
+"#,
+        );
+        insta::assert_snapshot!(masked, @r#"
+        [dependencies.serde]
+        features = ["derive"]
+        version = "1"
+
+        [dependencies.shared]
+        path = "../shared"
+
+        [features]
+        tls = ["serde/std"]
+
+        [package]
+        build = "build.rs"
+        edition = "2024"
+        name = "app"
+        version = "0.0.0"
+
+        [profile.release]
+        lto = true
+
+        [target."cfg(unix)".dependencies.local-unix]
+        path = "../unix"
+        "#);
+    }
+
+    #[test]
+    fn a_version_bump_leaves_the_skeleton_unchanged() {
+        let before = "[package]\nname = \"app\"\nversion = \"1.0.0\"\ndescription = \"a\"\n";
+        let after = "[package]\nname = \"app\"\nversion = \"1.0.1\"\ndescription = \"b\"\n";
+        assert_eq!(mask_manifest(before), mask_manifest(after));
+        let lock = |v: &str| {
+            format!(
+                "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"{v}\"\ndependencies = [\"itoa\", \"lib 2.0.0\"]\n\n[[package]]\nname = \"itoa\"\nversion = \"1.0.15\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+            )
+        };
+        assert_eq!(
+            mask_lockfile(&lock("1.0.0"), &["app", "lib"]),
+            mask_lockfile(&lock("1.0.1"), &["app", "lib"])
+        );
+        assert!(mask_lockfile(&lock("1.0.0"), &["app", "lib"]).contains("\"lib 0.0.0\""));
+        assert!(
+            mask_lockfile(&lock("1.0.0"), &["app"]).contains("version = \"1.0.15\""),
+            "registry versions stay"
+        );
+    }
+}
