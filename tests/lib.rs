@@ -5,19 +5,14 @@ use std::process::Command;
 
 /// The repository's root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is in the repository")
-        .to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repository").to_owned()
 }
 
 /// A fresh copy of `examples/<name>` (without `target/`) in a temporary directory, so tests
 /// can change it and build in parallel.
 pub fn example(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("containerize-{name}-"))
-        .tempdir()
-        .expect("a temporary directory");
+    let dir =
+        tempfile::Builder::new().prefix(&format!("containerize-{name}-")).tempdir().expect("a temporary directory");
     copy_dir(&repo().join("examples").join(name), dir.path());
     dir
 }
@@ -53,10 +48,7 @@ pub fn binary() -> &'static Path {
 /// `cargo-containerize`, run in `dir`.
 pub fn containerize(dir: &Path) -> assert_cmd::Command {
     let mut command = assert_cmd::Command::new(binary());
-    command
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("SOURCE_DATE_EPOCH");
+    command.current_dir(dir).env("NO_COLOR", "1").env_remove("SOURCE_DATE_EPOCH");
     command
 }
 
@@ -68,10 +60,7 @@ pub fn engine_available(test: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !answers {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test}: no Docker engine answers, and CI requires one"
-        );
+        assert!(std::env::var_os("CI").is_none(), "{test}: no Docker engine answers, and CI requires one");
         eprintln!("SKIPPED {test}: no Docker engine answers (set DOCKER_HOST, or start one)");
     }
     answers
@@ -80,11 +69,7 @@ pub fn engine_available(test: &str) -> bool {
 /// `docker` with arguments; its stdout, or a panic with its stderr.
 pub fn docker(args: &[&str]) -> String {
     let output = Command::new("docker").args(args).output().expect("docker runs");
-    assert!(
-        output.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 

@@ -18,10 +18,7 @@ pub struct SourceFile {
 impl SourceFile {
     /// Wraps a file's text.
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<Self> {
-        Arc::new(Self {
-            path: path.into(),
-            text: text.into(),
-        })
+        Arc::new(Self { path: path.into(), text: text.into() })
     }
 
     /// One-based line and column (in characters) of a byte offset.
@@ -102,21 +99,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error at `origin`.
     pub fn error(origin: Origin, message: impl Into<String>, label: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Error,
-            message: message.into(),
-            origin,
-            label: label.into(),
-            help: None,
-        }
+        Self { severity: Severity::Error, message: message.into(), origin, label: label.into(), help: None }
     }
 
     /// A warning at `origin`.
     pub fn warning(origin: Origin, message: impl Into<String>, label: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Warning,
-            ..Self::error(origin, message, label)
-        }
+        Self { severity: Severity::Warning, ..Self::error(origin, message, label) }
     }
 
     /// Adds a hint on how to fix it.

@@ -29,26 +29,13 @@ pub struct KeyDoc {
 }
 
 const fn key(name: &'static str, summary: &'static str, example: &'static str) -> KeyDoc {
-    KeyDoc {
-        name,
-        summary,
-        example,
-        in_workspace: true,
-    }
+    KeyDoc { name, summary, example, in_workspace: true }
 }
 
 /// Every key, in the order the reference lists them.
 pub const KEYS: &[KeyDoc] = &[
-    key(
-        "name",
-        "Image repository, without tag; defaults to the binary's name.",
-        r#"name = "ghcr.io/acme/server""#,
-    ),
-    key(
-        "tags",
-        "Tags to apply; defaults to the package version and `latest`.",
-        r#"tags = ["1.4.0", "stable"]"#,
-    ),
+    key("name", "Image repository, without tag; defaults to the binary's name.", r#"name = "ghcr.io/acme/server""#),
+    key("tags", "Tags to apply; defaults to the package version and `latest`.", r#"tags = ["1.4.0", "stable"]"#),
     key(
         "base",
         "Runtime base: `scratch`, `distroless-static`, `distroless-cc` (default), `debian-slim`, or any image reference.",
@@ -59,11 +46,7 @@ pub const KEYS: &[KeyDoc] = &[
         "Builder image; defaults to `rust:<toolchain>-slim-<suite>`.",
         r#"builder = "rust:1.95.0-slim-trixie""#,
     ),
-    key(
-        "suite",
-        "Debian release of builder and runtime: `trixie` (default) or `bookworm`.",
-        r#"suite = "bookworm""#,
-    ),
+    key("suite", "Debian release of builder and runtime: `trixie` (default) or `bookworm`.", r#"suite = "bookworm""#),
     key(
         "linkage",
         "`auto` (static for scratch and distroless-static), `static` or `dynamic`.",
@@ -75,42 +58,14 @@ pub const KEYS: &[KeyDoc] = &[
         example: r#"bins = ["server"]"#,
         in_workspace: false,
     },
-    key(
-        "features",
-        "Cargo features to enable.",
-        r#"features = ["tls", "metrics"]"#,
-    ),
+    key("features", "Cargo features to enable.", r#"features = ["tls", "metrics"]"#),
     key("all-features", "Enable every feature.", "all-features = true"),
-    key(
-        "no-default-features",
-        "Do not enable the `default` feature.",
-        "no-default-features = true",
-    ),
-    key(
-        "profile",
-        "Cargo profile to build with; defaults to `release`.",
-        r#"profile = "dist""#,
-    ),
-    key(
-        "expose",
-        "Ports the container listens on (`EXPOSE`).",
-        r#"expose = [8080, "9090/udp"]"#,
-    ),
-    key(
-        "env",
-        "Environment variables of the running container.",
-        r#"env = { RUST_LOG = "info" }"#,
-    ),
-    key(
-        "workdir",
-        "Working directory of the running container.",
-        r#"workdir = "/data""#,
-    ),
-    key(
-        "user",
-        "User the container runs as; defaults to `65532:65532` (non-root).",
-        r#"user = "10001:10001""#,
-    ),
+    key("no-default-features", "Do not enable the `default` feature.", "no-default-features = true"),
+    key("profile", "Cargo profile to build with; defaults to `release`.", r#"profile = "dist""#),
+    key("expose", "Ports the container listens on (`EXPOSE`).", r#"expose = [8080, "9090/udp"]"#),
+    key("env", "Environment variables of the running container.", r#"env = { RUST_LOG = "info" }"#),
+    key("workdir", "Working directory of the running container.", r#"workdir = "/data""#),
+    key("user", "User the container runs as; defaults to `65532:65532` (non-root).", r#"user = "10001:10001""#),
     key(
         "entrypoint",
         "Command line before the binary's arguments; defaults to the binary.",
@@ -126,16 +81,8 @@ pub const KEYS: &[KeyDoc] = &[
         "Extra image labels, added to the OCI labels taken from Cargo metadata.",
         r#"labels = { "com.example.team" = "platform" }"#,
     ),
-    key(
-        "volumes",
-        "Directories that hold data outside the container (`VOLUME`).",
-        r#"volumes = ["/data"]"#,
-    ),
-    key(
-        "stop-signal",
-        "Signal `docker stop` sends (`STOPSIGNAL`).",
-        r#"stop-signal = "SIGINT""#,
-    ),
+    key("volumes", "Directories that hold data outside the container (`VOLUME`).", r#"volumes = ["/data"]"#),
+    key("stop-signal", "Signal `docker stop` sends (`STOPSIGNAL`).", r#"stop-signal = "SIGINT""#),
     key(
         "include",
         "Files or directories of the package copied into the runtime image, with destination and optional mode.",
@@ -156,11 +103,7 @@ pub const KEYS: &[KeyDoc] = &[
         "Debian packages installed in a `debian-slim` runtime.",
         r#"runtime-packages = ["libssl3t64"]"#,
     ),
-    key(
-        "build-args",
-        "Build arguments (`ARG`) with their default values.",
-        r#"build-args = { GIT_SHA = "unknown" }"#,
-    ),
+    key("build-args", "Build arguments (`ARG`) with their default values.", r#"build-args = { GIT_SHA = "unknown" }"#),
     KeyDoc {
         name: "bin",
         summary: "Per-binary tables that override the package's settings for one binary's image.",
@@ -180,13 +123,7 @@ pub fn nearest<'a>(unknown: &str, candidates: impl IntoIterator<Item = &'a str>)
     let limit = (unknown.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| {
-            (
-                strsim::damerau_levenshtein(unknown, c),
-                c.len().abs_diff(unknown.len()),
-                c,
-            )
-        })
+        .map(|c| (strsim::damerau_levenshtein(unknown, c), c.len().abs_diff(unknown.len()), c))
         .filter(|(distance, _, _)| *distance <= limit)
         .min()
         .map(|(_, _, c)| c)

@@ -24,15 +24,8 @@ pub fn read(file: &Arc<SourceFile>, diagnostics: &mut Vec<Diagnostic>) -> Manife
         Ok(document) => Node::from_toml(&document),
         Err(error) => {
             let span = error.span().unwrap_or(0..0);
-            let origin = Origin::File {
-                file: file.clone(),
-                span,
-            };
-            diagnostics.push(Diagnostic::error(
-                origin,
-                format!("invalid TOML: {}", error.message()),
-                "here",
-            ));
+            let origin = Origin::File { file: file.clone(), span };
+            diagnostics.push(Diagnostic::error(origin, format!("invalid TOML: {}", error.message()), "here"));
             return ManifestSettings::default();
         }
     };
@@ -102,9 +95,6 @@ mod tests {
         assert_eq!(admin.base.unwrap().value, crate::settings::Base::DebianSlim);
         assert_eq!(admin.env.keys().collect::<Vec<_>>(), ["A", "B"]);
         assert_eq!(admin.include.unwrap().value[0].mode, Some(0o600));
-        assert_eq!(
-            package.for_binary("other").base.unwrap().value,
-            crate::settings::Base::Scratch
-        );
+        assert_eq!(package.for_binary("other").base.unwrap().value, crate::settings::Base::Scratch);
     }
 }

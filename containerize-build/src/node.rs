@@ -66,25 +66,14 @@ impl Node {
 
     /// Converts a parsed TOML document.
     pub fn from_toml(table: &toml::Spanned<toml::de::DeTable<'_>>) -> Node {
-        Node {
-            span: table.span(),
-            value: table_value(table.get_ref()),
-        }
+        Node { span: table.span(), value: table_value(table.get_ref()) }
     }
 }
 
 fn table_value(table: &toml::de::DeTable<'_>) -> Value {
     let mut entries: Vec<(Key, Node)> = table
         .iter()
-        .map(|(key, value)| {
-            (
-                Key {
-                    name: key.get_ref().to_string(),
-                    span: key.span(),
-                },
-                from_de_value(value),
-            )
-        })
+        .map(|(key, value)| (Key { name: key.get_ref().to_string(), span: key.span() }, from_de_value(value)))
         .collect();
     // The parser's map is sorted by key; diagnostics read best in the order of the source.
     entries.sort_by_key(|(key, _)| key.span.start);
@@ -104,8 +93,5 @@ fn from_de_value(value: &toml::Spanned<toml::de::DeValue<'_>>) -> Node {
         DeValue::Float(_) => Value::Other("a float"),
         DeValue::Datetime(_) => Value::Other("a date-time"),
     };
-    Node {
-        span: value.span(),
-        value: converted,
-    }
+    Node { span: value.span(), value: converted }
 }

@@ -163,12 +163,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self {
-            arch: std::env::consts::ARCH.to_owned(),
-            tags: Vec::new(),
-            stage: None,
-            cargo_flags: Vec::new(),
-        }
+        Self { arch: std::env::consts::ARCH.to_owned(), tags: Vec::new(), stage: None, cargo_flags: Vec::new() }
     }
 }
 
@@ -182,9 +177,7 @@ fn origin<T>(set: &Option<Set<T>>) -> Origin {
 
 /// Makes the plan for one image. Errors are settings that contradict each other or the project.
 pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<Plan, Vec<Diagnostic>> {
-    let package = project
-        .member(&image.package)
-        .expect("the spec selects members of this project");
+    let package = project.member(&image.package).expect("the spec selects members of this project");
     let s = &image.settings;
     let mut errors = Vec::new();
 
@@ -201,14 +194,8 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
     {
         errors.push(
             Diagnostic::error(
-                Origin::File {
-                    file: package.manifest.clone(),
-                    span: find(&package.manifest.text, "rust-version"),
-                },
-                format!(
-                    "package `{}` needs Rust {required}, but the builder has {toolchain}",
-                    package.name
-                ),
+                Origin::File { file: package.manifest.clone(), span: find(&package.manifest.text, "rust-version") },
+                format!("package `{}` needs Rust {required}, but the builder has {toolchain}", package.name),
                 "declared here",
             )
             .with_help("pin a newer toolchain in rust-toolchain.toml, or set `builder`"),
@@ -238,10 +225,7 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
     if !STAGES.contains(&target_stage.as_str()) {
         errors.push(Diagnostic::error(
             Origin::Flag("--stage"),
-            format!(
-                "there is no stage named `{target_stage}`; the stages are {}",
-                STAGES.join(", ")
-            ),
+            format!("there is no stage named `{target_stage}`; the stages are {}", STAGES.join(", ")),
             "",
         ));
     }
@@ -250,12 +234,9 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
     }
 
     let context = context(project, package, s);
-    let workdir = format!(
-        "{BUILD_ROOT}/{}",
-        relative(&context.root, project.workspace_root.as_str())
-    )
-    .trim_end_matches('/')
-    .to_owned();
+    let workdir = format!("{BUILD_ROOT}/{}", relative(&context.root, project.workspace_root.as_str()))
+        .trim_end_matches('/')
+        .to_owned();
     let target = (linkage == Linkage::Static).then(|| format!("{}-unknown-linux-gnu", options.arch));
     let profile = value(&s.profile).unwrap_or_else(|| "release".to_owned());
     let cargo = cargo_command(project, package, image, &profile, target.as_deref(), options);
@@ -294,12 +275,7 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             suite,
             packages: value(&s.build_packages).unwrap_or_default(),
             env,
-            build_args: image
-                .settings
-                .build_args
-                .iter()
-                .map(|(k, v)| (k.clone(), v.value.clone()))
-                .collect(),
+            build_args: image.settings.build_args.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
             workdir,
             linkage,
             target,
@@ -380,13 +356,8 @@ fn find(text: &str, key: &str) -> std::ops::Range<usize> {
 fn toolchain(project: &Project, s: &Settings) -> Result<(String, String), Diagnostic> {
     if let Some(builder) = &s.builder {
         let (_, tag, _) = validate::image::split(&builder.value);
-        let version = tag
-            .and_then(|t| t.split('-').next())
-            .filter(|v| version_triple(v).is_some());
-        return Ok((
-            version.unwrap_or("unknown").to_owned(),
-            format!("the `builder` set at {}", builder.origin),
-        ));
+        let version = tag.and_then(|t| t.split('-').next()).filter(|v| version_triple(v).is_some());
+        return Ok((version.unwrap_or("unknown").to_owned(), format!("the `builder` set at {}", builder.origin)));
     }
     let local = project.toolchain.local.clone();
     match &project.toolchain.pinned {
@@ -395,20 +366,13 @@ fn toolchain(project: &Project, s: &Settings) -> Result<(String, String), Diagno
         }
         Some(pinned) if pinned.channel != "stable" => Err(Diagnostic::error(
             Origin::Derived,
-            format!(
-                "{} pins the `{}` channel, which has no official builder image",
-                pinned.file, pinned.channel
-            ),
+            format!("{} pins the `{}` channel, which has no official builder image", pinned.file, pinned.channel),
             "",
         )
         .with_help("pin a version such as `1.95.0`, or set `builder` to an image with that toolchain")),
         pinned => local
             .map(|version| {
-                let why = if pinned.is_some() {
-                    "the local stable toolchain"
-                } else {
-                    "the local toolchain"
-                };
+                let why = if pinned.is_some() { "the local stable toolchain" } else { "the local toolchain" };
                 (version, why.to_owned())
             })
             .ok_or_else(|| {
@@ -425,10 +389,7 @@ fn toolchain(project: &Project, s: &Settings) -> Result<(String, String), Diagno
 fn suite(s: &Settings, toolchain: &str) -> Result<Suite, Diagnostic> {
     let before_trixie = version_triple(toolchain).is_some_and(|(major, minor, _)| (major, minor) < FIRST_TRIXIE_RUST);
     match &s.suite {
-        Some(Set {
-            value: Suite::Trixie,
-            origin,
-        }) if before_trixie && s.builder.is_none() => Err(Diagnostic::error(
+        Some(Set { value: Suite::Trixie, origin }) if before_trixie && s.builder.is_none() => Err(Diagnostic::error(
             origin.clone(),
             format!("there are no trixie builder images for Rust {toolchain} (they start at 1.88)"),
             "not available",
@@ -473,12 +434,8 @@ fn tags(package: &LocalPackage, image: &ImageSpec, options: &Options) -> Result<
         None => {
             let lowered = image.binary.to_lowercase();
             validate::image::repository(&lowered).map_err(|_| {
-                Diagnostic::error(
-                    Origin::Derived,
-                    format!("binary `{}` is not a valid image name", image.binary),
-                    "",
-                )
-                .with_help("set `name` in [package.metadata.containerize], e.g. `name = \"my-app\"`")
+                Diagnostic::error(Origin::Derived, format!("binary `{}` is not a valid image name", image.binary), "")
+                    .with_help("set `name` in [package.metadata.containerize], e.g. `name = \"my-app\"`")
             })?
         }
     };
@@ -496,24 +453,12 @@ fn cargo_command(
     options: &Options,
 ) -> Vec<String> {
     let s = &image.settings;
-    let mut args: Vec<String> = [
-        "cargo",
-        "build",
-        "--profile",
-        profile,
-        "--package",
-        &package.name,
-        "--bin",
-        &image.binary,
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let mut args: Vec<String> =
+        ["cargo", "build", "--profile", profile, "--package", &package.name, "--bin", &image.binary]
+            .map(str::to_owned)
+            .to_vec();
     let mut features = value(&s.features).unwrap_or_default();
-    let required = package
-        .binaries
-        .iter()
-        .find(|b| b.name == image.binary)
-        .map(|b| b.required_features.clone());
+    let required = package.binaries.iter().find(|b| b.name == image.binary).map(|b| b.required_features.clone());
     for feature in required.unwrap_or_default() {
         if !features.contains(&feature) {
             features.push(feature);
@@ -532,14 +477,8 @@ fn cargo_command(
         args.extend(["--target".to_owned(), target.to_owned()]);
         // Through --config, into the table the project's own .cargo/config.toml uses, so cargo
         // merges the two: it ignores `build.rustflags` once any `target` rustflags exist.
-        let table = if project.config_has_target_rustflags {
-            format!("target.{target}")
-        } else {
-            "build".to_owned()
-        };
-        args.push(format!(
-            "--config={table}.rustflags=[\"-C\", \"target-feature=+crt-static\"]"
-        ));
+        let table = if project.config_has_target_rustflags { format!("target.{target}") } else { "build".to_owned() };
+        args.push(format!("--config={table}.rustflags=[\"-C\", \"target-feature=+crt-static\"]"));
     }
     let locked = project.root_files.iter().any(|f| f == "Cargo.lock") && options.cargo_flags.is_empty();
     if locked {
@@ -567,9 +506,7 @@ fn clean_command(project: &Project, profile: &str, target: Option<&str>, options
 /// OCI labels from Cargo metadata and the checkout, then the user's labels over them.
 fn labels(project: &Project, package: &LocalPackage, s: &Settings) -> BTreeMap<String, String> {
     let about = &package.about;
-    let created = project
-        .source_date_epoch
-        .or(project.vcs.as_ref().map(|v| v.commit_time));
+    let created = project.source_date_epoch.or(project.vcs.as_ref().map(|v| v.commit_time));
     let oci = [
         ("title", Some(package.name.clone())),
         ("version", Some(package.version.clone())),
@@ -592,10 +529,7 @@ fn labels(project: &Project, package: &LocalPackage, s: &Settings) -> BTreeMap<S
 
 /// Cargo metadata is free text; a label is one line, so whitespace runs become one space.
 fn one_line(text: &str) -> String {
-    text.split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    text.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 fn rfc3339(seconds: i64) -> String {
@@ -605,10 +539,7 @@ fn rfc3339(seconds: i64) -> String {
 
 /// `path` relative to `root`, with `/` separators; empty when they are the same.
 fn relative(root: &str, path: &str) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .trim_start_matches('/')
-        .to_owned()
+    path.strip_prefix(root).unwrap_or(path).trim_start_matches('/').to_owned()
 }
 
 /// The context root holds the workspace and every local package, so relative paths between
@@ -623,11 +554,7 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
     let root = root.to_string();
     let in_context = |dir: &str, path: &str| {
         let dir = relative(&root, dir);
-        if dir.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{dir}/{path}")
-        }
+        if dir.is_empty() { path.to_owned() } else { format!("{dir}/{path}") }
     };
     let workspace = project.workspace_root.as_str();
     let mut copies: Vec<String> = std::iter::once("Cargo.toml")
@@ -637,12 +564,8 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
     for p in &project.packages {
         copies.extend(p.inputs.iter().map(|input| in_context(p.dir.as_str(), input)));
     }
-    copies.extend(
-        value(&s.build_include)
-            .unwrap_or_default()
-            .iter()
-            .map(|path| in_context(package.dir.as_str(), path)),
-    );
+    copies
+        .extend(value(&s.build_include).unwrap_or_default().iter().map(|path| in_context(package.dir.as_str(), path)));
     // Manifests and the lockfile first: they change least, so the layers made from them
     // stay cached longest.
     copies.sort_by_key(|path| (!is_manifest_level(path), path.clone()));
@@ -651,17 +574,9 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
     let include = value(&s.include)
         .unwrap_or_default()
         .into_iter()
-        .map(|i| Include {
-            src: in_context(package.dir.as_str(), &i.src),
-            ..i
-        })
+        .map(|i| Include { src: in_context(package.dir.as_str(), &i.src), ..i })
         .collect();
-    Context {
-        root,
-        skeleton,
-        copies,
-        include,
-    }
+    Context { root, skeleton, copies, include }
 }
 
 fn is_manifest_level(path: &str) -> bool {

@@ -149,22 +149,14 @@ impl Project {
             .map(|p| LocalPackage::load(p, metadata.workspace_members.contains(&p.id)))
             .collect::<Result<Vec<_>, _>>()?;
         packages.sort_by(|a, b| a.dir.cmp(&b.dir));
-        let root_files = [
-            "Cargo.lock",
-            ".cargo/config.toml",
-            ".cargo/config",
-            "rust-toolchain.toml",
-            "rust-toolchain",
-        ]
-        .into_iter()
-        .filter(|f| root.join(f).is_file())
-        .map(str::to_owned)
-        .collect();
+        let root_files = ["Cargo.lock", ".cargo/config.toml", ".cargo/config", "rust-toolchain.toml", "rust-toolchain"]
+            .into_iter()
+            .filter(|f| root.join(f).is_file())
+            .map(str::to_owned)
+            .collect();
         let config_has_target_rustflags = [".cargo/config.toml", ".cargo/config"].iter().any(|f| {
             let text = std::fs::read_to_string(root.join(f)).unwrap_or_default();
-            let targets = toml::from_str::<toml::Table>(&text)
-                .ok()
-                .and_then(|t| t.get("target").cloned());
+            let targets = toml::from_str::<toml::Table>(&text).ok().and_then(|t| t.get("target").cloned());
             targets
                 .and_then(|t| t.as_table().cloned())
                 .is_some_and(|t| t.values().any(|v| v.get("rustflags").is_some()))
@@ -200,10 +192,7 @@ impl Project {
 }
 
 fn read_source(path: &Utf8Path) -> Result<Arc<SourceFile>, ProjectError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ProjectError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ProjectError::Read { path: path.to_owned(), source })?;
     Ok(SourceFile::new(path.as_std_path(), text))
 }
 
@@ -217,11 +206,7 @@ fn check_path(path: &str) -> Result<(), ProjectError> {
 
 impl LocalPackage {
     fn load(package: &cargo_metadata::Package, member: bool) -> Result<LocalPackage, ProjectError> {
-        let dir = package
-            .manifest_path
-            .parent()
-            .expect("a manifest is in a directory")
-            .to_owned();
+        let dir = package.manifest_path.parent().expect("a manifest is in a directory").to_owned();
         let mut inputs = vec!["Cargo.toml".to_owned()];
         let mut targets = Vec::new();
         for target in &package.targets {
@@ -229,27 +214,19 @@ impl LocalPackage {
             check_path(relative.as_str())?;
             let role = if target.kind.contains(&TargetKind::CustomBuild) {
                 TargetRole::BuildScript
-            } else if target.kind.iter().any(|k| {
-                matches!(
-                    k,
-                    TargetKind::Bin | TargetKind::Example | TargetKind::Test | TargetKind::Bench
-                )
-            }) {
+            } else if target
+                .kind
+                .iter()
+                .any(|k| matches!(k, TargetKind::Bin | TargetKind::Example | TargetKind::Test | TargetKind::Bench))
+            {
                 TargetRole::Executable
             } else {
                 TargetRole::Library
             };
-            targets.push(TargetFile {
-                path: relative.to_string(),
-                role,
-            });
+            targets.push(TargetFile { path: relative.to_string(), role });
             // The top-level entry holding the target: `src` for `src/bin/x.rs`, the file itself
             // for a target at the package root.
-            let top = relative
-                .components()
-                .next()
-                .map(|c| c.as_str().to_owned())
-                .unwrap_or_default();
+            let top = relative.components().next().map(|c| c.as_str().to_owned()).unwrap_or_default();
             if !inputs.contains(&top) {
                 inputs.push(top);
             }
@@ -261,10 +238,7 @@ impl LocalPackage {
             .targets
             .iter()
             .filter(|t| t.kind.contains(&TargetKind::Bin))
-            .map(|t| Binary {
-                name: t.name.clone(),
-                required_features: t.required_features.clone(),
-            })
+            .map(|t| Binary { name: t.name.clone(), required_features: t.required_features.clone() })
             .collect();
         Ok(LocalPackage {
             name: package.name.to_string(),
@@ -292,16 +266,8 @@ impl Vcs {
     /// The git checkout `dir` is in, if any; no git, or no checkout, is not an error.
     pub fn of(dir: &Utf8Path) -> Option<Vcs> {
         let git = |args: &[&str]| {
-            let output = std::process::Command::new("git")
-                .arg("-C")
-                .arg(dir)
-                .args(args)
-                .output()
-                .ok()?;
-            output
-                .status
-                .success()
-                .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+            let output = std::process::Command::new("git").arg("-C").arg(dir).args(args).output().ok()?;
+            output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
         };
         Some(Vcs {
             revision: git(&["rev-parse", "HEAD"])?,

@@ -34,19 +34,9 @@ pub fn render(plan: &Plan) -> String {
             comment(&plan.version)
         ),
     );
-    line(
-        &mut out,
-        "# Regenerate it with `cargo containerize --print`; edit Cargo.toml, not this file.",
-    );
+    line(&mut out, "# Regenerate it with `cargo containerize --print`; edit Cargo.toml, not this file.");
     line(&mut out, "");
-    line(
-        &mut out,
-        &format!(
-            "# Compile with Rust {}, {}.",
-            comment(&b.toolchain),
-            comment(&b.toolchain_reason)
-        ),
-    );
+    line(&mut out, &format!("# Compile with Rust {}, {}.", comment(&b.toolchain), comment(&b.toolchain_reason)));
     line(&mut out, &format!("FROM {} AS builder", plain(&b.image)));
     if !b.packages.is_empty() {
         line(&mut out, &apt_install(&b.packages));
@@ -56,53 +46,19 @@ pub fn render(plan: &Plan) -> String {
     }
     line(&mut out, &assignments("ENV", &b.env, plain));
     line(&mut out, &format!("WORKDIR {}", quoted(&b.workdir)));
-    line(
-        &mut out,
-        "# Third-party dependencies first, from a skeleton of the workspace (versions masked,",
-    );
-    line(
-        &mut out,
-        "# placeholder sources): source edits and version bumps leave these layers cached.",
-    );
-    line(
-        &mut out,
-        &format!(
-            "COPY {}",
-            json_words(&[format!("{SKELETON_DIR}/"), format!("{BUILD_ROOT}/")])
-        ),
-    );
+    line(&mut out, "# Third-party dependencies first, from a skeleton of the workspace (versions masked,");
+    line(&mut out, "# placeholder sources): source edits and version bumps leave these layers cached.");
+    line(&mut out, &format!("COPY {}", json_words(&[format!("{SKELETON_DIR}/"), format!("{BUILD_ROOT}/")])));
     line(&mut out, &format!("RUN {}", json(&b.cargo)));
     line(&mut out, &format!("RUN {}", json(&b.clean)));
     line(&mut out, "# Then the real sources.");
-    line(
-        &mut out,
-        &format!(
-            "COPY {}",
-            json_words(&[format!("{SOURCES_DIR}/"), format!("{BUILD_ROOT}/")])
-        ),
-    );
+    line(&mut out, &format!("COPY {}", json_words(&[format!("{SOURCES_DIR}/"), format!("{BUILD_ROOT}/")])));
     line(&mut out, &format!("RUN {}", json(&b.cargo)));
     for include in &plan.context.include {
         let staged = format!("{STAGING}{}", include.dest);
-        line(
-            &mut out,
-            &format!(
-                "COPY {}",
-                json_words(&[format!("{INCLUDE_DIR}/{}", include.src), staged.clone()])
-            ),
-        );
+        line(&mut out, &format!("COPY {}", json_words(&[format!("{INCLUDE_DIR}/{}", include.src), staged.clone()])));
         if let Some(mode) = include.mode {
-            let chmod = [
-                "find",
-                &staged,
-                "-type",
-                "f",
-                "-exec",
-                "chmod",
-                &format!("{mode:o}"),
-                "{}",
-                "+",
-            ];
+            let chmod = ["find", &staged, "-type", "f", "-exec", "chmod", &format!("{mode:o}"), "{}", "+"];
             line(&mut out, &format!("RUN {}", json(&chmod.map(str::to_owned))));
         }
     }
@@ -114,29 +70,11 @@ pub fn render(plan: &Plan) -> String {
         line(&mut out, &apt_install(&r.packages));
     }
     if r.ca_certificates == CaCertificates::FromBuilder {
-        line(
-            &mut out,
-            &format!(
-                "COPY --from=builder {}",
-                json_words(&[CA_BUNDLE.to_owned(), CA_BUNDLE.to_owned()])
-            ),
-        );
+        line(&mut out, &format!("COPY --from=builder {}", json_words(&[CA_BUNDLE.to_owned(), CA_BUNDLE.to_owned()])));
     }
-    line(
-        &mut out,
-        &format!(
-            "COPY --from=builder {}",
-            json_words(&[b.artifact.clone(), r.binary.clone()])
-        ),
-    );
+    line(&mut out, &format!("COPY --from=builder {}", json_words(&[b.artifact.clone(), r.binary.clone()])));
     if !r.include.is_empty() {
-        line(
-            &mut out,
-            &format!(
-                "COPY --from=builder {}",
-                json_words(&[format!("{STAGING}/"), "/".to_owned()])
-            ),
-        );
+        line(&mut out, &format!("COPY --from=builder {}", json_words(&[format!("{STAGING}/"), "/".to_owned()])));
     }
     if !r.env.is_empty() {
         line(&mut out, &assignments("ENV", &r.env, plain));
@@ -146,13 +84,7 @@ pub fn render(plan: &Plan) -> String {
         line(&mut out, &assignments("LABEL", &r.labels, quoted));
     }
     if !r.expose.is_empty() {
-        line(
-            &mut out,
-            &format!(
-                "EXPOSE {}",
-                r.expose.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
-            ),
-        );
+        line(&mut out, &format!("EXPOSE {}", r.expose.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")));
     }
     if !r.volumes.is_empty() {
         line(&mut out, &format!("VOLUME {}", json_words(&r.volumes)));
@@ -183,11 +115,8 @@ fn assignments(instruction: &str, pairs: &BTreeMap<String, String>, key: fn(&str
 
 fn apt_install(packages: &[String]) -> String {
     // `=` pins a version (`libssl-dev=3.0.11-1`); it is plain here, as no key precedes it.
-    let names = packages
-        .iter()
-        .map(|p| p.split('=').map(plain).collect::<Vec<_>>().join("="))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let names =
+        packages.iter().map(|p| p.split('=').map(plain).collect::<Vec<_>>().join("=")).collect::<Vec<_>>().join(" ");
     format!(
         "RUN apt-get update \\\n && apt-get install --yes --no-install-recommends {names} \\\n && rm -rf /var/lib/apt/lists/*"
     )
@@ -196,10 +125,7 @@ fn apt_install(packages: &[String]) -> String {
 /// A JSON array for `COPY` and `VOLUME`, which expand `$VARIABLES` even in this form: `\` and
 /// `$` are escaped for Docker's word processing, then the array for JSON.
 fn json_words(items: &[String]) -> String {
-    let escaped: Vec<String> = items
-        .iter()
-        .map(|i| i.replace('\\', "\\\\").replace('$', "\\$"))
-        .collect();
+    let escaped: Vec<String> = items.iter().map(|i| i.replace('\\', "\\\\").replace('$', "\\$")).collect();
     json(&escaped)
 }
 
@@ -233,16 +159,7 @@ fn quoted(value: &str) -> String {
 /// reach here, every character outside the plain set becomes `_`, so it can neither break the
 /// line nor open a quote.
 fn plain(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._/:@+,~-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    value.chars().map(|c| if c.is_ascii_alphanumeric() || "._/:@+,~-".contains(c) { c } else { '_' }).collect()
 }
 
 /// Text for a comment line: control characters become spaces, so it stays one line.

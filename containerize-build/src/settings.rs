@@ -24,10 +24,7 @@ pub struct Set<T> {
 impl<T> Set<T> {
     /// A value given by a command-line flag.
     pub fn flag(value: T, flag: &'static str) -> Self {
-        Self {
-            value,
-            origin: Origin::Flag(flag),
-        }
+        Self { value, origin: Origin::Flag(flag) }
     }
 }
 
@@ -241,17 +238,11 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn origin(&self, span: &std::ops::Range<usize>) -> Origin {
-        Origin::File {
-            file: self.file.clone(),
-            span: span.clone(),
-        }
+        Origin::File { file: self.file.clone(), span: span.clone() }
     }
 
     fn set<T>(&self, node: &Node, value: T) -> Set<T> {
-        Set {
-            value,
-            origin: self.origin(&node.span),
-        }
+        Set { value, origin: self.origin(&node.span) }
     }
 
     fn wrong_type(&mut self, node: &Node, expected: &str) {
@@ -338,10 +329,7 @@ impl Reader<'_> {
 
     fn map(&mut self, node: &Node, check_key: fn(&str) -> Checked<String>, into: &mut BTreeMap<String, Set<String>>) {
         for (key, value) in self.entries(node).unwrap_or_default() {
-            let key_node = Node {
-                span: key.span.clone(),
-                value: Value::String(key.name.clone()),
-            };
+            let key_node = Node { span: key.span.clone(), value: Value::String(key.name.clone()) };
             let key_ok = self.checked(&key_node, check_key(&key.name));
             if let (Some(name), Some(value)) = (key_ok, self.one(value, validate::text)) {
                 into.insert(name, value);
@@ -359,10 +347,7 @@ impl Reader<'_> {
                 "mode" => {
                     // A TOML integer such as 0o755 arrives as its value; show it in octal.
                     let octal = match value.value {
-                        Value::Integer(i) => Node {
-                            span: value.span.clone(),
-                            value: Value::String(format!("{i:o}")),
-                        },
+                        Value::Integer(i) => Node { span: value.span.clone(), value: Value::String(format!("{i:o}")) },
                         _ => value.clone(),
                     };
                     mode = self.string_with(&octal, false, validate::mode);
@@ -389,11 +374,8 @@ impl Reader<'_> {
     }
 
     fn unknown_key(&mut self, key: &Key, place: &str, known: &[&'static str]) {
-        let suggestion = if known.is_empty() {
-            keys::suggest(&key.name)
-        } else {
-            keys::nearest(&key.name, known.iter().copied())
-        };
+        let suggestion =
+            if known.is_empty() { keys::suggest(&key.name) } else { keys::nearest(&key.name, known.iter().copied()) };
         let mut diagnostic = Diagnostic::warning(
             self.origin(&key.span),
             format!("unknown key `{}` in {place}", key.name),
@@ -454,13 +436,7 @@ impl Reader<'_> {
                 "bin" => {
                     for (name, table) in self.entries(node).unwrap_or_default() {
                         let layer = self.table(table, Scope::Binary);
-                        s.bin.insert(
-                            name.name.clone(),
-                            Set {
-                                value: layer,
-                                origin: self.origin(&name.span),
-                            },
-                        );
+                        s.bin.insert(name.name.clone(), Set { value: layer, origin: self.origin(&name.span) });
                     }
                 }
                 _ => self.unknown_key(key, scope_header(scope), &[]),

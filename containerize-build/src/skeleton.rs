@@ -74,10 +74,7 @@ pub fn skeleton(project: &Project, in_context: impl Fn(&str, &str) -> String) ->
                 TargetRole::Library => "",
                 TargetRole::Executable | TargetRole::BuildScript => "fn main() {}\n",
             };
-            files.push(SkeletonFile {
-                path: in_context(dir, &target.path),
-                contents: contents.to_owned(),
-            });
+            files.push(SkeletonFile { path: in_context(dir, &target.path), contents: contents.to_owned() });
         }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -150,25 +147,14 @@ pub fn mask_lockfile(text: &str, local: &[&str]) -> String {
     let Ok(mut lock) = toml::from_str::<Table>(text) else {
         return text.to_owned();
     };
-    let packages = lock
-        .get_mut("package")
-        .and_then(Value::as_array_mut)
-        .into_iter()
-        .flatten();
+    let packages = lock.get_mut("package").and_then(Value::as_array_mut).into_iter().flatten();
     for package in packages.filter_map(Value::as_table_mut) {
         let is_local = !package.contains_key("source")
-            && package
-                .get("name")
-                .and_then(Value::as_str)
-                .is_some_and(|n| local.contains(&n));
+            && package.get("name").and_then(Value::as_str).is_some_and(|n| local.contains(&n));
         if is_local {
             package.insert("version".to_owned(), Value::String(MASKED_VERSION.to_owned()));
         }
-        let dependencies = package
-            .get_mut("dependencies")
-            .and_then(Value::as_array_mut)
-            .into_iter()
-            .flatten();
+        let dependencies = package.get_mut("dependencies").and_then(Value::as_array_mut).into_iter().flatten();
         for dependency in dependencies {
             let Some(entry) = dependency.as_str() else { continue };
             let mut parts = entry.split(' ');
@@ -249,14 +235,8 @@ base = "scratch"
                 "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"{v}\"\ndependencies = [\"itoa\", \"lib 2.0.0\"]\n\n[[package]]\nname = \"itoa\"\nversion = \"1.0.15\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
             )
         };
-        assert_eq!(
-            mask_lockfile(&lock("1.0.0"), &["app", "lib"]),
-            mask_lockfile(&lock("1.0.1"), &["app", "lib"])
-        );
+        assert_eq!(mask_lockfile(&lock("1.0.0"), &["app", "lib"]), mask_lockfile(&lock("1.0.1"), &["app", "lib"]));
         assert!(mask_lockfile(&lock("1.0.0"), &["app", "lib"]).contains("\"lib 0.0.0\""));
-        assert!(
-            mask_lockfile(&lock("1.0.0"), &["app"]).contains("version = \"1.0.15\""),
-            "registry versions stay"
-        );
+        assert!(mask_lockfile(&lock("1.0.0"), &["app"]).contains("version = \"1.0.15\""), "registry versions stay");
     }
 }

@@ -94,11 +94,7 @@ pub fn resolve(project: &Project, selection: &Selection, flags: &Settings) -> Re
     for (package, layer) in &layers {
         for binary in select_binaries(package, layer, selection, &mut diagnostics) {
             let settings = workspace.overlay(&layer.for_binary(&binary)).overlay(flags);
-            images.push(ImageSpec {
-                package: package.name.clone(),
-                binary,
-                settings,
-            });
+            images.push(ImageSpec { package: package.name.clone(), binary, settings });
         }
     }
     for (package, layer) in &layers {
@@ -121,52 +117,29 @@ pub fn resolve(project: &Project, selection: &Selection, flags: &Settings) -> Re
     for name in &selection.bins {
         if !images.iter().any(|i| &i.binary == name) {
             let binaries = packages.iter().map(|p| binary_names(p)).collect::<Vec<_>>().join(", ");
-            return Err(SpecError::UnknownBinary {
-                name: name.clone(),
-                binaries,
-            });
+            return Err(SpecError::UnknownBinary { name: name.clone(), binaries });
         }
     }
     if images.is_empty() {
-        let names = packages
-            .iter()
-            .map(|p| format!("`{}`", p.name))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let names = packages.iter().map(|p| format!("`{}`", p.name)).collect::<Vec<_>>().join(", ");
         return Err(SpecError::NoBinaries(format!("{names} has no binary target")));
     }
-    Ok(Spec {
-        images,
-        warnings: diagnostics,
-    })
+    Ok(Spec { images, warnings: diagnostics })
 }
 
 fn binary_names(package: &LocalPackage) -> String {
     let names: Vec<&str> = package.binaries.iter().map(|b| b.name.as_str()).collect();
-    if names.is_empty() {
-        "none".to_owned()
-    } else {
-        names.join(", ")
-    }
+    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
 }
 
 fn select_packages<'p>(project: &'p Project, selection: &Selection) -> Result<Vec<&'p LocalPackage>, SpecError> {
-    let members = || {
-        project
-            .members()
-            .map(|p| p.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let members = || project.members().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
     if !selection.packages.is_empty() {
         return selection
             .packages
             .iter()
             .map(|name| {
-                project.member(name).ok_or_else(|| SpecError::UnknownPackage {
-                    name: name.clone(),
-                    members: members(),
-                })
+                project.member(name).ok_or_else(|| SpecError::UnknownPackage { name: name.clone(), members: members() })
             })
             .collect();
     }
@@ -216,27 +189,15 @@ fn select_binaries(
 pub fn check_files(project: &Project, spec: &Spec) -> Result<(), SpecError> {
     let mut diagnostics = Vec::new();
     for image in &spec.images {
-        let package = project
-            .member(&image.package)
-            .expect("the spec selects members of this project");
+        let package = project.member(&image.package).expect("the spec selects members of this project");
         check_package_files(package, &image.settings, &mut diagnostics);
     }
-    if diagnostics.is_empty() {
-        Ok(())
-    } else {
-        Err(SpecError::Invalid(diagnostics))
-    }
+    if diagnostics.is_empty() { Ok(()) } else { Err(SpecError::Invalid(diagnostics)) }
 }
 
 fn check_package_files(package: &LocalPackage, settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
-    let includes = settings
-        .include
-        .iter()
-        .flat_map(|s| s.value.iter().map(move |i| (&i.src, &s.origin)));
-    let build_includes = settings
-        .build_include
-        .iter()
-        .flat_map(|s| s.value.iter().map(move |p| (p, &s.origin)));
+    let includes = settings.include.iter().flat_map(|s| s.value.iter().map(move |i| (&i.src, &s.origin)));
+    let build_includes = settings.build_include.iter().flat_map(|s| s.value.iter().map(move |p| (p, &s.origin)));
     for (path, origin) in includes.chain(build_includes) {
         if !package.dir.join(path).exists() {
             let at = match origin {
@@ -244,12 +205,8 @@ fn check_package_files(package: &LocalPackage, settings: &Settings, diagnostics:
                 _ => Origin::Derived,
             };
             diagnostics.push(
-                Diagnostic::error(
-                    at,
-                    format!("`{path}` does not exist in package `{}`", package.name),
-                    "missing file",
-                )
-                .with_help(format!("paths are relative to {}", package.dir)),
+                Diagnostic::error(at, format!("`{path}` does not exist in package `{}`", package.name), "missing file")
+                    .with_help(format!("paths are relative to {}", package.dir)),
             );
         }
     }

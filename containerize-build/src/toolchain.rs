@@ -45,28 +45,16 @@ fn channel_of(text: &str) -> Option<String> {
 /// The version of the host's `rustc` (`$RUSTC` or `rustc`), run in `dir` so overrides apply.
 pub fn local_version(dir: &Path) -> Option<String> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let output = std::process::Command::new(rustc)
-        .arg("-vV")
-        .current_dir(dir)
-        .output()
-        .ok()?;
+    let output = std::process::Command::new(rustc).arg("-vV").current_dir(dir).output().ok()?;
     let text = String::from_utf8(output.stdout).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("release: "))
-        .map(str::to_owned)
+    text.lines().find_map(|l| l.strip_prefix("release: ")).map(str::to_owned)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn channels() {
-        assert_eq!(
-            super::channel_of("[toolchain]\nchannel = \"1.94.1\"\n").as_deref(),
-            Some("1.94.1")
-        );
-        assert_eq!(
-            super::channel_of("nightly-2026-01-01\n").as_deref(),
-            Some("nightly-2026-01-01")
-        );
+        assert_eq!(super::channel_of("[toolchain]\nchannel = \"1.94.1\"\n").as_deref(), Some("1.94.1"));
+        assert_eq!(super::channel_of("nightly-2026-01-01\n").as_deref(), Some("nightly-2026-01-01"));
     }
 }

@@ -18,10 +18,7 @@ pub struct Invalid {
 
 impl Invalid {
     fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            help: None,
-        }
+        Self { message: message.into(), help: None }
     }
 
     fn help(mut self, help: impl Into<String>) -> Self {
@@ -165,9 +162,8 @@ pub fn signal(s: &str) -> Checked<String> {
 /// A Debian package name, optionally pinned: `libssl-dev` or `libssl-dev=3.0.11-1`.
 pub fn debian_package(s: &str) -> Checked<String> {
     let (name, version) = s.split_once('=').map_or((s, None), |(n, v)| (n, Some(v)));
-    let name_ok = all_chars(name, |c| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c)
-    }) && name.len() >= 2
+    let name_ok = all_chars(name, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c))
+        && name.len() >= 2
         && name.starts_with(|c: char| c.is_ascii_alphanumeric());
     let version_ok = version.is_none_or(|v| all_chars(v, |c| c.is_ascii_alphanumeric() || ".+~:-".contains(c)));
     if name_ok && version_ok {
@@ -222,9 +218,8 @@ pub mod image {
         if bytes.is_empty() || !alnum(&bytes[0]) || !alnum(&bytes[bytes.len() - 1]) {
             return false;
         }
-        let mut separators = c
-            .split(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
-            .filter(|s| !s.is_empty());
+        let mut separators =
+            c.split(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit()).filter(|s| !s.is_empty());
         c.bytes().all(|b| alnum(&b) || b"._-".contains(&b))
             && separators.all(|sep| sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|b| b == b'-'))
     }
@@ -306,33 +301,15 @@ mod tests {
 
     #[test]
     fn references() {
-        for ok in [
-            "app",
-            "ghcr.io/acme/app:1.0",
-            "localhost:5000/a/b",
-            "a__b",
-            "a--b",
-            "rust:1.95.0-slim-trixie",
-            "scratch",
-        ] {
+        for ok in
+            ["app", "ghcr.io/acme/app:1.0", "localhost:5000/a/b", "a__b", "a--b", "rust:1.95.0-slim-trixie", "scratch"]
+        {
             assert!(image::reference(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "App",
-            "a/",
-            "-a",
-            "a:b:c",
-            "a\nFROM x",
-            "a b",
-            "ghcr.io/acme/app:-x",
-            "a@sha256:zz",
-        ] {
+        for bad in ["App", "a/", "-a", "a:b:c", "a\nFROM x", "a b", "ghcr.io/acme/app:-x", "a@sha256:zz"] {
             assert!(image::reference(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            image::split("localhost:5000/a:1"),
-            ("localhost:5000/a", Some("1"), None)
-        );
+        assert_eq!(image::split("localhost:5000/a:1"), ("localhost:5000/a", Some("1"), None));
     }
 
     #[test]

@@ -8,10 +8,7 @@ use containerize_build::{Options, Project, Selection, Settings, SourceFile, plan
 const ROOT: &str = "/home/dev/app";
 
 fn package(dir: &str, manifest: &str, binaries: &[&str]) -> LocalPackage {
-    let name = toml::from_str::<toml::Table>(manifest).unwrap()["package"]["name"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let name = toml::from_str::<toml::Table>(manifest).unwrap()["package"]["name"].as_str().unwrap().to_owned();
     LocalPackage {
         name,
         version: "1.2.3".into(),
@@ -26,29 +23,14 @@ fn package(dir: &str, manifest: &str, binaries: &[&str]) -> LocalPackage {
             ..About::default()
         },
         rust_version: Some("1.85".into()),
-        binaries: binaries
-            .iter()
-            .map(|b| Binary {
-                name: (*b).into(),
-                required_features: vec![],
-            })
-            .collect(),
+        binaries: binaries.iter().map(|b| Binary { name: (*b).into(), required_features: vec![] }).collect(),
         inputs: vec!["Cargo.toml".into(), "src".into()],
         targets: match binaries {
-            [] => vec![TargetFile {
-                path: "src/lib.rs".into(),
-                role: TargetRole::Library,
-            }],
-            [_] => vec![TargetFile {
-                path: "src/main.rs".into(),
-                role: TargetRole::Executable,
-            }],
+            [] => vec![TargetFile { path: "src/lib.rs".into(), role: TargetRole::Library }],
+            [_] => vec![TargetFile { path: "src/main.rs".into(), role: TargetRole::Executable }],
             several => several
                 .iter()
-                .map(|b| TargetFile {
-                    path: format!("src/bin/{b}.rs"),
-                    role: TargetRole::Executable,
-                })
+                .map(|b| TargetFile { path: format!("src/bin/{b}.rs"), role: TargetRole::Executable })
                 .collect(),
         },
     }
@@ -58,22 +40,16 @@ fn project(root_manifest: &str, packages: Vec<LocalPackage>) -> Project {
     Project {
         workspace_root: ROOT.into(),
         target_directory: format!("{ROOT}/target").into(),
-        root_manifest: packages.iter().find(|p| p.dir == ROOT).map_or_else(
-            || SourceFile::new(format!("{ROOT}/Cargo.toml"), root_manifest),
-            |p| p.manifest.clone(),
-        ),
+        root_manifest: packages
+            .iter()
+            .find(|p| p.dir == ROOT)
+            .map_or_else(|| SourceFile::new(format!("{ROOT}/Cargo.toml"), root_manifest), |p| p.manifest.clone()),
         packages,
         root_files: vec!["Cargo.lock".into()],
         lockfile: Some("version = 4\n".into()),
         config_has_target_rustflags: false,
-        toolchain: Toolchain {
-            pinned: None,
-            local: Some("1.95.0".into()),
-        },
-        vcs: Some(Vcs {
-            revision: "0123456789abcdef0123456789abcdef01234567".into(),
-            commit_time: 1_763_000_000,
-        }),
+        toolchain: Toolchain { pinned: None, local: Some("1.95.0".into()) },
+        vcs: Some(Vcs { revision: "0123456789abcdef0123456789abcdef01234567".into(), commit_time: 1_763_000_000 }),
         source_date_epoch: None,
     }
 }
@@ -81,10 +57,7 @@ fn project(root_manifest: &str, packages: Vec<LocalPackage>) -> Project {
 /// Every image's Dockerfile, one after the other.
 fn dockerfiles(project: &Project) -> String {
     let spec = resolve(project, &Selection::default(), &Settings::default()).expect("valid settings");
-    let options = Options {
-        arch: "x86_64".into(),
-        ..Options::default()
-    };
+    let options = Options { arch: "x86_64".into(), ..Options::default() };
     spec.images
         .iter()
         .map(|image| render(&plan(project, image, &options).expect("a plan")))
@@ -110,9 +83,7 @@ fn scratch_is_static_with_ca_certificates() {
 
 #[test]
 fn distroless_static_is_static() {
-    insta::assert_snapshot!(dockerfiles(&single(
-        "base = \"distroless-static\"\nsuite = \"bookworm\""
-    )));
+    insta::assert_snapshot!(dockerfiles(&single("base = \"distroless-static\"\nsuite = \"bookworm\"")));
 }
 
 #[test]
@@ -184,20 +155,12 @@ fn hostile_values_cannot_add_instructions() {
         "env = { A = \"x\" }\nlabels = { l = \"x\" }\nargs = [\"x\"]\nentrypoint = [\"x\"]\nbuild-args = { B = \"x\" }",
     );
     let expected = instructions(&dockerfiles(&tame));
-    let options = Options {
-        arch: "x86_64".into(),
-        ..Options::default()
-    };
+    let options = Options { arch: "x86_64".into(), ..Options::default() };
     let spec = resolve(&tame, &Selection::default(), &Settings::default()).unwrap();
     let mut plan = plan(&tame, &spec.images[0], &options).unwrap();
     // Values validation would refuse, put straight into the plan: the renderer holds alone.
     let hostile = "x\"\nRUN rm -rf / \\\n$HOME '<<EOF'\r\nUSER root\u{0}";
-    for map in [
-        &mut plan.runtime.env,
-        &mut plan.runtime.labels,
-        &mut plan.builder.build_args,
-        &mut plan.builder.env,
-    ] {
+    for map in [&mut plan.runtime.env, &mut plan.runtime.labels, &mut plan.builder.build_args, &mut plan.builder.env] {
         for value in map.values_mut() {
             *value = hostile.into();
         }
@@ -242,15 +205,7 @@ fn the_same_inputs_give_the_same_bytes() {
 fn plan_as_json() {
     let project = single("base = \"scratch\"");
     let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
-    let plan = plan(
-        &project,
-        &spec.images[0],
-        &Options {
-            arch: "x86_64".into(),
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let plan = plan(&project, &spec.images[0], &Options { arch: "x86_64".into(), ..Options::default() }).unwrap();
     insta::assert_json_snapshot!(plan);
 }
 

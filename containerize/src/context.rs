@@ -71,18 +71,11 @@ impl Context {
             Ok(text) => DockerIgnore::parse(&text)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => DockerIgnore::default(),
             Err(source) => {
-                return Err(ContextError::Io {
-                    path: ignore_path,
-                    source,
-                });
+                return Err(ContextError::Io { path: ignore_path, source });
             }
         };
         let root = PathBuf::from(&plan.context.root);
-        let ignore_base = workspace_root
-            .strip_prefix(&root)
-            .unwrap_or(Path::new(""))
-            .to_string_lossy()
-            .into_owned();
+        let ignore_base = workspace_root.strip_prefix(&root).unwrap_or(Path::new("")).to_string_lossy().into_owned();
         let sources = plan.context.copies.iter().map(String::as_str);
         let includes = plan.context.include.iter().map(|i| i.src.as_str());
         let mut context = Context::new(root, sources, includes, ignore, ignore_base, target_dir);
@@ -105,35 +98,18 @@ impl Context {
         ignore_base: String,
         target_dir: &Path,
     ) -> Context {
-        let entry = |under| {
-            move |relative: &str| Entry {
-                under,
-                relative: relative.to_owned(),
-            }
-        };
-        let mut entries: Vec<Entry> = sources
-            .map(entry(SOURCES_DIR))
-            .chain(includes.map(entry(INCLUDE_DIR)))
-            .collect();
+        let entry = |under| move |relative: &str| Entry { under, relative: relative.to_owned() };
+        let mut entries: Vec<Entry> = sources.map(entry(SOURCES_DIR)).chain(includes.map(entry(INCLUDE_DIR))).collect();
         entries.sort();
         entries.dedup();
-        Context {
-            root,
-            entries,
-            generated: Vec::new(),
-            never: target_dir.to_owned(),
-            ignore,
-            ignore_base,
-        }
+        Context { root, entries, generated: Vec::new(), never: target_dir.to_owned(), ignore, ignore_base }
     }
 
     fn ignored(&self, relative: &str) -> bool {
         let under_base = if self.ignore_base.is_empty() {
             Some(relative)
         } else {
-            relative
-                .strip_prefix(&self.ignore_base)
-                .and_then(|r| r.strip_prefix('/'))
+            relative.strip_prefix(&self.ignore_base).and_then(|r| r.strip_prefix('/'))
         };
         under_base.is_some_and(|r| self.ignore.excludes(r))
     }
@@ -145,18 +121,9 @@ impl Context {
         tar.mode(tar::HeaderMode::Complete);
         let mut size = ContextSize::default();
         for entry in &self.entries {
-            self.add(
-                &mut tar,
-                entry.under,
-                &entry.relative,
-                &self.root.join(&entry.relative),
-                &mut size,
-            )?;
+            self.add(&mut tar, entry.under, &entry.relative, &self.root.join(&entry.relative), &mut size)?;
         }
-        let generated = self
-            .generated
-            .iter()
-            .map(|(path, contents)| (path.as_str(), contents.as_str()));
+        let generated = self.generated.iter().map(|(path, contents)| (path.as_str(), contents.as_str()));
         for (path, contents) in generated.chain([(DOCKERFILE, dockerfile)]) {
             let mut header = tar::Header::new_gnu();
             header.set_size(contents.len() as u64);
@@ -164,19 +131,12 @@ impl Context {
             // A fixed time: these files are made anew each run, and the layers built from
             // them must not depend on when.
             header.set_mtime(0);
-            let io_error = |source| ContextError::Io {
-                path: PathBuf::from(path),
-                source,
-            };
-            tar.append_data(&mut header, path, contents.as_bytes())
-                .map_err(io_error)?;
+            let io_error = |source| ContextError::Io { path: PathBuf::from(path), source };
+            tar.append_data(&mut header, path, contents.as_bytes()).map_err(io_error)?;
             size.files += 1;
             size.bytes += contents.len() as u64;
         }
-        let io_error = |source| ContextError::Io {
-            path: PathBuf::from(DOCKERFILE),
-            source,
-        };
+        let io_error = |source| ContextError::Io { path: PathBuf::from(DOCKERFILE), source };
         tar.into_inner().map_err(io_error)?.flush().map_err(io_error)?;
         Ok(size)
     }
@@ -189,10 +149,7 @@ impl Context {
         path: &Path,
         size: &mut ContextSize,
     ) -> Result<(), ContextError> {
-        let io_error = |source| ContextError::Io {
-            path: path.to_owned(),
-            source,
-        };
+        let io_error = |source| ContextError::Io { path: path.to_owned(), source };
         if path.file_name().is_some_and(|n| n == ".git") || path == self.never {
             return Ok(());
         }
@@ -203,10 +160,8 @@ impl Context {
             if excluded && !self.ignore.must_descend(relative) {
                 return Ok(());
             }
-            let mut children: Vec<_> = std::fs::read_dir(path)
-                .map_err(io_error)?
-                .collect::<Result<_, _>>()
-                .map_err(io_error)?;
+            let mut children: Vec<_> =
+                std::fs::read_dir(path).map_err(io_error)?.collect::<Result<_, _>>().map_err(io_error)?;
             children.sort_by_key(std::fs::DirEntry::file_name);
             if !excluded {
                 tar.append_path_with_name(path, &name).map_err(io_error)?;

@@ -48,10 +48,7 @@ impl DockerIgnore {
         let mut patterns = Vec::new();
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (index, raw) in text.lines().enumerate() {
-            let error = |message: &str| PatternError {
-                line: index + 1,
-                message: message.to_owned(),
-            };
+            let error = |message: &str| PatternError { line: index + 1, message: message.to_owned() };
             // Only a `#` in the first column starts a comment.
             if raw.starts_with('#') {
                 continue;
@@ -103,9 +100,7 @@ impl DockerIgnore {
     /// may re-include something under it.
     pub fn must_descend(&self, dir: &str) -> bool {
         let dir_slash = format!("{dir}/");
-        self.patterns
-            .iter()
-            .any(|p| p.exclusion && format!("{}/", p.text).starts_with(&dir_slash))
+        self.patterns.iter().any(|p| p.exclusion && format!("{}/", p.text).starts_with(&dir_slash))
     }
 }
 
@@ -235,19 +230,12 @@ mod tests {
 
     fn kept(rules: &str, paths: &[&str]) -> Vec<String> {
         let ignore = DockerIgnore::parse(rules).unwrap();
-        paths
-            .iter()
-            .filter(|p| !ignore.excludes(p))
-            .map(|p| (*p).to_owned())
-            .collect()
+        paths.iter().filter(|p| !ignore.excludes(p)).map(|p| (*p).to_owned()).collect()
     }
 
     #[test]
     fn anchored_at_the_root() {
-        assert_eq!(
-            kept("target", &["target/x", "crates/a/target/x", "target"]),
-            ["crates/a/target/x"]
-        );
+        assert_eq!(kept("target", &["target/x", "crates/a/target/x", "target"]), ["crates/a/target/x"]);
         assert_eq!(kept("*.md", &["a.md", "docs/guide.md"]), ["docs/guide.md"]);
         assert_eq!(kept("/build/\n./tmp", &["build/x", "tmp", "src/build"]), ["src/build"]);
     }
@@ -256,20 +244,14 @@ mod tests {
     fn double_star() {
         assert_eq!(kept("**/*.md", &["a.md", "docs/x/guide.md", "a.rs"]), ["a.rs"]);
         assert_eq!(kept("docs/**", &["docs/a", "docs/x/y", "doc"]), ["doc"]);
-        assert_eq!(
-            kept("**/node_modules", &["node_modules/a", "web/node_modules/b", "src/x"]),
-            ["src/x"]
-        );
+        assert_eq!(kept("**/node_modules", &["node_modules/a", "web/node_modules/b", "src/x"]), ["src/x"]);
         assert_eq!(kept("a/**/z", &["a/z", "a/b/c/z", "a/b"]), ["a/b"]);
     }
 
     #[test]
     fn exceptions_and_last_rule_wins() {
         assert_eq!(kept("*.log\n!keep.log", &["a.log", "keep.log"]), ["keep.log"]);
-        assert_eq!(
-            kept("**/*.md\n!README.md", &["README.md", "docs/README.md"]),
-            ["README.md"]
-        );
+        assert_eq!(kept("**/*.md\n!README.md", &["README.md", "docs/README.md"]), ["README.md"]);
         assert_eq!(kept("*\n!src", &["src/main.rs", "Cargo.toml"]), ["src/main.rs"]);
         assert_eq!(kept("!keep.log\n*.log", &["keep.log"]), Vec::<String>::new());
         let ignore = DockerIgnore::parse("docs\n!docs/keep.md").unwrap();
@@ -282,23 +264,14 @@ mod tests {
     fn character_classes_and_escapes() {
         assert_eq!(kept("[!x]y", &["zy", "!y", "xy"]), ["zy"]);
         assert_eq!(kept("[^x]y", &["zy", "xy"]), ["xy"]);
-        assert_eq!(
-            kept("file?.txt", &["file1.txt", "file12.txt", "file/.txt"]),
-            ["file12.txt", "file/.txt"]
-        );
+        assert_eq!(kept("file?.txt", &["file1.txt", "file12.txt", "file/.txt"]), ["file12.txt", "file/.txt"]);
         assert_eq!(kept("a\\*b", &["a*b", "axb"]), ["axb"]);
         assert_eq!(kept("[a&&b]", &["&", "a"]), Vec::<String>::new());
     }
 
     #[test]
     fn whitespace_comments_and_bom() {
-        assert_eq!(
-            kept(
-                "\u{feff}  spaced.txt  \n# comment\n #x",
-                &["spaced.txt", "# comment", "#x"]
-            ),
-            ["# comment"]
-        );
+        assert_eq!(kept("\u{feff}  spaced.txt  \n# comment\n #x", &["spaced.txt", "# comment", "#x"]), ["# comment"]);
         assert!(DockerIgnore::parse("!").is_err());
     }
 }

@@ -244,9 +244,8 @@ impl Docker {
         let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned());
         let unreachable = |source: BollardError| classify(source, &host);
         // Builds stream for a long time; the timeout covers sending the context, too.
-        let client = bollard::Docker::connect_with_defaults()
-            .map_err(unreachable)?
-            .with_timeout(Duration::from_secs(3600));
+        let client =
+            bollard::Docker::connect_with_defaults().map_err(unreachable)?.with_timeout(Duration::from_secs(3600));
         let client = client.negotiate_version().await.map_err(unreachable)?;
         let version = client.version().await.map_err(unreachable)?;
         let info = EngineInfo {
@@ -261,15 +260,10 @@ impl Docker {
 
 /// Refuses an engine whose API predates multi-stage builds (or says no version at all).
 fn check_api(info: &EngineInfo) -> Result<(), EngineError> {
-    let api = info
-        .api_version
-        .split_once('.')
-        .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
+    let api =
+        info.api_version.split_once('.').and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
     if api.is_none_or(|api| api < MINIMUM_API) {
-        return Err(EngineError::TooOld {
-            version: info.version.clone(),
-            api: info.api_version.clone(),
-        });
+        return Err(EngineError::TooOld { version: info.version.clone(), api: info.api_version.clone() });
     }
     Ok(())
 }
@@ -279,17 +273,12 @@ fn check_api(info: &EngineInfo) -> Result<(), EngineError> {
 fn classify(error: BollardError, host: &str) -> EngineError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(e) = source {
-        if e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
-        {
+        if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied) {
             return EngineError::PermissionDenied { host: host.to_owned() };
         }
         source = e.source();
     }
-    EngineError::Unreachable {
-        host: host.to_owned(),
-        source: error,
-    }
+    EngineError::Unreachable { host: host.to_owned(), source: error }
 }
 
 /// The events in one item of the legacy builder's stream.
@@ -342,10 +331,7 @@ impl Engine for Docker {
                     Err(BollardError::DockerStreamError { error }) => {
                         vec![Err(EngineError::BuildFailed(error))]
                     }
-                    Err(source) => vec![Err(EngineError::Api {
-                        action: "build the image",
-                        source,
-                    })],
+                    Err(source) => vec![Err(EngineError::Api { action: "build the image", source })],
                 };
                 futures_util::stream::iter(events)
             })
@@ -354,31 +340,17 @@ impl Engine for Docker {
 
     async fn tag(&self, id: &str, reference: &str) -> Result<(), EngineError> {
         let (repo, tag, _) = containerize_build::validate::image::split(reference);
-        let options = TagImageOptionsBuilder::default()
-            .repo(repo)
-            .tag(tag.unwrap_or("latest"))
-            .build();
-        self.client
-            .tag_image(id, Some(options))
-            .await
-            .map_err(api_error("tag the image"))
+        let options = TagImageOptionsBuilder::default().repo(repo).tag(tag.unwrap_or("latest")).build();
+        self.client.tag_image(id, Some(options)).await.map_err(api_error("tag the image"))
     }
 
     async fn untag(&self, reference: &str) -> Result<(), EngineError> {
         let options = RemoveImageOptionsBuilder::default().noprune(true).build();
-        self.client
-            .remove_image(reference, Some(options), None)
-            .await
-            .map(drop)
-            .map_err(api_error("remove a tag"))
+        self.client.remove_image(reference, Some(options), None).await.map(drop).map_err(api_error("remove a tag"))
     }
 
     async fn inspect(&self, reference: &str) -> Result<ImageInfo, EngineError> {
-        let image = self
-            .client
-            .inspect_image(reference)
-            .await
-            .map_err(api_error("inspect the image"))?;
+        let image = self.client.inspect_image(reference).await.map_err(api_error("inspect the image"))?;
         let config = image.config.unwrap_or_default();
         Ok(ImageInfo {
             id: image.id.unwrap_or_default(),
@@ -395,10 +367,8 @@ impl Engine for Docker {
         let mut host_config = bollard::models::HostConfig::default();
         if let Some(port) = port {
             // Published on loopback only, on a port the engine picks.
-            let binding = bollard::models::PortBinding {
-                host_ip: Some("127.0.0.1".into()),
-                host_port: Some(String::new()),
-            };
+            let binding =
+                bollard::models::PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(String::new()) };
             host_config.port_bindings = Some([(format!("{port}/tcp"), Some(vec![binding]))].into_iter().collect());
         }
         let body = bollard::models::ContainerCreateBody {
@@ -408,10 +378,7 @@ impl Engine for Docker {
             ..Default::default()
         };
         let create = CreateContainerOptionsBuilder::default().name(&name).build();
-        self.client
-            .create_container(Some(create), body)
-            .await
-            .map_err(api_error("create the smoke-run container"))?;
+        self.client.create_container(Some(create), body).await.map_err(api_error("create the smoke-run container"))?;
         // Whatever happens next, the container goes.
         let outcome = self.run_created(&name, image, port).await;
         let remove = RemoveContainerOptionsBuilder::default().force(true).build();
@@ -431,10 +398,7 @@ const SERVICE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Docker {
     async fn run_created(&self, name: &str, image: &str, port: Option<u16>) -> Result<RunOutcome, EngineError> {
-        self.client
-            .start_container(name, None)
-            .await
-            .map_err(api_error("start the smoke-run container"))?;
+        self.client.start_container(name, None).await.map_err(api_error("start the smoke-run container"))?;
         let status = match port {
             Some(port) => {
                 self.wait_for_port(name, image, port).await?;
@@ -461,10 +425,7 @@ impl Docker {
                 // bollard reports a non-zero exit as this error.
                 Err(BollardError::DockerContainerWaitError { code, .. }) => code,
                 Err(source) => {
-                    return Err(EngineError::Api {
-                        action: "wait for the container",
-                        source,
-                    });
+                    return Err(EngineError::Api { action: "wait for the container", source });
                 }
             };
         }
@@ -474,17 +435,11 @@ impl Docker {
     async fn wait_for_port(&self, name: &str, image: &str, port: u16) -> Result<(), EngineError> {
         let deadline = tokio::time::Instant::now() + SERVICE_TIMEOUT;
         while tokio::time::Instant::now() < deadline {
-            let container = self
-                .client
-                .inspect_container(name, None)
-                .await
-                .map_err(api_error("inspect the container"))?;
+            let container =
+                self.client.inspect_container(name, None).await.map_err(api_error("inspect the container"))?;
             if container.state.as_ref().and_then(|s| s.running) == Some(false) {
                 let status = container.state.and_then(|s| s.exit_code).unwrap_or(-1);
-                return Err(EngineError::RunFailed {
-                    image: image.to_owned(),
-                    status,
-                });
+                return Err(EngineError::RunFailed { image: image.to_owned(), status });
             }
             let published = container
                 .network_settings
@@ -498,11 +453,7 @@ impl Docker {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        Err(EngineError::ServiceNotReady {
-            image: image.to_owned(),
-            port,
-            seconds: SERVICE_TIMEOUT.as_secs(),
-        })
+        Err(EngineError::ServiceNotReady { image: image.to_owned(), port, seconds: SERVICE_TIMEOUT.as_secs() })
     }
 }
 
@@ -512,11 +463,7 @@ mod tests {
 
     #[test]
     fn old_engines_are_refused() {
-        let engine = |api: &str| EngineInfo {
-            host: "h".into(),
-            version: "v".into(),
-            api_version: api.into(),
-        };
+        let engine = |api: &str| EngineInfo { host: "h".into(), version: "v".into(), api_version: api.into() };
         assert!(check_api(&engine("1.41")).is_ok());
         assert!(check_api(&engine("1.30")).is_ok());
         assert!(matches!(check_api(&engine("1.29")), Err(EngineError::TooOld { .. })));
@@ -532,18 +479,12 @@ mod tests {
         assert_eq!(
             legacy_events(info),
             [
-                BuildEvent::Step {
-                    number: 3,
-                    total: 12,
-                    instruction: "RUN [\"cargo\", \"build\"]".into()
-                },
+                BuildEvent::Step { number: 3, total: 12, instruction: "RUN [\"cargo\", \"build\"]".into() },
                 BuildEvent::Output(" ---> Running in 1a2b\n".into()),
             ]
         );
         let aux = bollard::models::BuildInfo {
-            aux: Some(bollard::models::ImageId {
-                id: Some("sha256:ab".into()),
-            }),
+            aux: Some(bollard::models::ImageId { id: Some("sha256:ab".into()) }),
             ..Default::default()
         };
         assert_eq!(legacy_events(aux), [BuildEvent::ImageId("sha256:ab".into())]);

@@ -54,10 +54,7 @@ pub async fn build(
     interrupted: impl Future<Output = ()>,
 ) -> Result<Built, EngineError> {
     let (body, size) = stream_context(job.context, job.dockerfile);
-    let request = BuildRequest {
-        dockerfile: DOCKERFILE.to_owned(),
-        target: job.target.to_owned(),
-    };
+    let request = BuildRequest { dockerfile: DOCKERFILE.to_owned(), target: job.target.to_owned() };
     let mut events = engine.build(&request, body);
     let mut interrupted = pin!(interrupted);
     let mut size = pin!(size);
@@ -93,11 +90,7 @@ pub async fn build(
         };
         match &event {
             BuildEvent::Step { instruction, .. } => {
-                if let Some(name) = instruction
-                    .split(" AS ")
-                    .nth(1)
-                    .filter(|_| instruction.starts_with("FROM "))
-                {
+                if let Some(name) = instruction.split(" AS ").nth(1).filter(|_| instruction.starts_with("FROM ")) {
                     stage = name.trim().to_owned();
                 }
                 step.clone_from(instruction);
@@ -116,22 +109,15 @@ pub async fn build(
     tag_all(engine, &id, job.tags).await?;
     let info = engine.inspect(&id).await?;
     let context_bytes = context_size.and_then(Result::ok).map_or(0, |s| s.bytes);
-    Ok(Built {
-        binary: job.binary.to_owned(),
-        id,
-        tags: job.tags.to_vec(),
-        size: info.size,
-        context_bytes,
-    })
+    Ok(Built { binary: job.binary.to_owned(), id, tags: job.tags.to_vec(), size: info.size, context_bytes })
 }
 
 /// A failed step, or a missing base image when the step was a `FROM`.
 fn step_failure(step: String, message: String, output: String) -> EngineError {
     match step.strip_prefix("FROM ") {
-        Some(from) => EngineError::BaseImageMissing {
-            image: from.split_whitespace().next().unwrap_or(from).to_owned(),
-            message,
-        },
+        Some(from) => {
+            EngineError::BaseImageMissing { image: from.split_whitespace().next().unwrap_or(from).to_owned(), message }
+        }
         None => EngineError::StepFailed { step, message, output },
     }
 }
@@ -157,17 +143,11 @@ type ContextStream = BoxStream<'static, Result<Bytes, io::Error>>;
 fn stream_context(
     context: Context,
     dockerfile: String,
-) -> (
-    ContextStream,
-    tokio::sync::oneshot::Receiver<Result<ContextSize, ContextError>>,
-) {
+) -> (ContextStream, tokio::sync::oneshot::Receiver<Result<ContextSize, ContextError>>) {
     let (chunks, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);
     let (size_sender, size) = tokio::sync::oneshot::channel();
     tokio::task::spawn_blocking(move || {
-        let mut writer = ChannelWriter {
-            buffer: Vec::with_capacity(CHUNK),
-            chunks: chunks.clone(),
-        };
+        let mut writer = ChannelWriter { buffer: Vec::with_capacity(CHUNK), chunks: chunks.clone() };
         let result = context.write(&dockerfile, &mut writer);
         if let Err(error) = &result {
             let _ = chunks.blocking_send(Err(io::Error::other(error.to_string())));
@@ -203,9 +183,7 @@ impl Write for ChannelWriter {
         }
         let chunk = Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK)));
         // The receiver is gone when the build stopped: stop writing too.
-        self.chunks
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the build stopped"))
+        self.chunks.blocking_send(Ok(chunk)).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the build stopped"))
     }
 }
 
@@ -225,11 +203,7 @@ mod tests {
 
     impl Fake {
         fn new(script: Vec<Result<BuildEvent, String>>) -> Fake {
-            Fake {
-                script,
-                failing_tag: None,
-                calls: Mutex::new(Vec::new()),
-            }
+            Fake { script, failing_tag: None, calls: Mutex::new(Vec::new()) }
         }
 
         fn calls(&self) -> Vec<String> {
@@ -306,11 +280,7 @@ mod tests {
     }
 
     fn step(number: u32, instruction: &str) -> Result<BuildEvent, String> {
-        Ok(BuildEvent::Step {
-            number,
-            total: 4,
-            instruction: instruction.into(),
-        })
+        Ok(BuildEvent::Step { number, total: 4, instruction: instruction.into() })
     }
 
     async fn run(fake: &Fake) -> (Result<Built, EngineError>, Recorder) {
@@ -327,13 +297,7 @@ mod tests {
             &dir.join("target"),
         );
         let tags = ["app:1.0".to_owned(), "app:latest".to_owned()];
-        let job = Job {
-            binary: "app",
-            dockerfile: "FROM scratch\n".into(),
-            context,
-            target: "runtime",
-            tags: &tags,
-        };
+        let job = Job { binary: "app", dockerfile: "FROM scratch\n".into(), context, target: "runtime", tags: &tags };
         let mut recorder = Recorder::default();
         let result = build(fake, job, &mut recorder, std::future::pending()).await;
         (result, recorder)
@@ -386,10 +350,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_from_names_the_missing_image() {
-        let fake = Fake::new(vec![
-            step(1, "FROM rust:1.95.0-slim-trixie AS builder"),
-            Err("pull access denied".into()),
-        ]);
+        let fake =
+            Fake::new(vec![step(1, "FROM rust:1.95.0-slim-trixie AS builder"), Err("pull access denied".into())]);
         match run(&fake).await.0.unwrap_err() {
             EngineError::BaseImageMissing { image, .. } => {
                 assert_eq!(image, "rust:1.95.0-slim-trixie");
@@ -403,9 +365,6 @@ mod tests {
         let mut fake = Fake::new(vec![Ok(BuildEvent::ImageId("sha256:2".into()))]);
         fake.failing_tag = Some("app:latest");
         assert!(run(&fake).await.0.is_err());
-        assert_eq!(
-            fake.calls()[1..],
-            ["tag sha256:2 app:1.0", "tag sha256:2 app:latest", "untag app:1.0"]
-        );
+        assert_eq!(fake.calls()[1..], ["tag sha256:2 app:1.0", "tag sha256:2 app:latest", "untag app:1.0"]);
     }
 }

@@ -22,18 +22,9 @@ fn every_key_is_in_the_readme_with_its_summary_and_example() {
     for key in KEYS {
         let row = readme.lines().find(|l| l.starts_with(&format!("| `{}` |", key.name)));
         let row = row.unwrap_or_else(|| panic!("README has no row for `{}`", key.name));
-        assert!(
-            row.contains(key.summary),
-            "README's `{}` row lacks: {}",
-            key.name,
-            key.summary
-        );
+        assert!(row.contains(key.summary), "README's `{}` row lacks: {}", key.name, key.summary);
         let first_line = key.example.lines().next().unwrap();
-        assert!(
-            row.contains(&format!("`{first_line}`")),
-            "README's `{}` row lacks its example",
-            key.name
-        );
+        assert!(row.contains(&format!("`{first_line}`")), "README's `{}` row lacks its example", key.name);
     }
 }
 
@@ -52,11 +43,7 @@ fn every_key_example_parses_cleanly() {
 #[test]
 fn every_toml_block_in_the_readme_parses_cleanly() {
     let readme = readme();
-    let blocks: Vec<&str> = readme
-        .split("```toml\n")
-        .skip(1)
-        .map(|b| b.split("```").next().unwrap())
-        .collect();
+    let blocks: Vec<&str> = readme.split("```toml\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
     assert!(!blocks.is_empty());
     for block in blocks {
         assert_eq!(diagnostics(block), Vec::<String>::new(), "{block}");

@@ -9,16 +9,8 @@ use std::time::{Duration, Instant};
 
 /// Builds `dir` with `tag` and the given flags; returns the `--json` report of the one image.
 fn build(dir: &std::path::Path, tag: &TestTag, flags: &[&str]) -> serde_json::Value {
-    let output = containerize(dir)
-        .args(["-q", "--json", "-t", &tag.0])
-        .args(flags)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "build failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = containerize(dir).args(["-q", "--json", "-t", &tag.0]).args(flags).output().unwrap();
+    assert!(output.status.success(), "build failed: {}", String::from_utf8_lossy(&output.stderr));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     report[0].clone()
 }
@@ -47,26 +39,11 @@ fn hello_is_a_small_static_non_root_image_that_greets() {
     let tag = TestTag::new("hello");
     let report = build(dir.path(), &tag, &[]);
     assert_eq!(report["tags"][0], tag.0);
-    assert!(
-        report["size"].as_u64().unwrap() < 5_000_000,
-        "a static hello on scratch stays small: {report}"
-    );
-    assert_eq!(
-        docker(&["run", "--rm", &tag.0, "tests"]),
-        "Hello, tests! (from a static container)"
-    );
-    assert_eq!(
-        docker(&["image", "inspect", &tag.0, "--format", "{{.Config.User}}"]),
-        "65532:65532"
-    );
-    let labels: serde_json::Value = serde_json::from_str(&docker(&[
-        "image",
-        "inspect",
-        &tag.0,
-        "--format",
-        "{{json .Config.Labels}}",
-    ]))
-    .unwrap();
+    assert!(report["size"].as_u64().unwrap() < 5_000_000, "a static hello on scratch stays small: {report}");
+    assert_eq!(docker(&["run", "--rm", &tag.0, "tests"]), "Hello, tests! (from a static container)");
+    assert_eq!(docker(&["image", "inspect", &tag.0, "--format", "{{.Config.User}}"]), "65532:65532");
+    let labels: serde_json::Value =
+        serde_json::from_str(&docker(&["image", "inspect", &tag.0, "--format", "{{json .Config.Labels}}"])).unwrap();
     assert_eq!(labels["org.opencontainers.image.title"], "hello");
     assert_eq!(labels["org.opencontainers.image.version"], "0.1.0");
     assert_eq!(labels["org.opencontainers.image.licenses"], "MIT OR Apache-2.0");
@@ -82,30 +59,14 @@ fn web_serves_its_pages_as_non_root() {
     let report = build(dir.path(), &tag, &[]);
     assert!(report["size"].as_u64().unwrap() < 60_000_000, "{report}");
     let container = docker(&["run", "-d", "--rm", "-p", "127.0.0.1::8080", &tag.0]);
-    let port = docker(&["port", &container, "8080/tcp"])
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .to_owned();
+    let port = docker(&["port", &container, "8080/tcp"]).rsplit(':').next().unwrap().to_owned();
     let root = http_get(&port, "/");
     let health = http_get(&port, "/healthz");
     docker(&["kill", &container]);
-    assert!(
-        root.starts_with("HTTP/1.1 200") && root.ends_with("Hello from containerize\n"),
-        "{root}"
-    );
-    assert!(
-        health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
-        "{health}"
-    );
+    assert!(root.starts_with("HTTP/1.1 200") && root.ends_with("Hello from containerize\n"), "{root}");
+    assert!(health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"), "{health}");
     assert_eq!(
-        docker(&[
-            "image",
-            "inspect",
-            &tag.0,
-            "--format",
-            "{{.Config.User}} {{json .Config.ExposedPorts}}"
-        ]),
+        docker(&["image", "inspect", &tag.0, "--format", "{{.Config.User}} {{json .Config.ExposedPorts}}"]),
         "65532:65532 {\"8080/tcp\":{}}"
     );
 }
@@ -122,21 +83,11 @@ fn the_workspace_gives_one_image_per_binary() {
     build(dir.path(), &server, &["--bin", "server"]);
     assert_eq!(docker(&["run", "--rm", &greet.0, "you", "all"]), "Hello, you all!");
     let container = docker(&["run", "-d", "--rm", "-p", "127.0.0.1::7070", &server.0]);
-    let port = docker(&["port", &container, "7070/tcp"])
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .to_owned();
+    let port = docker(&["port", &container, "7070/tcp"]).rsplit(':').next().unwrap().to_owned();
     let answer = http_get(&port, "/");
     docker(&["kill", &container]);
     assert_eq!(answer, "Hello, network!\n");
-    let env = docker(&[
-        "image",
-        "inspect",
-        &server.0,
-        "--format",
-        "{{json .Config.Env}} {{.Config.Labels}}",
-    ]);
+    let env = docker(&["image", "inspect", &server.0, "--format", "{{json .Config.Env}} {{.Config.Labels}}"]);
     assert!(
         env.contains("RUST_LOG=info") && env.contains("org.example.team:examples"),
         "workspace defaults apply: {env}"
@@ -152,19 +103,9 @@ fn the_printed_dockerfile_builds_with_the_tools_context() {
     for (name, flags) in [("hello", &[][..]), ("web", &[]), ("workspace", &["--bin", "server"])] {
         let dir = example(name);
         let tag = TestTag::new(&format!("{name}-printed"));
-        let printed = containerize(dir.path())
-            .arg("--print")
-            .args(flags)
-            .output()
-            .unwrap()
-            .stdout;
+        let printed = containerize(dir.path()).arg("--print").args(flags).output().unwrap().stdout;
         let tar = dir.path().join("context.tar");
-        containerize(dir.path())
-            .arg("--print-context")
-            .arg(&tar)
-            .args(flags)
-            .assert()
-            .success();
+        containerize(dir.path()).arg("--print-context").arg(&tar).args(flags).assert().success();
         let mut archive = tar::Archive::new(std::fs::File::open(&tar).unwrap());
         let mut dockerfile = Vec::new();
         for entry in archive.entries().unwrap() {
@@ -185,10 +126,7 @@ fn the_printed_dockerfile_builds_with_the_tools_context() {
             "docker build of the printed {name} Dockerfile: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert_eq!(
-            docker(&["image", "inspect", &tag.0, "--format", "{{.Config.User}}"]),
-            "65532:65532"
-        );
+        assert_eq!(docker(&["image", "inspect", &tag.0, "--format", "{{.Config.User}}"]), "65532:65532");
     }
 }
 
@@ -220,25 +158,11 @@ fn dependencies_stay_cached_across_a_member_edit_and_a_version_bump() {
     );
     // Sources unique to this run, so their layers can't come from an earlier run's cache.
     let run = format!("{}-{:?}", std::process::id(), Instant::now());
-    edit(
-        "greeter/src/lib.rs",
-        "//! The greeting",
-        &format!("// run {run}\n//! The greeting"),
-    );
-    assert!(
-        Command::new("cargo")
-            .args(["generate-lockfile", "-q"])
-            .current_dir(root)
-            .status()
-            .unwrap()
-            .success()
-    );
+    edit("greeter/src/lib.rs", "//! The greeting", &format!("// run {run}\n//! The greeting"));
+    assert!(Command::new("cargo").args(["generate-lockfile", "-q"]).current_dir(root).status().unwrap().success());
     let tag = TestTag::new("tiers");
     let build = || {
-        let output = containerize(root)
-            .args(["-v", "--bin", "greet", "-t", &tag.0])
-            .output()
-            .unwrap();
+        let output = containerize(root).args(["-v", "--bin", "greet", "-t", &tag.0]).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         assert!(output.status.success(), "{stderr}");
         stderr
@@ -260,20 +184,10 @@ fn dependencies_stay_cached_across_a_member_edit_and_a_version_bump() {
     );
     let second = build();
     let step = dependency_step(&second);
-    assert!(
-        step.contains("Using cache") && !step.contains("Compiling"),
-        "the dependency layer is reused: {step}"
-    );
+    assert!(step.contains("Using cache") && !step.contains("Compiling"), "the dependency layer is reused: {step}");
     assert!(!second.contains("Compiling itoa"), "{second}");
-    assert!(
-        second.contains("Compiling greeter v0.2.1"),
-        "local crates are rebuilt: {second}"
-    );
-    assert_eq!(
-        docker(&["run", "--rm", &tag.0, "x"]),
-        "Howdy, x! #1",
-        "the image runs the new code"
-    );
+    assert!(second.contains("Compiling greeter v0.2.1"), "local crates are rebuilt: {second}");
+    assert_eq!(docker(&["run", "--rm", &tag.0, "x"]), "Howdy, x! #1", "the image runs the new code");
 }
 
 #[test]
@@ -282,24 +196,14 @@ fn a_failed_step_shows_its_output_and_tags_nothing() {
         return;
     }
     let dir = example("hello");
-    std::fs::write(
-        dir.path().join("src/main.rs"),
-        "fn main() { let n: u32 = \"not a number\"; }\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("src/main.rs"), "fn main() { let n: u32 = \"not a number\"; }\n").unwrap();
     let tag = TestTag::new("broken");
     let output = containerize(dir.path()).args(["-t", &tag.0]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(5), "{stderr}");
     assert!(stderr.contains("error[E0308]"), "the step's output is shown: {stderr}");
-    assert!(
-        stderr.contains("failed at `RUN [\"cargo\", \"build\""),
-        "the step is named: {stderr}"
-    );
-    let inspect = Command::new("docker")
-        .args(["image", "inspect", &tag.0])
-        .output()
-        .unwrap();
+    assert!(stderr.contains("failed at `RUN [\"cargo\", \"build\""), "the step is named: {stderr}");
+    let inspect = Command::new("docker").args(["image", "inspect", &tag.0]).output().unwrap();
     assert!(!inspect.status.success(), "a failed build leaves no tag");
 }
 
@@ -310,31 +214,20 @@ fn a_missing_base_image_is_named() {
     }
     let dir = example("hello");
     let tag = TestTag::new("nobase");
-    let output = containerize(dir.path())
-        .args(["-t", &tag.0, "--base", "registry.invalid/no/such-image:1"])
-        .output()
-        .unwrap();
+    let output =
+        containerize(dir.path()).args(["-t", &tag.0, "--base", "registry.invalid/no/such-image:1"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(5), "{stderr}");
-    assert!(
-        stderr.contains("base image `registry.invalid/no/such-image:1` is not on the engine"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("base image `registry.invalid/no/such-image:1` is not on the engine"), "{stderr}");
 }
 
 #[test]
 fn no_engine_is_a_clear_error() {
     let dir = example("hello");
-    let output = containerize(dir.path())
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .output()
-        .unwrap();
+    let output = containerize(dir.path()).env("DOCKER_HOST", "unix:///nonexistent/docker.sock").output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(4), "{stderr}");
-    assert!(
-        stderr.contains("no Docker engine answers at unix:///nonexistent/docker.sock"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("no Docker engine answers at unix:///nonexistent/docker.sock"), "{stderr}");
     assert!(stderr.contains("DOCKER_HOST"), "the help says what to set: {stderr}");
 }
 
@@ -345,34 +238,18 @@ fn the_smoke_run_shows_output_and_status() {
     }
     let dir = example("hello");
     let tag = TestTag::new("hello-run");
-    let output = containerize(dir.path())
-        .args(["-q", "-t", &tag.0, "--run", "--", "smoke"])
-        .output()
-        .unwrap();
+    let output = containerize(dir.path()).args(["-q", "-t", &tag.0, "--run", "--", "smoke"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("Hello, smoke!") && stderr.contains("exited with status 0"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("Hello, smoke!") && stderr.contains("exited with status 0"), "{stderr}");
 
     let web = example("web");
     let web_tag = TestTag::new("web-run");
-    let output = containerize(web.path())
-        .args(["-q", "-t", &web_tag.0, "--run"])
-        .output()
-        .unwrap();
+    let output = containerize(web.path()).args(["-q", "-t", &web_tag.0, "--run"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("answered on port 8080"), "{stderr}");
-    let left = docker(&[
-        "ps",
-        "-a",
-        "--filter",
-        &format!("ancestor={}", web_tag.0),
-        "--format",
-        "{{.ID}}",
-    ]);
+    let left = docker(&["ps", "-a", "--filter", &format!("ancestor={}", web_tag.0), "--format", "{{.ID}}"]);
     assert!(left.is_empty(), "the smoke-run container is removed: {left}");
 }
 
@@ -383,9 +260,7 @@ fn ctrl_c_stops_the_build_and_leaves_no_tag_nor_container() {
     }
     let dir = example("hello");
     let manifest = dir.path().join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest)
-        .unwrap()
-        .replace("name = \"hello\"", "name = \"interrupted-build\"");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace("name = \"hello\"", "name = \"interrupted-build\"");
     std::fs::write(&manifest, text).unwrap();
     std::fs::write(
         dir.path().join("build.rs"),
@@ -404,30 +279,17 @@ fn ctrl_c_stops_the_build_and_leaves_no_tag_nor_container() {
     let mut seen = String::new();
     while !seen.contains("RUN [\"cargo\"") {
         let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "the build ended early: {seen}"
-        );
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "the build ended early: {seen}");
         seen.push_str(&line);
     }
     std::thread::sleep(Duration::from_secs(3));
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     assert_eq!(status.code(), Some(130), "{seen}{rest}");
     assert!(rest.contains("interrupted; nothing was tagged"), "{rest}");
-    assert!(
-        !Command::new("docker")
-            .args(["image", "inspect", &tag.0])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    assert!(!Command::new("docker").args(["image", "inspect", &tag.0]).output().unwrap().status.success());
     // The engine removes the step's container once it sees the request gone.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -435,10 +297,7 @@ fn ctrl_c_stops_the_build_and_leaves_no_tag_nor_container() {
         if !containers.contains("interrupted-build") {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "a build container was left behind: {containers}"
-        );
+        assert!(Instant::now() < deadline, "a build container was left behind: {containers}");
         std::thread::sleep(Duration::from_millis(500));
     }
 }
@@ -454,18 +313,9 @@ fn path_dependencies_outside_the_workspace_are_sent_and_built() {
             "app/Cargo.toml",
             "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nshout = { path = \"../libs/shout\" }\n\n[workspace]\n\n[package.metadata.containerize]\nbase = \"scratch\"\n",
         ),
-        (
-            "app/src/main.rs",
-            "fn main() { println!(\"{}\", shout::shout(\"from outside\")); }\n",
-        ),
-        (
-            "app/.cargo/config.toml",
-            "[build]\nrustflags = [\"--cfg\", \"from_config\"]\n",
-        ),
-        (
-            "libs/shout/Cargo.toml",
-            "[package]\nname = \"shout\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
-        ),
+        ("app/src/main.rs", "fn main() { println!(\"{}\", shout::shout(\"from outside\")); }\n"),
+        ("app/.cargo/config.toml", "[build]\nrustflags = [\"--cfg\", \"from_config\"]\n"),
+        ("libs/shout/Cargo.toml", "[package]\nname = \"shout\"\nversion = \"0.1.0\"\nedition = \"2024\"\n"),
         (
             "libs/shout/src/lib.rs",
             "pub fn shout(s: &str) -> String { format!(\"{}{}\", s.to_uppercase(), if cfg!(from_config) { \"!\" } else { \"\" }) }\n",
@@ -476,14 +326,7 @@ fn path_dependencies_outside_the_workspace_are_sent_and_built() {
         std::fs::write(dir.path().join(path), text).unwrap();
     }
     let app = dir.path().join("app");
-    assert!(
-        Command::new("cargo")
-            .arg("generate-lockfile")
-            .current_dir(&app)
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(Command::new("cargo").arg("generate-lockfile").current_dir(&app).status().unwrap().success());
     let tag = TestTag::new("outside");
     build(&app, &tag, &[]);
     // Static (scratch), the library from outside the workspace, .cargo/config.toml applied.

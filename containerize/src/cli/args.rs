@@ -84,12 +84,7 @@ pub struct Args {
     #[arg(long, value_name = "LINKAGE", help_heading = "Image Options")]
     pub linkage: Option<String>,
     /// Tag the image with this reference instead of the configured ones (repeatable)
-    #[arg(
-        short = 't',
-        long = "tag",
-        value_name = "IMAGE[:TAG]",
-        help_heading = "Image Options"
-    )]
+    #[arg(short = 't', long = "tag", value_name = "IMAGE[:TAG]", help_heading = "Image Options")]
     pub tags: Vec<String>,
     /// Stop at this stage (`builder` or `runtime`), like `docker build --target`
     #[arg(long, value_name = "NAME", help_heading = "Image Options")]
@@ -159,15 +154,11 @@ impl Args {
 
     /// `--locked`, `--frozen` and `--offline` as cargo takes them.
     pub fn cargo_flags(&self) -> Vec<String> {
-        [
-            ("--locked", self.locked),
-            ("--frozen", self.frozen),
-            ("--offline", self.offline),
-        ]
-        .into_iter()
-        .filter(|(_, on)| *on)
-        .map(|(flag, _)| flag.to_owned())
-        .collect()
+        [("--locked", self.locked), ("--frozen", self.frozen), ("--offline", self.offline)]
+            .into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(flag, _)| flag.to_owned())
+            .collect()
     }
 
     /// Features, split on commas and spaces as cargo does.

@@ -52,30 +52,20 @@ fn run(args: &Args) -> Result<(), Error> {
         let json = serde_json::to_string_pretty(&plans).expect("plans serialize");
         return write_stdout(&format!("{json}\n"));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Output)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Error::Output)?;
     runtime.block_on(build_all(args, &project, &plans))
 }
 
 /// Writes the one image's context as a tar, to a file only once it is whole.
 fn write_context(project: &Project, plans: &[Plan], file: &std::path::Path) -> Result<(), Error> {
     let [plan] = plans else {
-        let message = format!(
-            "--print-context writes one image's context, but {} would be built",
-            plans.len()
-        );
+        let message = format!("--print-context writes one image's context, but {} would be built", plans.len());
         let diagnostic =
             Diagnostic::error(Origin::Flag("--print-context"), message, "").with_help("select one with --bin");
         return Err(Error::Settings(vec![diagnostic]));
     };
-    let context = Context::of(
-        plan,
-        project.workspace_root.as_std_path(),
-        project.target_directory.as_std_path(),
-    )
-    .map_err(EngineError::from)?;
+    let context = Context::of(plan, project.workspace_root.as_std_path(), project.target_directory.as_std_path())
+        .map_err(EngineError::from)?;
     let mut tar = Vec::new();
     context.write(&render(plan), &mut tar).map_err(EngineError::from)?;
     if file == std::path::Path::new("-") {
@@ -84,19 +74,15 @@ fn write_context(project: &Project, plans: &[Plan], file: &std::path::Path) -> R
     }
     // Written beside the target and renamed, so an error leaves no partial file.
     let partial = file.with_extension("partial");
-    std::fs::write(&partial, &tar)
-        .and_then(|()| std::fs::rename(&partial, file))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&partial);
-            Error::Output(e)
-        })
+    std::fs::write(&partial, &tar).and_then(|()| std::fs::rename(&partial, file)).map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        Error::Output(e)
+    })
 }
 
 fn write_stdout(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(Error::Output)
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(Error::Output)
 }
 
 /// Metadata, settings and plans: everything up to the engine.
@@ -116,15 +102,9 @@ fn prepare(args: &Args) -> Result<(Project, Vec<Plan>), Error> {
     spec.warnings.iter().for_each(report::diagnostic);
     if !args.tags.is_empty() && spec.images.len() > 1 {
         let binaries: Vec<&str> = spec.images.iter().map(|i| i.binary.as_str()).collect();
-        let message = format!(
-            "--tag names one image, but {} would be built ({})",
-            binaries.len(),
-            binaries.join(", ")
-        );
+        let message = format!("--tag names one image, but {} would be built ({})", binaries.len(), binaries.join(", "));
         let help = "select one with --bin, or set `name` and `tags` per binary in Cargo.toml";
-        return Err(Error::Settings(vec![
-            Diagnostic::error(Origin::Flag("--tag"), message, "").with_help(help),
-        ]));
+        return Err(Error::Settings(vec![Diagnostic::error(Origin::Flag("--tag"), message, "").with_help(help)]));
     }
     spec::check_files(&project, &spec)?;
     let options = Options {
@@ -153,10 +133,8 @@ fn flag_settings(args: &Args) -> Result<Settings, Error> {
     let mut errors = Vec::new();
     let mut check = |flag: &'static str, result: validate::Checked<()>| {
         if let Err(invalid) = result {
-            errors.push(Diagnostic {
-                help: invalid.help,
-                ..Diagnostic::error(Origin::Flag(flag), invalid.message, "")
-            });
+            errors
+                .push(Diagnostic { help: invalid.help, ..Diagnostic::error(Origin::Flag(flag), invalid.message, "") });
         }
     };
     let mut s = Settings::default();
@@ -173,10 +151,7 @@ fn flag_settings(args: &Args) -> Result<Settings, Error> {
     if args.features.no_default_features {
         s.no_default_features = Some(Set::flag(true, "--no-default-features"));
     }
-    let profile = args
-        .profile
-        .clone()
-        .or_else(|| args.release.then(|| "release".to_owned()));
+    let profile = args.profile.clone().or_else(|| args.release.then(|| "release".to_owned()));
     if let Some(profile) = profile {
         check("--profile", validate::cargo_name(&profile).map(drop));
         s.profile = Some(Set::flag(profile, "--profile"));
@@ -193,11 +168,7 @@ fn flag_settings(args: &Args) -> Result<Settings, Error> {
             Err(invalid) => check("--linkage", Err(invalid)),
         }
     }
-    if errors.is_empty() {
-        Ok(s)
-    } else {
-        Err(Error::Settings(errors))
-    }
+    if errors.is_empty() { Ok(s) } else { Err(Error::Settings(errors)) }
 }
 
 async fn build_all(args: &Args, project: &Project, plans: &[Plan]) -> Result<(), Error> {
@@ -208,20 +179,13 @@ async fn build_all(args: &Args, project: &Project, plans: &[Plan]) -> Result<(),
     };
     let docker = Docker::connect().await?;
     if verbosity != Verbosity::Quiet {
-        eprintln!(
-            "engine: Docker {} (API {}) at {}",
-            docker.info.version, docker.info.api_version, docker.info.host
-        );
+        eprintln!("engine: Docker {} (API {}) at {}", docker.info.version, docker.info.api_version, docker.info.host);
     }
     let terminal = std::io::stderr().is_terminal();
     let mut built = Vec::new();
     for plan in plans {
-        let context = Context::of(
-            plan,
-            project.workspace_root.as_std_path(),
-            project.target_directory.as_std_path(),
-        )
-        .map_err(EngineError::from)?;
+        let context = Context::of(plan, project.workspace_root.as_std_path(), project.target_directory.as_std_path())
+            .map_err(EngineError::from)?;
         let job = Job {
             binary: &plan.binary,
             dockerfile: render(plan),
@@ -269,16 +233,8 @@ fn report_built(image: &Built) -> Result<(), Error> {
 /// that exposes a port, run with no arguments) until its first port answers.
 async fn smoke_run(engine: &impl Engine, image: &Built, plan: &Plan, run_args: &[String]) -> Result<(), Error> {
     let reference = image.tags.first().unwrap_or(&image.id);
-    let port = plan
-        .runtime
-        .expose
-        .first()
-        .filter(|_| run_args.is_empty())
-        .map(|p| p.number);
-    eprintln!(
-        "running {reference}{}",
-        port.map_or(String::new(), |p| format!(" until port {p} answers"))
-    );
+    let port = plan.runtime.expose.first().filter(|_| run_args.is_empty()).map(|p| p.number);
+    eprintln!("running {reference}{}", port.map_or(String::new(), |p| format!(" until port {p} answers")));
     let interrupted = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -290,11 +246,7 @@ async fn smoke_run(engine: &impl Engine, image: &Built, plan: &Plan, run_args: &
     match outcome.status {
         Some(0) => eprintln!("{reference} exited with status 0"),
         Some(status) => {
-            return Err(EngineError::RunFailed {
-                image: reference.clone(),
-                status,
-            }
-            .into());
+            return Err(EngineError::RunFailed { image: reference.clone(), status }.into());
         }
         None => eprintln!("{reference} answered on port {}", port.unwrap_or_default()),
     }

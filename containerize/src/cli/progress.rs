@@ -42,11 +42,7 @@ impl Display {
         if verbosity != Verbosity::Quiet && live.is_none() {
             eprintln!("building {binary}");
         }
-        Display {
-            verbosity,
-            started: Instant::now(),
-            live,
-        }
+        Display { verbosity, started: Instant::now(), live }
     }
 
     /// Removes the live line.
@@ -73,11 +69,7 @@ impl Drop for Display {
 impl Progress for Display {
     fn context_sent(&mut self, size: ContextSize) {
         if self.verbosity != Verbosity::Quiet {
-            self.line(&format!(
-                "  context: {} files, {}",
-                size.files,
-                report::size(size.bytes)
-            ));
+            self.line(&format!("  context: {} files, {}", size.files, report::size(size.bytes)));
         }
     }
 
@@ -85,14 +77,7 @@ impl Progress for Display {
         let elapsed = self.started.elapsed().as_secs_f32();
         match (self.verbosity, event) {
             (Verbosity::Quiet, _) | (_, BuildEvent::ImageId(_)) => {}
-            (
-                _,
-                BuildEvent::Step {
-                    number,
-                    total,
-                    instruction,
-                },
-            ) => {
+            (_, BuildEvent::Step { number, total, instruction }) => {
                 let text = format!("[{stage} {number}/{total}] {}", shorten(instruction, 100));
                 match &self.live {
                     Some(bar) => bar.set_message(text),

@@ -38,22 +38,14 @@ impl miette::Diagnostic for Report {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.label
-            .clone()
-            .map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
+        self.label.clone().map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
     }
 }
 
 /// Sets how reports are drawn.
 pub(crate) fn init(color: bool) {
     let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(
-            miette::MietteHandlerOpts::new()
-                .color(color)
-                .unicode(color)
-                .terminal_links(false)
-                .build(),
-        )
+        Box::new(miette::MietteHandlerOpts::new().color(color).unicode(color).terminal_links(false).build())
     }));
 }
 
@@ -68,11 +60,7 @@ pub(crate) fn diagnostic(d: &Diagnostic) {
             // miette appends the line and column to the name.
             let name = file.path.display().to_string();
             let label = LabeledSpan::new_with_span(Some(d.label.clone()), span.clone());
-            (
-                Some(NamedSource::new(name, file.text.clone())),
-                Some(label),
-                d.message.clone(),
-            )
+            (Some(NamedSource::new(name, file.text.clone())), Some(label), d.message.clone())
         }
         Origin::Flag(flag) => (None, None, format!("{flag}: {}", d.message)),
         Origin::Derived => (None, None, d.message.clone()),
@@ -81,13 +69,7 @@ pub(crate) fn diagnostic(d: &Diagnostic) {
         Severity::Warning => miette::Severity::Warning,
         Severity::Error => miette::Severity::Error,
     };
-    emit(Report {
-        message,
-        severity,
-        source,
-        label,
-        help: d.help.clone(),
-    });
+    emit(Report { message, severity, source, label, help: d.help.clone() });
 }
 
 /// Shows an error that stopped the run: its message, causes, and what to do.
@@ -105,11 +87,7 @@ pub(crate) fn error(error: &Error) {
         if !shown.is_empty() {
             eprintln!(
                 "--- output of the failed step{} ---",
-                if shown.len() < lines.len() {
-                    " (last 60 lines)"
-                } else {
-                    ""
-                }
+                if shown.len() < lines.len() { " (last 60 lines)" } else { "" }
             );
             shown.iter().for_each(|l| eprintln!("{l}"));
             eprintln!("---");
@@ -121,13 +99,7 @@ pub(crate) fn error(error: &Error) {
         message.push_str(&format!("\n  caused by: {c}"));
         cause = c.source();
     }
-    emit(Report {
-        message,
-        severity: miette::Severity::Error,
-        source: None,
-        label: None,
-        help: error.help(),
-    });
+    emit(Report { message, severity: miette::Severity::Error, source: None, label: None, help: error.help() });
 }
 
 /// Human-readable bytes, e.g. `12.3 MB`.
@@ -139,9 +111,5 @@ pub(crate) fn size(bytes: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", units[unit])
-    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", units[unit]) }
 }
