@@ -99,6 +99,11 @@ pub const KEYS: &[KeyDoc] = &[
         r#"build-packages = ["libssl-dev", "pkg-config"]"#,
     ),
     key(
+        "cache-mounts",
+        "Under BuildKit, keep cargo's downloads and target directory in cache mounts between builds (default `true`); `false` keeps all caching in layers, which a registry cache can carry.",
+        "cache-mounts = false",
+    ),
+    key(
         "runtime-packages",
         "Debian packages installed in a `debian-slim` runtime.",
         r#"runtime-packages = ["libssl3t64"]"#,

@@ -85,8 +85,14 @@ pub struct BuilderStage {
     /// Removes the skeleton's local artifacts after the dependency build, so no placeholder
     /// can pass for a real crate.
     pub clean: Vec<String>,
-    /// The built binary's path in the builder.
+    /// The built binary's path in the builder, where cargo leaves it.
     pub artifact: String,
+    /// Where the build step copies the binary, for the runtime stage to take it from (the
+    /// target directory may be a cache mount, gone after the step).
+    pub output: String,
+    /// Whether cargo's registry, git checkouts and target directory are BuildKit cache mounts,
+    /// kept between builds. Such a Dockerfile needs BuildKit.
+    pub cache_mounts: bool,
 }
 
 /// Where the runtime's CA certificates come from.
@@ -159,11 +165,19 @@ pub struct Options {
     pub stage: Option<String>,
     /// `--locked`, `--frozen`, `--offline`, passed on to cargo.
     pub cargo_flags: Vec<String>,
+    /// Whether to use BuildKit cache mounts.
+    pub cache_mounts: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { arch: std::env::consts::ARCH.to_owned(), tags: Vec::new(), stage: None, cargo_flags: Vec::new() }
+        Self {
+            arch: std::env::consts::ARCH.to_owned(),
+            tags: Vec::new(),
+            stage: None,
+            cargo_flags: Vec::new(),
+            cache_mounts: true,
+        }
     }
 }
 
@@ -281,7 +295,9 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             target,
             cargo,
             clean,
+            output: format!("/out/{}", image.binary),
             artifact,
+            cache_mounts: options.cache_mounts && value(&s.cache_mounts).unwrap_or(true),
         },
         runtime: RuntimeStage {
             base: base_image(&base, suite),

@@ -46,14 +46,24 @@ pub fn render(plan: &Plan) -> String {
     }
     line(&mut out, &assignments("ENV", &b.env, plain));
     line(&mut out, &format!("WORKDIR {}", quoted(&b.workdir)));
+    // Under BuildKit, cargo's downloads and target directory persist between builds.
+    let mounts = if b.cache_mounts { cache_mounts(plan) } else { String::new() };
     line(&mut out, "# Third-party dependencies first, from a skeleton of the workspace (versions masked,");
     line(&mut out, "# placeholder sources): source edits and version bumps leave these layers cached.");
     line(&mut out, &format!("COPY {}", json_words(&[format!("{SKELETON_DIR}/"), format!("{BUILD_ROOT}/")])));
-    line(&mut out, &format!("RUN {}", json(&b.cargo)));
-    line(&mut out, &format!("RUN {}", json(&b.clean)));
-    line(&mut out, "# Then the real sources.");
+    line(&mut out, &format!("RUN {mounts}{}", json(&b.cargo)));
+    line(&mut out, &format!("RUN {mounts}{}", json(&b.clean)));
+    line(&mut out, "# Then the real sources; the binary leaves the target directory in the same step.");
     line(&mut out, &format!("COPY {}", json_words(&[format!("{SOURCES_DIR}/"), format!("{BUILD_ROOT}/")])));
-    line(&mut out, &format!("RUN {}", json(&b.cargo)));
+    let output_dir = b.output.rsplit_once('/').map_or("/", |(dir, _)| dir).to_owned();
+    let build_and_copy = format!(
+        "{} && mkdir -p {} && cp {} {}",
+        shell_words(&b.cargo),
+        shell_words(&[output_dir]),
+        shell_words(std::slice::from_ref(&b.artifact)),
+        shell_words(std::slice::from_ref(&b.output)),
+    );
+    line(&mut out, &format!("RUN {mounts}{}", json(&["sh".to_owned(), "-c".to_owned(), build_and_copy])));
     for include in &plan.context.include {
         let staged = format!("{STAGING}{}", include.dest);
         line(&mut out, &format!("COPY {}", json_words(&[format!("{INCLUDE_DIR}/{}", include.src), staged.clone()])));
@@ -72,7 +82,7 @@ pub fn render(plan: &Plan) -> String {
     if r.ca_certificates == CaCertificates::FromBuilder {
         line(&mut out, &format!("COPY --from=builder {}", json_words(&[CA_BUNDLE.to_owned(), CA_BUNDLE.to_owned()])));
     }
-    line(&mut out, &format!("COPY --from=builder {}", json_words(&[b.artifact.clone(), r.binary.clone()])));
+    line(&mut out, &format!("COPY --from=builder {}", json_words(&[b.output.clone(), r.binary.clone()])));
     if !r.include.is_empty() {
         line(&mut out, &format!("COPY --from=builder {}", json_words(&[format!("{STAGING}/"), "/".to_owned()])));
     }
@@ -101,6 +111,33 @@ pub fn render(plan: &Plan) -> String {
         line(&mut out, &format!("CMD {}", json(&r.cmd)));
     }
     out
+}
+
+/// The cache mounts of a cargo step: the registry and git checkouts (shared by every project),
+/// and this package's target directory. `sharing=locked` makes concurrent builds take turns.
+fn cache_mounts(plan: &Plan) -> String {
+    let target_dir = plan.builder.env.get("CARGO_TARGET_DIR").map_or("/build/target", String::as_str);
+    let mounts = [
+        ("containerize-cargo-registry".to_owned(), "/usr/local/cargo/registry"),
+        ("containerize-cargo-git".to_owned(), "/usr/local/cargo/git"),
+        (format!("containerize-target-{}", plain(&plan.package)), target_dir),
+    ];
+    mounts
+        .iter()
+        .map(|(id, target)| format!("--mount=type=cache,id={id},target={},sharing=locked \\\n    ", plain(target)))
+        .collect()
+}
+
+/// Words for `sh -c`: each single-quoted unless it is plainly safe.
+fn shell_words(words: &[String]) -> String {
+    let word = |w: &String| {
+        if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
+            w.clone()
+        } else {
+            format!("'{}'", w.replace('\'', "'\\''"))
+        }
+    };
+    words.iter().map(word).collect::<Vec<_>>().join(" ")
 }
 
 /// One instruction setting several `KEY="value"` pairs, one per continued line.

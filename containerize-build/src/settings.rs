@@ -202,6 +202,8 @@ settings! {
     build_include: Vec<String>,
     /// Builder packages.
     build_packages: Vec<String>,
+    /// BuildKit cache mounts.
+    cache_mounts: bool,
     /// Runtime packages.
     runtime_packages: Vec<String>,
 }
@@ -431,6 +433,7 @@ impl Reader<'_> {
                 "include" => s.include = self.list(node, Self::include),
                 "build-include" => s.build_include = self.strings(node, validate::project_path),
                 "build-packages" => s.build_packages = self.strings(node, validate::debian_package),
+                "cache-mounts" => s.cache_mounts = self.boolean(node),
                 "runtime-packages" => s.runtime_packages = self.strings(node, validate::debian_package),
                 "build-args" => self.map(node, validate::variable_name, &mut s.build_args),
                 "bin" => {

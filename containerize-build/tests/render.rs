@@ -227,3 +227,13 @@ fn contradictions_point_at_the_setting() {
       = help: use `base = "debian-slim"`, or a base image that has these packages
     "#);
 }
+
+#[test]
+fn the_legacy_builder_gets_no_cache_mounts() {
+    let project = single("base = \"distroless-static\"");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let options = Options { arch: "x86_64".into(), cache_mounts: false, ..Options::default() };
+    let dockerfile = render(&plan(&project, &spec.images[0], &options).unwrap());
+    assert!(!dockerfile.contains("--mount"), "{dockerfile}");
+    insta::assert_snapshot!(dockerfile);
+}

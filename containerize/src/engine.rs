@@ -4,9 +4,10 @@
 //! [`Docker`] implements it with bollard; tests use a recording fake.
 
 use bollard::errors::Error as BollardError;
+use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveImageOptionsBuilder, TagImageOptionsBuilder, WaitContainerOptionsBuilder,
+    BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -15,6 +16,8 @@ use std::time::Duration;
 
 /// The oldest engine API that builds multi-stage Dockerfiles with `COPY --from` (Docker 17.06).
 pub const MINIMUM_API: (u32, u32) = (1, 30);
+/// The oldest engine API with BuildKit (Docker 18.09).
+pub const BUILDKIT_API: (u32, u32) = (1, 39);
 
 /// What the engine says about itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub struct EngineInfo {
     pub version: String,
     /// Its API version, e.g. `1.41`.
     pub api_version: String,
+    /// Whether it builds with BuildKit through the API (Docker 18.09 and later; not Podman).
+    pub buildkit: bool,
 }
 
 /// What a build is asked to do.
@@ -34,13 +39,17 @@ pub struct BuildRequest {
     pub dockerfile: String,
     /// The stage to stop at.
     pub target: String,
+    /// BuildKit, or the legacy builder.
+    pub buildkit: bool,
 }
 
 /// One thing that happened during a build.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BuildEvent {
-    /// A step began: `Step 3/12 : RUN ...`.
+    /// A step began: `Step 3/12 : RUN ...`, or BuildKit's `[builder 3/12] RUN ...`.
     Step {
+        /// The stage, where the builder names it (BuildKit does).
+        stage: Option<String>,
         /// Its number.
         number: u32,
         /// How many there are.
@@ -99,6 +108,14 @@ pub enum EngineError {
     PermissionDenied {
         /// Where we looked.
         host: String,
+    },
+    /// `--buildkit always`, but the engine has no BuildKit.
+    #[error("the engine {version} (API {api}) does not offer BuildKit")]
+    NoBuildKit {
+        /// Its version.
+        version: String,
+        /// Its API version.
+        api: String,
     },
     /// The engine is too old.
     #[error("the Docker engine {version} (API {api}) is too old: multi-stage builds need API {}.{} (Docker 17.06) or newer", MINIMUM_API.0, MINIMUM_API.1)]
@@ -172,9 +189,10 @@ impl EngineError {
     pub fn exit_code(&self) -> u8 {
         use crate::error::exit;
         match self {
-            EngineError::Unreachable { .. } | EngineError::PermissionDenied { .. } | EngineError::TooOld { .. } => {
-                exit::ENGINE
-            }
+            EngineError::Unreachable { .. }
+            | EngineError::PermissionDenied { .. }
+            | EngineError::TooOld { .. }
+            | EngineError::NoBuildKit { .. } => exit::ENGINE,
             EngineError::RunFailed { .. } | EngineError::ServiceNotReady { .. } => exit::RUN,
             EngineError::Interrupted => exit::INTERRUPTED,
             EngineError::Api { .. } => exit::ENGINE,
@@ -191,7 +209,10 @@ impl EngineError {
             EngineError::PermissionDenied { .. } => {
                 "add your user to the `docker` group (`sudo usermod -aG docker $USER`, then log in again), or use rootless Docker and set DOCKER_HOST".into()
             }
-            EngineError::TooOld { .. } => "upgrade the Docker engine".into(),
+                        EngineError::TooOld { .. } => "upgrade the Docker engine".into(),
+            EngineError::NoBuildKit { .. } => {
+                "use `--buildkit auto` or `never`, or an engine with BuildKit (Docker 18.09 or later)".into()
+            }
             EngineError::BaseImageMissing { image, .. } => {
                 format!("no registry answered: pull `{image}` where one is reachable and `docker save`/`docker load` it here, or set `builder`/`base` to an image the engine has")
             }
@@ -248,10 +269,14 @@ impl Docker {
             bollard::Docker::connect_with_defaults().map_err(unreachable)?.with_timeout(Duration::from_secs(3600));
         let client = client.negotiate_version().await.map_err(unreachable)?;
         let version = client.version().await.map_err(unreachable)?;
+        let podman = version.components.iter().flatten().any(|c| c.name.contains("Podman"));
+        let api_version = version.api_version.unwrap_or_default();
         let info = EngineInfo {
             host: host.clone(),
             version: version.version.unwrap_or_default(),
-            api_version: version.api_version.unwrap_or_default(),
+            // Podman serves the API but not BuildKit's session endpoints.
+            buildkit: !podman && api(&api_version).is_some_and(|api| api >= BUILDKIT_API),
+            api_version,
         };
         check_api(&info)?;
         Ok(Docker { client, info })
@@ -259,10 +284,14 @@ impl Docker {
 }
 
 /// Refuses an engine whose API predates multi-stage builds (or says no version at all).
+/// `1.41` as `(1, 41)`.
+fn api(version: &str) -> Option<(u32, u32)> {
+    let (major, minor) = version.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
 fn check_api(info: &EngineInfo) -> Result<(), EngineError> {
-    let api =
-        info.api_version.split_once('.').and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
-    if api.is_none_or(|api| api < MINIMUM_API) {
+    if api(&info.api_version).is_none_or(|api| api < MINIMUM_API) {
         return Err(EngineError::TooOld { version: info.version.clone(), api: info.api_version.clone() });
     }
     Ok(())
@@ -281,8 +310,8 @@ fn classify(error: BollardError, host: &str) -> EngineError {
     EngineError::Unreachable { host: host.to_owned(), source: error }
 }
 
-/// The events in one item of the legacy builder's stream.
-pub fn legacy_events(info: bollard::models::BuildInfo) -> Vec<BuildEvent> {
+/// The events in one item of the build stream: the legacy builder's text, BuildKit's status.
+pub fn stream_events(info: bollard::models::BuildInfo, buildkit: &mut BuildKitProgress) -> Vec<BuildEvent> {
     let mut events = Vec::new();
     if let Some(text) = info.stream {
         // The daemon colours a step's stderr for terminals; the step's text is what matters.
@@ -292,6 +321,7 @@ pub fn legacy_events(info: bollard::models::BuildInfo) -> Vec<BuildEvent> {
                 let (numbers, instruction) = rest.split_once(" : ")?;
                 let (number, total) = numbers.split_once('/')?;
                 Some(BuildEvent::Step {
+                    stage: None,
                     number: number.parse().ok()?,
                     total: total.parse().ok()?,
                     instruction: instruction.trim_end().to_owned(),
@@ -303,10 +333,60 @@ pub fn legacy_events(info: bollard::models::BuildInfo) -> Vec<BuildEvent> {
     if let Some(status) = info.status {
         events.push(BuildEvent::Status(status));
     }
-    if let Some(id) = info.aux.and_then(|aux| aux.id) {
-        events.push(BuildEvent::ImageId(id));
+    match info.aux {
+        Some(BuildInfoAux::Default(image)) => events.extend(image.id.map(BuildEvent::ImageId)),
+        Some(BuildInfoAux::BuildKit(status)) => events.extend(buildkit.events(status)),
+        None => {}
     }
     events
+}
+
+/// What BuildKit has reported so far: its status messages repeat each vertex as it goes.
+#[derive(Default)]
+pub struct BuildKitProgress {
+    started: std::collections::HashSet<String>,
+    cached: std::collections::HashSet<String>,
+}
+
+impl BuildKitProgress {
+    /// The new events in one status message.
+    pub fn events(&mut self, status: bollard::moby::buildkit::v1::StatusResponse) -> Vec<BuildEvent> {
+        let mut events = Vec::new();
+        for vertex in status.vertexes {
+            if vertex.started.is_some() && self.started.insert(vertex.digest.clone()) {
+                events.push(buildkit_step(&vertex.name));
+            }
+            if vertex.completed.is_some() && vertex.cached && self.cached.insert(vertex.digest.clone()) {
+                events.push(BuildEvent::Output("CACHED\n".to_owned()));
+            }
+        }
+        for log in status.logs {
+            events.push(BuildEvent::Output(String::from_utf8_lossy(&log.msg).into_owned()));
+        }
+        events
+    }
+}
+
+/// A BuildKit vertex name, `[builder 3/12] RUN ...`, as a step; other vertices
+/// (`[internal] load build context`) as status.
+fn buildkit_step(name: &str) -> BuildEvent {
+    let parsed = name.strip_prefix('[').and_then(|rest| {
+        let (bracket, instruction) = rest.split_once("] ")?;
+        let mut words = bracket.split_whitespace().rev();
+        let (number, total) = words.next()?.split_once('/')?;
+        Some(BuildEvent::Step {
+            stage: words.next().map(str::to_owned),
+            number: number.parse().ok()?,
+            total: total.parse().ok()?,
+            // The cache mounts say nothing about the step; its command does.
+            instruction: instruction
+                .split_whitespace()
+                .filter(|w| !w.starts_with("--mount="))
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+    });
+    parsed.unwrap_or_else(|| BuildEvent::Status(format!("{name}\n")))
 }
 
 impl Engine for Docker {
@@ -317,17 +397,22 @@ impl Engine for Docker {
     ) -> BoxStream<'_, Result<BuildEvent, EngineError>> {
         // No `t`: tags are applied once the build has succeeded, so a failed or interrupted
         // build leaves none behind. `forcerm` removes intermediate containers even then.
-        let options = BuildImageOptionsBuilder::default()
+        let mut options = BuildImageOptionsBuilder::default()
             .dockerfile(&request.dockerfile)
             .target(&request.target)
             .rm(true)
-            .forcerm(true)
-            .build();
+            .forcerm(true);
+        if request.buildkit {
+            // BuildKit serves the build through a session of its own, named uniquely.
+            let session = format!("containerize-{}-{:?}", std::process::id(), std::time::SystemTime::now());
+            options = options.version(BuilderVersion::BuilderBuildKit).session(&session);
+        }
+        let mut buildkit = BuildKitProgress::default();
         self.client
-            .build_image(options, None, Some(bollard::body_try_stream(context)))
-            .flat_map(|item| {
+            .build_image(options.build(), None, Some(bollard::body_try_stream(context)))
+            .flat_map(move |item| {
                 let events: Vec<Result<BuildEvent, EngineError>> = match item {
-                    Ok(info) => legacy_events(info).into_iter().map(Ok).collect(),
+                    Ok(info) => stream_events(info, &mut buildkit).into_iter().map(Ok).collect(),
                     Err(BollardError::DockerStreamError { error }) => {
                         vec![Err(EngineError::BuildFailed(error))]
                     }
@@ -463,11 +548,44 @@ mod tests {
 
     #[test]
     fn old_engines_are_refused() {
-        let engine = |api: &str| EngineInfo { host: "h".into(), version: "v".into(), api_version: api.into() };
+        let engine =
+            |api: &str| EngineInfo { host: "h".into(), version: "v".into(), api_version: api.into(), buildkit: false };
         assert!(check_api(&engine("1.41")).is_ok());
         assert!(check_api(&engine("1.30")).is_ok());
         assert!(matches!(check_api(&engine("1.29")), Err(EngineError::TooOld { .. })));
         assert!(matches!(check_api(&engine("")), Err(EngineError::TooOld { .. })));
+    }
+
+    #[test]
+    fn buildkit_vertices_become_steps() {
+        assert_eq!(
+            buildkit_step("[builder  5/14] RUN [\"cargo\", \"build\"]"),
+            BuildEvent::Step {
+                stage: Some("builder".into()),
+                number: 5,
+                total: 14,
+                instruction: "RUN [\"cargo\", \"build\"]".into()
+            }
+        );
+        assert_eq!(
+            buildkit_step(
+                "[builder 7/7] RUN --mount=type=cache,id=x,target=/t --mount=type=cache,id=y,target=/u [cargo build]"
+            ),
+            BuildEvent::Step {
+                stage: Some("builder".into()),
+                number: 7,
+                total: 7,
+                instruction: "RUN [cargo build]".into()
+            }
+        );
+        assert_eq!(
+            buildkit_step("[ 2/3] COPY a b"),
+            BuildEvent::Step { stage: None, number: 2, total: 3, instruction: "COPY a b".into() }
+        );
+        assert_eq!(
+            buildkit_step("[internal] load build context"),
+            BuildEvent::Status("[internal] load build context\n".into())
+        );
     }
 
     #[test]
@@ -477,16 +595,21 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            legacy_events(info),
+            stream_events(info, &mut BuildKitProgress::default()),
             [
-                BuildEvent::Step { number: 3, total: 12, instruction: "RUN [\"cargo\", \"build\"]".into() },
+                BuildEvent::Step {
+                    stage: None,
+                    number: 3,
+                    total: 12,
+                    instruction: "RUN [\"cargo\", \"build\"]".into()
+                },
                 BuildEvent::Output(" ---> Running in 1a2b\n".into()),
             ]
         );
         let aux = bollard::models::BuildInfo {
-            aux: Some(bollard::models::ImageId { id: Some("sha256:ab".into()) }),
+            aux: Some(BuildInfoAux::Default(bollard::models::ImageId { id: Some("sha256:ab".into()) })),
             ..Default::default()
         };
-        assert_eq!(legacy_events(aux), [BuildEvent::ImageId("sha256:ab".into())]);
+        assert_eq!(stream_events(aux, &mut BuildKitProgress::default()), [BuildEvent::ImageId("sha256:ab".into())]);
     }
 }

@@ -43,6 +43,11 @@ pub struct Job<'a> {
     pub target: &'a str,
     /// The references to tag.
     pub tags: &'a [String],
+    /// BuildKit, or the legacy builder.
+    pub buildkit: bool,
+    /// The images the stages start from, to name the missing one should the build fail
+    /// before its first step (as BuildKit does when it can't resolve a base).
+    pub bases: Vec<String>,
 }
 
 /// Builds a job: nothing is tagged unless the build succeeds, and then every tag is, or none.
@@ -54,7 +59,8 @@ pub async fn build(
     interrupted: impl Future<Output = ()>,
 ) -> Result<Built, EngineError> {
     let (body, size) = stream_context(job.context, job.dockerfile);
-    let request = BuildRequest { dockerfile: DOCKERFILE.to_owned(), target: job.target.to_owned() };
+    let request =
+        BuildRequest { dockerfile: DOCKERFILE.to_owned(), target: job.target.to_owned(), buildkit: job.buildkit };
     let mut events = engine.build(&request, body);
     let mut interrupted = pin!(interrupted);
     let mut size = pin!(size);
@@ -83,14 +89,19 @@ pub async fn build(
                     return Err(context_error.into());
                 }
                 return Err(match error {
+                    EngineError::BuildFailed(message) if step.is_empty() => {
+                        missing_base(engine, &job.bases, message).await
+                    }
                     EngineError::BuildFailed(message) => step_failure(step, message, output),
                     other => other,
                 });
             }
         };
         match &event {
-            BuildEvent::Step { instruction, .. } => {
-                if let Some(name) = instruction.split(" AS ").nth(1).filter(|_| instruction.starts_with("FROM ")) {
+            BuildEvent::Step { stage: named, instruction, .. } => {
+                // BuildKit names the stage; the legacy builder's `FROM ... AS name` does.
+                let from = instruction.split(" AS ").nth(1).filter(|_| instruction.starts_with("FROM "));
+                if let Some(name) = named.as_deref().or(from) {
                     stage = name.trim().to_owned();
                 }
                 step.clone_from(instruction);
@@ -120,6 +131,16 @@ fn step_failure(step: String, message: String, output: String) -> EngineError {
         }
         None => EngineError::StepFailed { step, message, output },
     }
+}
+
+/// A build that failed before any step: a base image the engine lacks, if one is missing.
+async fn missing_base(engine: &impl Engine, bases: &[String], message: String) -> EngineError {
+    for base in bases.iter().filter(|b| *b != "scratch") {
+        if engine.inspect(base).await.is_err() {
+            return EngineError::BaseImageMissing { image: base.clone(), message };
+        }
+    }
+    EngineError::BuildFailed(message)
 }
 
 /// Applies every tag, or, if one fails, takes back those applied.
@@ -280,11 +301,12 @@ mod tests {
     }
 
     fn step(number: u32, instruction: &str) -> Result<BuildEvent, String> {
-        Ok(BuildEvent::Step { number, total: 4, instruction: instruction.into() })
+        Ok(BuildEvent::Step { stage: None, number, total: 4, instruction: instruction.into() })
     }
 
     async fn run(fake: &Fake) -> (Result<Built, EngineError>, Recorder) {
-        let dir = std::env::temp_dir().join(format!("containerize-image-test-{}", std::process::id()));
+                let temporary = tempfile::tempdir().unwrap();
+        let dir = temporary.path().to_owned();
         std::fs::create_dir_all(dir.join("src")).unwrap();
         std::fs::write(dir.join("src/main.rs"), "fn main() {}").unwrap();
         std::fs::write(dir.join("Cargo.toml"), "[package]").unwrap();
@@ -297,7 +319,15 @@ mod tests {
             &dir.join("target"),
         );
         let tags = ["app:1.0".to_owned(), "app:latest".to_owned()];
-        let job = Job { binary: "app", dockerfile: "FROM scratch\n".into(), context, target: "runtime", tags: &tags };
+        let job = Job {
+            buildkit: false,
+            bases: vec![],
+            binary: "app",
+            dockerfile: "FROM scratch\n".into(),
+            context,
+            target: "runtime",
+            tags: &tags,
+        };
         let mut recorder = Recorder::default();
         let result = build(fake, job, &mut recorder, std::future::pending()).await;
         (result, recorder)

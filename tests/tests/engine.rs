@@ -99,50 +99,81 @@ fn the_printed_dockerfile_builds_with_the_tools_context() {
     if !engine_available("the_printed_dockerfile_builds_with_the_tools_context") {
         return;
     }
-    // A workspace with several binaries prints one Dockerfile per image; --bin picks one.
+    // A workspace with several binaries prints one Dockerfile per image; --bin picks one. The
+    // docker CLI here has no BuildKit, so the Dockerfiles are the legacy builder's.
     for (name, flags) in [("hello", &[][..]), ("web", &[]), ("workspace", &["--bin", "server"])] {
         let dir = example(name);
         let tag = TestTag::new(&format!("{name}-printed"));
-        let printed = containerize(dir.path()).arg("--print").args(flags).output().unwrap().stdout;
+        let flags: Vec<&str> = flags.iter().copied().chain(["--buildkit", "never"]).collect();
+        let printed = containerize(dir.path()).arg("--print").args(&flags).output().unwrap().stdout;
         let tar = dir.path().join("context.tar");
-        containerize(dir.path()).arg("--print-context").arg(&tar).args(flags).assert().success();
-        let mut archive = tar::Archive::new(std::fs::File::open(&tar).unwrap());
-        let mut dockerfile = Vec::new();
-        for entry in archive.entries().unwrap() {
-            let mut entry = entry.unwrap();
-            if entry.path().unwrap().to_str() == Some(".containerize/Dockerfile") {
-                entry.read_to_end(&mut dockerfile).unwrap();
-            }
-        }
-        assert_eq!(dockerfile, printed, "the context holds the printed Dockerfile");
+        containerize(dir.path()).arg("--print-context").arg(&tar).args(&flags).assert().success();
+        assert_eq!(dockerfile_in(&tar), printed, "the context holds the printed Dockerfile");
         let output = Command::new("docker")
             .args(["build", "-q", "-t", &tag.0, "-f", ".containerize/Dockerfile", "-"])
             .env("DOCKER_BUILDKIT", "0")
             .stdin(std::fs::File::open(&tar).unwrap())
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "docker build of the printed {name} Dockerfile: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "docker build of the printed {name} Dockerfile: {stderr}");
         assert_eq!(docker(&["image", "inspect", &tag.0, "--format", "{{.Config.User}}"]), "65532:65532");
+    }
+}
+
+fn dockerfile_in(tar: &std::path::Path) -> Vec<u8> {
+    let mut archive = tar::Archive::new(std::fs::File::open(tar).unwrap());
+    let mut dockerfile = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_str() == Some(".containerize/Dockerfile") {
+            entry.read_to_end(&mut dockerfile).unwrap();
+        }
+    }
+    dockerfile
+}
+
+#[test]
+fn the_same_dockerfile_builds_under_buildkit_and_the_legacy_builder() {
+    if !engine_available("the_same_dockerfile_builds_under_buildkit_and_the_legacy_builder") {
+        return;
+    }
+    let dir = example("hello");
+    let manifest = dir.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("base = \"scratch\"", "base = \"scratch\"\ncache-mounts = false")).unwrap();
+    let print =
+        |builder: &str| containerize(dir.path()).args(["--print", "--buildkit", builder]).output().unwrap().stdout;
+    assert_eq!(print("always"), print("never"), "one Dockerfile for both builders");
+    for builder in BUILDERS {
+        let tag = TestTag::new(&format!("hello-both-{builder}"));
+        build(dir.path(), &tag, &["--buildkit", builder]);
+        assert_eq!(docker(&["run", "--rm", &tag.0, builder]), format!("Hello, {builder}! (from a static container)"));
     }
 }
 
 /// The verbose output of the dependency step (the first `cargo build`), up to the next step.
 fn dependency_step(output: &str) -> &str {
-    let start = output.find("RUN [\"cargo\", \"build\"").expect("a cargo build step");
+    let start = output.find("RUN [").expect("a cargo build step");
     let rest = &output[start..];
     let end = rest[1..].find("\n  [builder").map_or(rest.len(), |e| e + 1);
     &rest[..end]
 }
+
+/// The two builders, as `--buildkit` names them.
+const BUILDERS: [&str; 2] = ["never", "always"];
 
 #[test]
 fn dependencies_stay_cached_across_a_member_edit_and_a_version_bump() {
     if !engine_available("dependencies_stay_cached_across_a_member_edit_and_a_version_bump") {
         return;
     }
+    for builder in BUILDERS {
+        dependency_tiers(builder);
+    }
+}
+
+fn dependency_tiers(builder: &str) {
     let dir = example("workspace");
     let root = dir.path();
     let edit = |path: &str, from: &str, to: &str| {
@@ -160,9 +191,10 @@ fn dependencies_stay_cached_across_a_member_edit_and_a_version_bump() {
     let run = format!("{}-{:?}", std::process::id(), Instant::now());
     edit("greeter/src/lib.rs", "//! The greeting", &format!("// run {run}\n//! The greeting"));
     assert!(Command::new("cargo").args(["generate-lockfile", "-q"]).current_dir(root).status().unwrap().success());
-    let tag = TestTag::new("tiers");
+    let tag = TestTag::new(&format!("tiers-{builder}"));
     let build = || {
-        let output = containerize(root).args(["-v", "--bin", "greet", "-t", &tag.0]).output().unwrap();
+        let output =
+            containerize(root).args(["-v", "--bin", "greet", "-t", &tag.0, "--buildkit", builder]).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         assert!(output.status.success(), "{stderr}");
         stderr
@@ -184,7 +216,8 @@ fn dependencies_stay_cached_across_a_member_edit_and_a_version_bump() {
     );
     let second = build();
     let step = dependency_step(&second);
-    assert!(step.contains("Using cache") && !step.contains("Compiling"), "the dependency layer is reused: {step}");
+    let cached = step.contains("Using cache") || step.contains("CACHED");
+    assert!(cached && !step.contains("Compiling"), "the dependency layer is reused: {step}");
     assert!(!second.contains("Compiling itoa"), "{second}");
     assert!(second.contains("Compiling greeter v0.2.1"), "local crates are rebuilt: {second}");
     assert_eq!(docker(&["run", "--rm", &tag.0, "x"]), "Howdy, x! #1", "the image runs the new code");
@@ -197,14 +230,16 @@ fn a_failed_step_shows_its_output_and_tags_nothing() {
     }
     let dir = example("hello");
     std::fs::write(dir.path().join("src/main.rs"), "fn main() { let n: u32 = \"not a number\"; }\n").unwrap();
-    let tag = TestTag::new("broken");
-    let output = containerize(dir.path()).args(["-t", &tag.0]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(5), "{stderr}");
-    assert!(stderr.contains("error[E0308]"), "the step's output is shown: {stderr}");
-    assert!(stderr.contains("failed at `RUN [\"cargo\", \"build\""), "the step is named: {stderr}");
-    let inspect = Command::new("docker").args(["image", "inspect", &tag.0]).output().unwrap();
-    assert!(!inspect.status.success(), "a failed build leaves no tag");
+    for builder in BUILDERS {
+        let tag = TestTag::new(&format!("broken-{builder}"));
+        let output = containerize(dir.path()).args(["-t", &tag.0, "--buildkit", builder]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(5), "{stderr}");
+        assert!(stderr.contains("error[E0308]"), "the step's output is shown: {stderr}");
+        assert!(stderr.contains("failed at `RUN") && stderr.contains("cargo"), "the step is named: {stderr}");
+        let inspect = Command::new("docker").args(["image", "inspect", &tag.0]).output().unwrap();
+        assert!(!inspect.status.success(), "a failed build leaves no tag");
+    }
 }
 
 #[test]
@@ -213,12 +248,14 @@ fn a_missing_base_image_is_named() {
         return;
     }
     let dir = example("hello");
-    let tag = TestTag::new("nobase");
-    let output =
-        containerize(dir.path()).args(["-t", &tag.0, "--base", "registry.invalid/no/such-image:1"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(5), "{stderr}");
-    assert!(stderr.contains("base image `registry.invalid/no/such-image:1` is not on the engine"), "{stderr}");
+    for builder in BUILDERS {
+        let tag = TestTag::new(&format!("nobase-{builder}"));
+        let flags = ["-t", &tag.0, "--base", "registry.invalid/no/such-image:1", "--buildkit", builder];
+        let output = containerize(dir.path()).args(flags).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(5), "{stderr}");
+        assert!(stderr.contains("base image `registry.invalid/no/such-image:1` is not on the engine"), "{stderr}");
+    }
 }
 
 #[test]
@@ -262,43 +299,52 @@ fn ctrl_c_stops_the_build_and_leaves_no_tag_nor_container() {
     let manifest = dir.path().join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).unwrap().replace("name = \"hello\"", "name = \"interrupted-build\"");
     std::fs::write(&manifest, text).unwrap();
-    std::fs::write(
-        dir.path().join("build.rs"),
-        "fn main() { std::thread::sleep(std::time::Duration::from_secs(120)); }\n",
-    )
-    .unwrap();
-    let tag = TestTag::new("interrupted");
-    let mut child = std::process::Command::new(containerize_tests::binary())
-        .args(["-t", &tag.0])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("RUN [\"cargo\"") {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "the build ended early: {seen}");
-        seen.push_str(&line);
-    }
-    std::thread::sleep(Duration::from_secs(3));
-    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    let status = child.wait().unwrap();
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).unwrap();
-    assert_eq!(status.code(), Some(130), "{seen}{rest}");
-    assert!(rest.contains("interrupted; nothing was tagged"), "{rest}");
-    assert!(!Command::new("docker").args(["image", "inspect", &tag.0]).output().unwrap().status.success());
-    // The engine removes the step's container once it sees the request gone.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let containers = docker(&["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]);
-        if !containers.contains("interrupted-build") {
-            break;
+    // Unique to this run, so no step can come from an earlier run's cache.
+    let build_script = format!(
+        "// run {} {:?}\nfn main() {{ std::thread::sleep(std::time::Duration::from_secs(120)); }}\n",
+        std::process::id(),
+        Instant::now()
+    );
+    std::fs::write(dir.path().join("build.rs"), build_script).unwrap();
+    for builder in BUILDERS {
+        let tag = TestTag::new(&format!("interrupted-{builder}"));
+        let mut child = std::process::Command::new(containerize_tests::binary())
+            .args(["-t", &tag.0, "--buildkit", builder])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        // The real sources' step, where the build script sleeps.
+        while !seen.contains("COPY [\".containerize/sources/") && !seen.contains("COPY [.containerize/sources/") {
+            let mut line = String::new();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "the build ended early: {seen}");
+            seen.push_str(&line);
         }
-        assert!(Instant::now() < deadline, "a build container was left behind: {containers}");
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_secs(5));
+        Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        let status = child.wait().unwrap();
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        assert_eq!(status.code(), Some(130), "{seen}{rest}");
+        assert!(rest.contains("interrupted; nothing was tagged"), "{rest}");
+        assert!(!Command::new("docker").args(["image", "inspect", &tag.0]).output().unwrap().status.success());
+        // The engine stops the step once it sees the request gone: no build container (legacy)
+        // and no build process (BuildKit runs steps without containers) may be left.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let containers = docker(&["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]);
+            let processes =
+                String::from_utf8(Command::new("ps").args(["-eo", "args"]).output().unwrap().stdout).unwrap();
+            let left = containers.contains("interrupted-build") || processes.contains("interrupted-build-");
+            if !left {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the interrupted build goes on: {containers}\n{processes}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
     }
 }
 

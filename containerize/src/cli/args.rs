@@ -122,6 +122,22 @@ pub struct Args {
     /// When to use color
     #[arg(long, value_name = "WHEN", default_value = "auto", help_heading = "Output")]
     pub color: Color,
+
+    /// Build with BuildKit and its cache mounts (cargo's downloads and target directory kept
+    /// between builds): auto when the engine offers it, always, or never (the legacy builder)
+    #[arg(long, value_name = "WHEN", default_value = "auto", help_heading = "Engine")]
+    pub buildkit: BuildKit,
+}
+
+/// Whether to build with BuildKit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BuildKit {
+    /// When the engine offers it (Docker 18.09 and later; not Podman).
+    Auto,
+    /// Always; an engine without it is an error.
+    Always,
+    /// Never: the legacy builder, and a Dockerfile without cache mounts.
+    Never,
 }
 
 /// When to color output.

@@ -9,7 +9,7 @@ use crate::context::Context;
 use crate::engine::{Docker, Engine, EngineError};
 use crate::error::Error;
 use crate::image::{self, Built, Job};
-use args::{Args, Color};
+use args::{Args, BuildKit, Color};
 use containerize_build::diagnostic::{Diagnostic, Origin};
 use containerize_build::keys::KEYS;
 use containerize_build::settings::{Base, Linkage, Set};
@@ -53,7 +53,7 @@ fn run(args: &Args) -> Result<(), Error> {
         return write_stdout(&format!("{json}\n"));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Error::Output)?;
-    runtime.block_on(build_all(args, &project, &plans))
+    runtime.block_on(build_all(args, &project, plans))
 }
 
 /// Writes the one image's context as a tar, to a file only once it is whole.
@@ -111,6 +111,8 @@ fn prepare(args: &Args) -> Result<(Project, Vec<Plan>), Error> {
         tags: args.tags.clone(),
         stage: args.stage.clone(),
         cargo_flags: args.cargo_flags(),
+        // Printed without an engine, a Dockerfile assumes BuildKit, the docker CLI's default.
+        cache_mounts: args.buildkit != BuildKit::Never,
         ..Options::default()
     };
     let mut plans = Vec::new();
@@ -171,19 +173,33 @@ fn flag_settings(args: &Args) -> Result<Settings, Error> {
     if errors.is_empty() { Ok(s) } else { Err(Error::Settings(errors)) }
 }
 
-async fn build_all(args: &Args, project: &Project, plans: &[Plan]) -> Result<(), Error> {
+async fn build_all(args: &Args, project: &Project, mut plans: Vec<Plan>) -> Result<(), Error> {
     let verbosity = match (args.quiet, args.verbose) {
         (true, _) => Verbosity::Quiet,
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     };
     let docker = Docker::connect().await?;
+    let buildkit = match args.buildkit {
+        BuildKit::Always if !docker.info.buildkit => {
+            let info = &docker.info;
+            return Err(EngineError::NoBuildKit { version: info.version.clone(), api: info.api_version.clone() }.into());
+        }
+        BuildKit::Always => true,
+        BuildKit::Auto => docker.info.buildkit,
+        BuildKit::Never => false,
+    };
+    for plan in &mut plans {
+        plan.builder.cache_mounts &= buildkit;
+    }
     if verbosity != Verbosity::Quiet {
-        eprintln!("engine: Docker {} (API {}) at {}", docker.info.version, docker.info.api_version, docker.info.host);
+        let builder = if buildkit { "BuildKit" } else { "the legacy builder" };
+        let info = &docker.info;
+        eprintln!("engine: Docker {} (API {}) at {}, with {builder}", info.version, info.api_version, info.host);
     }
     let terminal = std::io::stderr().is_terminal();
     let mut built = Vec::new();
-    for plan in plans {
+    for plan in &plans {
         let context = Context::of(plan, project.workspace_root.as_std_path(), project.target_directory.as_std_path())
             .map_err(EngineError::from)?;
         let job = Job {
@@ -192,6 +208,8 @@ async fn build_all(args: &Args, project: &Project, plans: &[Plan]) -> Result<(),
             context,
             target: &plan.target_stage,
             tags: &plan.tags,
+            buildkit,
+            bases: vec![plan.builder.image.clone(), plan.runtime.base.clone()],
         };
         let mut display = Display::new(verbosity, terminal, &plan.binary);
         let interrupted = async {
@@ -210,7 +228,7 @@ async fn build_all(args: &Args, project: &Project, plans: &[Plan]) -> Result<(),
         write_stdout(&format!("{json}\n"))?;
     }
     if args.run {
-        for (image, plan) in built.iter().zip(plans) {
+        for (image, plan) in built.iter().zip(&plans) {
             smoke_run(&docker, image, plan, &args.run_args).await?;
         }
     }

@@ -77,7 +77,7 @@ impl Progress for Display {
         let elapsed = self.started.elapsed().as_secs_f32();
         match (self.verbosity, event) {
             (Verbosity::Quiet, _) | (_, BuildEvent::ImageId(_)) => {}
-            (_, BuildEvent::Step { number, total, instruction }) => {
+            (_, BuildEvent::Step { number, total, instruction, .. }) => {
                 let text = format!("[{stage} {number}/{total}] {}", shorten(instruction, 100));
                 match &self.live {
                     Some(bar) => bar.set_message(text),
