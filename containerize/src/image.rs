@@ -305,7 +305,7 @@ mod tests {
     }
 
     async fn run(fake: &Fake) -> (Result<Built, EngineError>, Recorder) {
-                let temporary = tempfile::tempdir().unwrap();
+        let temporary = tempfile::tempdir().unwrap();
         let dir = temporary.path().to_owned();
         std::fs::create_dir_all(dir.join("src")).unwrap();
         std::fs::write(dir.join("src/main.rs"), "fn main() {}").unwrap();

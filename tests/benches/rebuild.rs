@@ -1,0 +1,187 @@
+//! How fast images build and rebuild, against hand-written Dockerfiles and the host's own
+//! `cargo build --release`: `cargo bench -p containerize-tests --bench rebuild`.
+//!
+//! On a fresh copy of `examples/linkcheck` (a CLI with a few dozen dependencies), renamed so
+//! that no cache from an earlier run applies, it times for each way of building: a cold build,
+//! a rebuild after a one-line source edit, and a rebuild after a version bump; then it prints
+//! the image and context sizes. Every way builds the same sources, on the same engine, in turn.
+
+use containerize_tests::{binary, docker, repo};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+const RUST_IMAGE: &str = "rust:1.95.0-slim-trixie";
+
+/// One way of building, and what it gave.
+struct Way {
+    name: &'static str,
+    times: Vec<f64>,
+    image_bytes: Option<u64>,
+    context_bytes: Option<u64>,
+}
+
+fn run(command: &mut Command) -> String {
+    let output = command.output().expect("the command runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{command:?} failed:\n{text}");
+    text
+}
+
+fn timed(command: &mut Command) -> (f64, String) {
+    let start = Instant::now();
+    let output = run(command);
+    (start.elapsed().as_secs_f64(), output)
+}
+
+fn copy_project(from: &Path, to: &Path, name: &str) {
+    for file in ["Cargo.toml", "Cargo.lock", "src/main.rs"] {
+        std::fs::create_dir_all(to.join(file).parent().unwrap()).unwrap();
+        let text = std::fs::read_to_string(from.join(file)).unwrap().replace("linkcheck", name);
+        std::fs::write(to.join(file), text).unwrap();
+    }
+    std::fs::write(to.join(".dockerignore"), "target\n").unwrap();
+}
+
+/// The Dockerfiles people write by hand: one stage, and two as the docs teach.
+fn hand_written(name: &str) -> [(&'static str, String); 2] {
+    let build = format!("FROM {RUST_IMAGE} AS build\nWORKDIR /app\nCOPY . .\nRUN cargo build --release --locked\n");
+    [
+        ("single-stage Dockerfile", format!("{build}CMD [\"/app/target/release/{name}\"]\n")),
+        (
+            "multi-stage Dockerfile",
+            format!(
+                "{build}\nFROM debian:trixie-slim\nCOPY --from=build /app/target/release/{name} /usr/local/bin/{name}\nCMD [\"{name}\"]\n"
+            ),
+        ),
+    ]
+}
+
+fn main() {
+    let nonce = format!("{}{}", std::process::id(), Instant::now().elapsed().subsec_nanos());
+    let name = format!("linkcheck-bench-{nonce}");
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    copy_project(&repo().join("examples/linkcheck"), &project, &name);
+    let host_target = dir.path().join("host-target");
+    let tool = binary();
+
+    let hand = hand_written(&name);
+    for (i, (_, dockerfile)) in hand.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("Dockerfile.{i}")), dockerfile).unwrap();
+    }
+    let mut ways: Vec<Way> =
+        ["host cargo build --release", hand[0].0, hand[1].0, "containerize, legacy builder", "containerize, BuildKit"]
+            .into_iter()
+            .map(|name| Way { name, times: Vec::new(), image_bytes: None, context_bytes: None })
+            .collect();
+
+    for phase in ["cold", "edit", "bump"] {
+        match phase {
+            "edit" => edit(&project.join("src/main.rs"), "\"-\".to_owned()", "\"<stdin>\".to_owned()"),
+            "bump" => edit(&project.join("Cargo.toml"), "version = \"0.1.0\"", "version = \"0.1.1\""),
+            _ => {}
+        }
+        eprintln!("phase {phase}");
+        // The host first: it also brings Cargo.lock up to date for the others.
+        let (seconds, _) = timed(
+            Command::new("cargo")
+                .args(["build", "--release", "-q"])
+                .env("CARGO_TARGET_DIR", &host_target)
+                .current_dir(&project),
+        );
+        ways[0].times.push(seconds);
+        for (i, _) in hand.iter().enumerate() {
+            let tag = format!("{name}-hand{i}:bench");
+            let dockerfile = dir.path().join(format!("Dockerfile.{i}"));
+            let mut command = Command::new("docker");
+            command
+                .args(["build", "-t", &tag, "-f"])
+                .arg(&dockerfile)
+                .arg(".")
+                .env("DOCKER_BUILDKIT", "0")
+                .current_dir(&project);
+            let (seconds, output) = timed(&mut command);
+            ways[i + 1].times.push(seconds);
+            ways[i + 1].context_bytes = output
+                .lines()
+                .find_map(|l| l.strip_prefix("Sending build context to Docker daemon"))
+                .map(|s| parse_size(s.trim()));
+            ways[i + 1].image_bytes = docker(&["image", "inspect", &tag, "--format", "{{.Size}}"]).parse().ok();
+        }
+        for (i, builder) in [(3, "never"), (4, "always")] {
+            let tag = format!("{name}-{builder}:bench");
+            let mut command = Command::new(tool);
+            command.args(["-q", "--json", "-t", &tag, "--buildkit", builder]).current_dir(&project);
+            let (seconds, output) = timed(&mut command);
+            ways[i].times.push(seconds);
+            let json = &output[output.find('[').expect("the JSON report")..];
+            let report: serde_json::Value = serde_json::from_str(json.trim()).expect("the JSON report");
+            ways[i].image_bytes = report[0]["size"].as_u64();
+            ways[i].context_bytes = report[0]["context_bytes"].as_u64();
+        }
+    }
+
+    print_table(&name, &ways);
+    for image in
+        docker(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).lines().filter(|l| l.starts_with(&name))
+    {
+        let _ = Command::new("docker").args(["rmi", image]).output();
+    }
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} has no {from}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// `11.26kB` as bytes.
+fn parse_size(text: &str) -> u64 {
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let factor = match unit {
+        "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        _ => 1.0,
+    };
+    (number.parse::<f64>().unwrap_or(0.0) * factor) as u64
+}
+
+fn human(bytes: Option<u64>) -> String {
+    match bytes {
+        None => "-".to_owned(),
+        Some(b) if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        Some(b) => format!("{:.1} kB", b as f64 / 1e3),
+    }
+}
+
+fn print_table(name: &str, ways: &[Way]) {
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    println!("\nrebuild benchmark: {name} (examples/linkcheck), {cores} cores, seconds");
+    println!(
+        "| way of building | cold build | after a one-line edit | after a version bump | image size | context size |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for way in ways {
+        let [cold, edit, bump] = [0, 1, 2].map(|i| way.times.get(i).map_or("-".to_owned(), |t| format!("{t:.1}")));
+        println!(
+            "| {} | {cold} | {edit} | {bump} | {} | {} |",
+            way.name,
+            human(way.image_bytes),
+            human(way.context_bytes)
+        );
+    }
+    let host = &ways[0].times;
+    for way in &ways[3..] {
+        let ratio = |i: usize| way.times[i] / host[i];
+        println!(
+            "{}: cold {:.2}x the host's (goal <= 1.3x), one-line edit {:.2}x (goal <= 1.25x), version bump {:.2}x",
+            way.name,
+            ratio(0),
+            ratio(1),
+            ratio(2)
+        );
+    }
+}
