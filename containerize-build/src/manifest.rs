@@ -68,15 +68,15 @@ mod tests {
             "[workspace.metadata.containerize]\nexpose = \"8080\"\nuser = \"a b\"\nenv = { \"1X\" = \"v\", OK = 3 }\nbins = [\"a\"]\n",
         );
         insta::assert_snapshot!(diagnostics.join("\n"), @r"
-        error: expected an array, found a string
+        error: `expose`: expected an array, found a string
           --> Cargo.toml:2:10
-        error: `a b` is not a user
+        error: `user`: `a b` is not a user
           --> Cargo.toml:3:8
           = help: write `65532`, `65532:65532` or `app:app`
-        error: `1X` is not a valid variable name
+        error: `env.1X`: `1X` is not a valid variable name
           --> Cargo.toml:4:9
           = help: use letters, digits and `_`, not starting with a digit, e.g. `RUST_LOG`
-        error: expected a string, found an integer
+        error: `env.OK`: expected a string, found an integer
           --> Cargo.toml:4:26
         warning: `bins` has no effect in [workspace.metadata.containerize]
           --> Cargo.toml:5:1

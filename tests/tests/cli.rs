@@ -65,7 +65,7 @@ fn a_wrong_type_is_an_error_with_position_and_writes_nothing() {
     assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty(), "nothing may be written on an error");
     let stderr = stderr(&output);
-    assert!(stderr.contains("expected an array, found a string"), "{stderr}");
+    assert!(stderr.contains("`expose`: expected an array, found a string"), "{stderr}");
     assert!(stderr.contains("Cargo.toml:11:10"), "{stderr}");
     assert!(stderr.contains("nothing was built"), "{stderr}");
 }
