@@ -9,16 +9,42 @@ pub fn repo() -> PathBuf {
 }
 
 /// A fresh copy of `examples/<name>` (without `target/`) in a temporary directory, so tests
-/// can change it and build in parallel.
-pub fn example(name: &str) -> tempfile::TempDir {
-    let dir =
+/// can change it and build in parallel. `containerize-build` is copied beside it, where the
+/// examples' path dependencies expect it.
+pub fn example(name: &str) -> Example {
+    let root =
         tempfile::Builder::new().prefix(&format!("containerize-{name}-")).tempdir().expect("a temporary directory");
-    copy_dir(&repo().join("examples").join(name), dir.path());
-    dir
+    let path = root.path().join("examples").join(name);
+    copy_dir(&repo().join("examples").join(name), &path);
+    for part in ["Cargo.toml", "src"] {
+        let from = repo().join("containerize-build").join(part);
+        let to = root.path().join("containerize-build").join(part);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        if from.is_dir() {
+            copy_dir(&from, &to);
+        } else {
+            std::fs::copy(from, to).unwrap();
+        }
+    }
+    Example { path, _root: root }
+}
+
+/// A copy of an example, removed when dropped.
+pub struct Example {
+    path: PathBuf,
+    _root: tempfile::TempDir,
+}
+
+impl Example {
+    /// The example's directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         if entry.file_name() == "target" {

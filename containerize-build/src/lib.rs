@@ -15,6 +15,9 @@
 //! `#[containerize::main]` attribute (crate `containerize-macros`) and build scripts (this
 //! crate), and the build script must render the very Dockerfile the CLI prints. It has no
 //! async runtime and no Docker client, so adding it to a build costs little.
+//!
+//! In a build script, one line validates the settings on every build and writes the current
+//! Dockerfile and plan: see [`configure`] and the [`script`] module.
 
 pub mod diagnostic;
 pub mod keys;
@@ -23,6 +26,7 @@ pub mod node;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod script;
 pub mod settings;
 pub mod skeleton;
 pub mod spec;
@@ -33,5 +37,6 @@ pub use diagnostic::{Diagnostic, Origin, Severity, SourceFile};
 pub use plan::{Options, Plan, plan};
 pub use project::Project;
 pub use render::render;
+pub use script::configure;
 pub use settings::Settings;
 pub use spec::{ImageSpec, Selection, Spec, resolve};

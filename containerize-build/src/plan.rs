@@ -23,6 +23,8 @@ pub const SOURCES_DIR: &str = ".containerize/sources";
 /// Where `include` files sit in the build context, apart from the sources so that changing
 /// one does not recompile the binary.
 pub const INCLUDE_DIR: &str = ".containerize/include";
+/// The variable that carries the git revision into the builder, where there is no checkout.
+pub const REVISION_VARIABLE: &str = "CONTAINERIZE_REVISION";
 /// Where runtime files are staged in the builder, to be copied into the runtime in one step.
 pub const STAGING: &str = "/staging";
 /// The stages of every Dockerfile, in order.
@@ -90,6 +92,8 @@ pub struct BuilderStage {
     /// Where the build step copies the binary, for the runtime stage to take it from (the
     /// target directory may be a cache mount, gone after the step).
     pub output: String,
+    /// The git revision the sources come from, for build scripts to read.
+    pub revision: Option<String>,
     /// Whether cargo's registry, git checkouts and target directory are BuildKit cache mounts,
     /// kept between builds. Such a Dockerfile needs BuildKit.
     pub cache_mounts: bool,
@@ -296,6 +300,7 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             cargo,
             clean,
             output: format!("/out/{}", image.binary),
+            revision: project.vcs.as_ref().map(|v| v.revision.clone()),
             artifact,
             cache_mounts: options.cache_mounts && value(&s.cache_mounts).unwrap_or(true),
         },

@@ -7,7 +7,7 @@
 //! line break, so none can start an instruction. No `# syntax=` line: it would make the engine pull a
 //! frontend image.
 
-use crate::plan::{BUILD_ROOT, CaCertificates, INCLUDE_DIR, Plan, SOURCES_DIR, STAGING};
+use crate::plan::{BUILD_ROOT, CaCertificates, INCLUDE_DIR, Plan, REVISION_VARIABLE, SOURCES_DIR, STAGING};
 use crate::skeleton::SKELETON_DIR;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -54,6 +54,11 @@ pub fn render(plan: &Plan) -> String {
     line(&mut out, &format!("RUN {mounts}{}", json(&b.cargo)));
     line(&mut out, &format!("RUN {mounts}{}", json(&b.clean)));
     line(&mut out, "# Then the real sources; the binary leaves the target directory in the same step.");
+    if let Some(revision) = &b.revision {
+        // For build scripts (`containerize-build`): the builder has no git checkout. Set
+        // here, after the dependency layers, so a new commit leaves them cached.
+        line(&mut out, &assignments("ENV", &BTreeMap::from([(REVISION_VARIABLE.to_owned(), revision.clone())]), plain));
+    }
     line(&mut out, &format!("COPY {}", json_words(&[format!("{SOURCES_DIR}/"), format!("{BUILD_ROOT}/")])));
     let output_dir = b.output.rsplit_once('/').map_or("/", |(dir, _)| dir).to_owned();
     let build_and_copy = format!(

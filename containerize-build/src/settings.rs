@@ -220,7 +220,7 @@ impl Settings {
 
 /// Reads one settings table. Problems go to `diagnostics`; what could be read is returned.
 pub fn read_table(table: &Node, file: &Arc<SourceFile>, scope: Scope, diagnostics: &mut Vec<Diagnostic>) -> Settings {
-        let mut reader = Reader { file, diagnostics, key: String::new() };
+    let mut reader = Reader { file, diagnostics, key: String::new() };
     reader.table(table, scope)
 }
 
@@ -253,14 +253,14 @@ impl Reader<'_> {
         let found = node.value.type_name();
         let diagnostic = Diagnostic::error(
             self.origin(&node.span),
-                        format!("`{}`: expected {expected}, found {found}", self.key),
+            format!("`{}`: expected {expected}, found {found}", self.key),
             format!("expected {expected}"),
         );
         self.diagnostics.push(diagnostic);
     }
 
     fn invalid(&mut self, node: &Node, invalid: validate::Invalid) {
-                let message = format!("`{}`: {}", self.key, invalid.message);
+        let message = format!("`{}`: {}", self.key, invalid.message);
         let mut diagnostic = Diagnostic::error(self.origin(&node.span), message, "invalid value");
         diagnostic.help = invalid.help;
         self.diagnostics.push(diagnostic);
@@ -333,7 +333,7 @@ impl Reader<'_> {
     }
 
     fn map(&mut self, node: &Node, check_key: fn(&str) -> Checked<String>, into: &mut BTreeMap<String, Set<String>>) {
-                let parent = self.key.clone();
+        let parent = self.key.clone();
         for (key, value) in self.entries(node).unwrap_or_default() {
             self.key = format!("{parent}.{}", key.name);
             let key_node = Node { span: key.span.clone(), value: Value::String(key.name.clone()) };
@@ -396,7 +396,7 @@ impl Reader<'_> {
         self.diagnostics.push(diagnostic);
     }
 
-        fn table(&mut self, table: &Node, scope: Scope) -> Settings {
+    fn table(&mut self, table: &Node, scope: Scope) -> Settings {
         let mut s = Settings::default();
         let parent = self.key.clone();
         for (key, node) in self.entries(table).unwrap_or_default() {
@@ -446,7 +446,7 @@ impl Reader<'_> {
                 "build-args" => self.map(node, validate::variable_name, &mut s.build_args),
                 "bin" => {
                     for (name, table) in self.entries(node).unwrap_or_default() {
-                                                self.key = format!("bin.{}", name.name);
+                        self.key = format!("bin.{}", name.name);
                         let layer = self.table(table, Scope::Binary);
                         s.bin.insert(name.name.clone(), Set { value: layer, origin: self.origin(&name.span) });
                     }

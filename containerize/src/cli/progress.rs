@@ -32,8 +32,7 @@ impl Display {
         let live = (terminal && verbosity == Verbosity::Normal).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix} {wide_msg} {elapsed:>4}")
-                    .expect("a valid template"),
+                ProgressStyle::with_template("{spinner} {prefix} {wide_msg} {elapsed:>4}").expect("a valid template"),
             );
             bar.set_prefix(binary.to_owned());
             bar.enable_steady_tick(Duration::from_millis(120));

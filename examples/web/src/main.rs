@@ -1,4 +1,5 @@
-//! A small HTTP server with nothing but std: `/` greets, `/healthz` says `ok`.
+//! A small HTTP server with nothing but std: `/` greets, `/healthz` says `ok`, `/version`
+//! tells the image it ships in (from `containerize-build`, at compile time).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -28,8 +29,20 @@ fn answer(stream: TcpStream) -> std::io::Result<()> {
     let (status, body) = match path {
         "/" => ("200 OK", format!("{}\n", std::env::var("WEB_GREETING").unwrap_or_else(|_| "Hello".to_owned()))),
         "/healthz" => ("200 OK", "ok\n".to_owned()),
+        "/version" => ("200 OK", version()),
         _ => ("404 Not Found", "not found\n".to_owned()),
     };
     let mut stream = stream;
     write!(stream, "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
+}
+
+/// The image, version and commit this binary was built as.
+fn version() -> String {
+    let revision = env!("CONTAINERIZE_REVISION");
+    let revision = if revision.is_empty() { "unknown" } else { revision };
+    format!(
+        "image {}\nversion {}\nrevision {revision}\n",
+        env!("CONTAINERIZE_IMAGE"),
+        env!("CONTAINERIZE_VERSION")
+    )
 }

@@ -1,0 +1,214 @@
+//! The build-script helper: one line in `build.rs` makes a package's container settings part of
+//! every `cargo build` and `cargo check`.
+//!
+//! ```no_run
+//! // in build.rs's `fn main`:
+//! containerize_build::configure();
+//! ```
+//!
+//! It reads the package's settings with the same reader and validator as `cargo containerize`;
+//! a bad setting fails the build with its file, line, column and key (`cargo::error`), an
+//! unknown key is a `cargo::warning`. For each binary it writes the Dockerfile and the plan to
+//! `<target-dir>/containerize/<package>/<binary>/{Dockerfile,plan.json}`, the very bytes
+//! `cargo containerize --print` and `--print-plan` give. The app can read, at compile time:
+//!
+//! | variable | value |
+//! |---|---|
+//! | `CONTAINERIZE_IMAGE` | the first tag of the image of the package's main binary |
+//! | `CONTAINERIZE_TAGS` | all its tags, space separated |
+//! | `CONTAINERIZE_VERSION` | the package version |
+//! | `CONTAINERIZE_REVISION` | the git commit, empty outside a checkout |
+//!
+//! e.g. `env!("CONTAINERIZE_IMAGE")`. It prints exactly the `rerun-if-changed` lines for the
+//! files the output depends on (manifests, lockfile, toolchain and cargo config files, the git
+//! `HEAD`), so an unchanged project does not run the script again.
+
+use crate::diagnostic::Diagnostic;
+use crate::plan::REVISION_VARIABLE;
+use crate::project::{Project, ProjectError};
+use crate::spec::{self, Selection, SpecError};
+use crate::{Options, Plan, Settings, plan, render};
+use cargo_metadata::camino::Utf8PathBuf;
+use std::io::Write;
+
+/// Why the build script failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    /// Not run by cargo as a build script.
+    #[error("{0} is not set: call containerize_build::configure() from a build script")]
+    NotABuildScript(&'static str),
+    /// `cargo metadata` failed.
+    #[error("failed to read the project's metadata: {0}")]
+    Metadata(#[from] cargo_metadata::Error),
+    /// The project can't be used.
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    /// The settings are invalid.
+    #[error("invalid container settings")]
+    Settings(Vec<Diagnostic>),
+    /// The package selection failed.
+    #[error(transparent)]
+    Selection(SpecError),
+    /// Writing the Dockerfile or plan failed.
+    #[error("failed to write {path}")]
+    Write {
+        /// The file.
+        path: Utf8PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<SpecError> for ScriptError {
+    fn from(error: SpecError) -> Self {
+        match error {
+            SpecError::Invalid(diagnostics) => ScriptError::Settings(diagnostics),
+            other => ScriptError::Selection(other),
+        }
+    }
+}
+
+/// Validates the package's container settings, writes its Dockerfiles and plans, and tells
+/// cargo what the app may read and when to run again. A problem fails the build.
+pub fn configure() {
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = run(&mut out) {
+        let diagnostics = match &error {
+            ScriptError::Settings(diagnostics) => diagnostics.clone(),
+            _ => Vec::new(),
+        };
+        for diagnostic in diagnostics.iter().filter(|d| d.is_error()) {
+            let _ = writeln!(out, "cargo::error={}", one_line(diagnostic));
+        }
+        if diagnostics.is_empty() {
+            let _ = writeln!(out, "cargo::error=containerize: {error}");
+        }
+        // cargo fails the build on `cargo::error` and shows each message as an error.
+        let _ = out.flush();
+    }
+}
+
+/// A diagnostic as one line: `file:line:column: message (help: ...)`.
+fn one_line(diagnostic: &Diagnostic) -> String {
+    let location =
+        diagnostic.origin.location().map(|(path, line, column)| format!("{}:{line}:{column}: ", path.display()));
+    let help = diagnostic.help.as_ref().map(|h| format!(" (help: {h})")).unwrap_or_default();
+    format!("{}{}{help}", location.unwrap_or_default(), diagnostic.message)
+}
+
+fn env(name: &'static str) -> Result<String, ScriptError> {
+    std::env::var(name).map_err(|_| ScriptError::NotABuildScript(name))
+}
+
+/// What [`configure`] does, writing cargo's directives to `out`.
+pub fn run(out: &mut impl Write) -> Result<Vec<Plan>, ScriptError> {
+    let manifest_dir = Utf8PathBuf::from(env("CARGO_MANIFEST_DIR")?);
+    let package = env("CARGO_PKG_NAME")?;
+    let mut command = cargo_metadata::MetadataCommand::new();
+    command.manifest_path(manifest_dir.join("Cargo.toml"));
+    if let Ok(cargo) = std::env::var("CARGO") {
+        command.cargo_path(cargo);
+    }
+    // Only this platform's packages, which the build has already fetched.
+    if let Ok(target) = std::env::var("TARGET") {
+        command.other_options(vec!["--filter-platform".to_owned(), target]);
+    }
+    let metadata = command.exec()?;
+    let project = Project::load(&metadata)?;
+    let selection = Selection { packages: vec![package.clone()], ..Selection::default() };
+    let spec = spec::resolve(&project, &selection, &Settings::default())?;
+    spec::check_files(&project, &spec)?;
+    let emit = |out: &mut dyn Write, line: String| {
+        writeln!(out, "{line}").map_err(|source| ScriptError::Write { path: "stdout".into(), source })
+    };
+    for warning in &spec.warnings {
+        emit(out, format!("cargo::warning={}", one_line(warning)))?;
+    }
+    let mut plans = Vec::new();
+    let mut errors = Vec::new();
+    for image in &spec.images {
+        match plan(&project, image, &Options::default()) {
+            Ok(plan) => plans.push(plan),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ScriptError::Settings(errors));
+    }
+    for plan in &plans {
+        let dir = metadata.target_directory.join("containerize").join(&plan.package).join(&plan.binary);
+        let json = serde_json::to_string_pretty(&[plan]).expect("plans serialize") + "\n";
+        write_if_changed(&dir.join("Dockerfile"), &render(plan))?;
+        write_if_changed(&dir.join("plan.json"), &json)?;
+    }
+    // The main binary's image: the one named like the package, else the first.
+    if let Some(main) = plans.iter().find(|p| p.binary == package).or(plans.first()) {
+        // In an image build there is no checkout; the Dockerfile passes the revision in.
+        let revision = std::env::var(REVISION_VARIABLE)
+            .ok()
+            .filter(|r| !r.is_empty())
+            .or_else(|| project.vcs.as_ref().map(|v| v.revision.clone()))
+            .unwrap_or_default();
+        let tags = main.tags.join(" ");
+        for (name, value) in [
+            ("CONTAINERIZE_IMAGE", main.tags.first().cloned().unwrap_or_default()),
+            ("CONTAINERIZE_TAGS", tags),
+            ("CONTAINERIZE_VERSION", main.version.clone()),
+            ("CONTAINERIZE_REVISION", revision),
+        ] {
+            emit(out, format!("cargo::rustc-env={name}={value}"))?;
+        }
+    }
+    for path in inputs(&project) {
+        emit(out, format!("cargo::rerun-if-changed={path}"))?;
+    }
+    for variable in ["SOURCE_DATE_EPOCH", "RUSTUP_TOOLCHAIN", REVISION_VARIABLE] {
+        emit(out, format!("cargo::rerun-if-env-changed={variable}"))?;
+    }
+    Ok(plans)
+}
+
+/// Writes `contents` unless the file holds them already, through a rename so that no reader
+/// ever sees half a file.
+fn write_if_changed(path: &cargo_metadata::camino::Utf8Path, contents: &str) -> Result<(), ScriptError> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == contents) {
+        return Ok(());
+    }
+    let error = |source| ScriptError::Write { path: path.to_owned(), source };
+    let partial = path.with_extension("partial");
+    std::fs::create_dir_all(path.parent().expect("a file in a directory")).map_err(error)?;
+    std::fs::write(&partial, contents).map_err(error)?;
+    std::fs::rename(&partial, path).map_err(error)
+}
+
+/// Every file the plans depend on that exists: watching a missing file would make cargo run
+/// the script every time.
+fn inputs(project: &Project) -> Vec<String> {
+    let root = &project.workspace_root;
+    let mut paths: Vec<Utf8PathBuf> = project.packages.iter().map(|p| p.dir.join("Cargo.toml")).collect();
+    paths.push(root.join("Cargo.toml"));
+    paths.extend(project.root_files.iter().map(|f| root.join(f)));
+    paths.extend(git_files(root));
+    let mut paths: Vec<String> = paths.into_iter().filter(|p| p.exists()).map(|p| p.to_string()).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// The files that say which commit is checked out: `HEAD`, the branch it names, packed refs.
+fn git_files(root: &cargo_metadata::camino::Utf8Path) -> Vec<Utf8PathBuf> {
+    let git = |args: &[&str]| {
+        let output = std::process::Command::new("git").arg("-C").arg(root).args(args).output().ok()?;
+        output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    };
+    let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) else {
+        return Vec::new();
+    };
+    let dir = Utf8PathBuf::from(dir);
+    let mut files = vec![dir.join("HEAD"), dir.join("packed-refs")];
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        files.push(dir.join(branch));
+    }
+    files
+}

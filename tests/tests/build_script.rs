@@ -1,0 +1,86 @@
+//! `containerize-build` in a build script: settings checked on every `cargo build`, the
+//! Dockerfile and plan written beside the build, values the app can read.
+
+use containerize_tests::{containerize, example, repo};
+use std::process::{Command, Output};
+
+fn cargo_build(dir: &std::path::Path, verbose: bool) -> Output {
+    let mut command = Command::new(env!("CARGO"));
+    command.arg("build").current_dir(dir);
+    if verbose {
+        command.arg("-v");
+    }
+    command.output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[test]
+fn settings_are_checked_on_every_build_and_the_outputs_match_the_cli() {
+    let web = example("web");
+    let dir = web.path();
+    let manifest = dir.join("Cargo.toml");
+    let good = std::fs::read_to_string(&manifest).unwrap();
+
+    // A bad setting fails the build, naming file, line, column and key.
+    std::fs::write(&manifest, good.replace("expose = [8080]", "expose = [8080]\nuser = \"a b\"")).unwrap();
+    let failed = cargo_build(dir, false);
+    assert!(!failed.status.success());
+    let line = good.lines().position(|l| l.starts_with("expose = [8080]")).unwrap() + 2;
+    let expected = format!("Cargo.toml:{line}:8: `user`: `a b` is not a user");
+    assert!(text(&failed).contains(&expected), "{expected} in: {}", text(&failed));
+
+    // Fixed, it builds; unchanged, the script does not run again.
+    std::fs::write(&manifest, &good).unwrap();
+    let built = cargo_build(dir, false);
+    assert!(built.status.success(), "{}", text(&built));
+    let again = text(&cargo_build(dir, true));
+    assert!(again.contains("Fresh web"), "{again}");
+    assert!(!again.contains("build-script-build`"), "the script ran again: {again}");
+
+    // What it wrote is what the CLI prints, byte for byte.
+    let written = dir.join("target/containerize/web/web");
+    let printed = containerize(dir).arg("--print").output().unwrap().stdout;
+    assert_eq!(std::fs::read(written.join("Dockerfile")).unwrap(), printed);
+    let plan = containerize(dir).arg("--print-plan").output().unwrap().stdout;
+    assert_eq!(std::fs::read(written.join("plan.json")).unwrap(), plan);
+
+    // The app knows its image: it serves it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server =
+        Command::new(dir.join("target/debug/web")).env("WEB_ADDRESS", format!("127.0.0.1:{port}")).spawn().unwrap();
+    let answer = get(port, "/version");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(answer.contains("image web:0.1.0\nversion 0.1.0\nrevision "), "{answer}");
+}
+
+fn get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    for _ in 0..100 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            write!(stream, "GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).unwrap();
+            return response;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("nothing answered on port {port}");
+}
+
+#[test]
+fn the_helper_brings_no_async_runtime_nor_docker_client() {
+    let output = Command::new(env!("CARGO"))
+        .args(["tree", "-p", "containerize-build", "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let tree = String::from_utf8(output.stdout).unwrap();
+    for heavy in ["tokio", "bollard", "hyper", "futures", "mio", "reqwest"] {
+        assert!(!tree.lines().any(|l| l.starts_with(&format!("{heavy} "))), "{heavy} is in the tree:\n{tree}");
+    }
+}
