@@ -12,6 +12,8 @@ pub enum Scope {
     Package,
     /// `[package.metadata.containerize.bin.<name>]`: one binary's image.
     Binary,
+    /// `#[containerize::main(...)]` on a binary's `main`.
+    Attribute,
 }
 
 /// One documented key.
@@ -23,13 +25,45 @@ pub struct KeyDoc {
     pub summary: &'static str,
     /// A TOML line (or table) showing it in use.
     pub example: &'static str,
-    /// Whether it may appear in the workspace table (every key may appear in package and
-    /// binary tables, except `bins` and `bin`, which only a package table takes).
+    /// Whether it may appear in the workspace table.
     pub in_workspace: bool,
+    /// Whether it may appear in `Cargo.toml` at all (package and binary tables; `bins` and
+    /// `bin` only in package tables).
+    pub in_manifest: bool,
+    /// Whether `#[containerize::main(...)]` takes it: settings that belong to one binary.
+    pub in_attribute: bool,
 }
 
+/// A key for every `Cargo.toml` table.
 const fn key(name: &'static str, summary: &'static str, example: &'static str) -> KeyDoc {
-    KeyDoc { name, summary, example, in_workspace: true }
+    KeyDoc { name, summary, example, in_workspace: true, in_manifest: true, in_attribute: false }
+}
+
+impl KeyDoc {
+    /// Also taken by the attribute.
+    const fn and_attribute(self) -> KeyDoc {
+        KeyDoc { in_attribute: true, ..self }
+    }
+
+    /// Only in package tables.
+    const fn package_only(self) -> KeyDoc {
+        KeyDoc { in_workspace: false, ..self }
+    }
+
+    /// Only in the attribute: it changes what the binary does at run time.
+    const fn attribute_only(self) -> KeyDoc {
+        KeyDoc { in_workspace: false, in_manifest: false, in_attribute: true, ..self }
+    }
+
+    /// Whether the key may appear in `scope`.
+    pub fn allowed_in(&self, scope: Scope) -> bool {
+        match scope {
+            Scope::Workspace => self.in_workspace,
+            Scope::Package => self.in_manifest,
+            Scope::Binary => self.in_manifest && !matches!(self.name, "bin" | "bins"),
+            Scope::Attribute => self.in_attribute,
+        }
+    }
 }
 
 /// Every key, in the order the reference lists them.
@@ -52,20 +86,15 @@ pub const KEYS: &[KeyDoc] = &[
         "`auto` (static for scratch and distroless-static), `static` or `dynamic`.",
         r#"linkage = "static""#,
     ),
-    KeyDoc {
-        name: "bins",
-        summary: "Binaries of the package that get an image; defaults to all of them.",
-        example: r#"bins = ["server"]"#,
-        in_workspace: false,
-    },
+    key("bins", "Binaries of the package that get an image; defaults to all of them.", r#"bins = ["server"]"#).package_only(),
     key("features", "Cargo features to enable.", r#"features = ["tls", "metrics"]"#),
     key("all-features", "Enable every feature.", "all-features = true"),
     key("no-default-features", "Do not enable the `default` feature.", "no-default-features = true"),
     key("profile", "Cargo profile to build with; defaults to `release`.", r#"profile = "dist""#),
-    key("expose", "Ports the container listens on (`EXPOSE`).", r#"expose = [8080, "9090/udp"]"#),
-    key("env", "Environment variables of the running container.", r#"env = { RUST_LOG = "info" }"#),
-    key("workdir", "Working directory of the running container.", r#"workdir = "/data""#),
-    key("user", "User the container runs as; defaults to `65532:65532` (non-root).", r#"user = "10001:10001""#),
+    key("expose", "Ports the container listens on (`EXPOSE`).", r#"expose = [8080, "9090/udp"]"#).and_attribute(),
+    key("env", "Environment variables of the running container.", r#"env = { RUST_LOG = "info" }"#).and_attribute(),
+    key("workdir", "Working directory of the running container.", r#"workdir = "/data""#).and_attribute(),
+    key("user", "User the container runs as; defaults to `65532:65532` (non-root).", r#"user = "10001:10001""#).and_attribute(),
     key(
         "entrypoint",
         "Command line before the binary's arguments; defaults to the binary.",
@@ -75,14 +104,26 @@ pub const KEYS: &[KeyDoc] = &[
         "args",
         "Default arguments (`CMD`), replaced by those given to `docker run`.",
         r#"args = ["serve", "--port", "8080"]"#,
-    ),
+    ).and_attribute(),
     key(
         "labels",
         "Extra image labels, added to the OCI labels taken from Cargo metadata.",
         r#"labels = { "com.example.team" = "platform" }"#,
-    ),
-    key("volumes", "Directories that hold data outside the container (`VOLUME`).", r#"volumes = ["/data"]"#),
-    key("stop-signal", "Signal `docker stop` sends (`STOPSIGNAL`).", r#"stop-signal = "SIGINT""#),
+    ).and_attribute(),
+    key("volumes", "Directories that hold data outside the container (`VOLUME`).", r#"volumes = ["/data"]"#).and_attribute(),
+    key("stop-signal", "Signal `docker stop` sends (`STOPSIGNAL`).", r#"stop-signal = "SIGINT""#).and_attribute(),
+    key(
+        "healthcheck",
+        "A `HEALTHCHECK` that runs the binary's built-in probe (no shell or curl needed): an HTTP `path`, or a TCP connect, on `port` (default: the first exposed), with `interval`, `timeout`, `start-period` and `retries`. Needs `#[containerize::main]` on the binary.",
+        r#"healthcheck = { path = "/healthz", port = 8080, interval = "10s", timeout = "2s", start-period = "5s", retries = 3 }"#,
+    )
+    .and_attribute(),
+    key(
+        "signals",
+        "`exit` (default): as PID 1, end promptly on SIGTERM (status 143) and SIGINT (130); `app`: the app handles signals itself. Only in the attribute.",
+        r#"#[containerize::main(signals = "app")]"#,
+    )
+    .attribute_only(),
     key(
         "include",
         "Files or directories of the package copied into the runtime image, with destination and optional mode.",
@@ -109,12 +150,7 @@ pub const KEYS: &[KeyDoc] = &[
         r#"runtime-packages = ["libssl3t64"]"#,
     ),
     key("build-args", "Build arguments (`ARG`) with their default values.", r#"build-args = { GIT_SHA = "unknown" }"#),
-    KeyDoc {
-        name: "bin",
-        summary: "Per-binary tables that override the package's settings for one binary's image.",
-        example: "[package.metadata.containerize.bin.admin]\nbase = \"debian-slim\"",
-        in_workspace: false,
-    },
+    key("bin", "Per-binary tables that override the package's settings for one binary's image.", "[package.metadata.containerize.bin.admin]\nbase = \"debian-slim\"").package_only(),
 ];
 
 /// The documented key nearest to a misspelled one, if any is near enough to suggest.

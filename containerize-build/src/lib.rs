@@ -19,6 +19,7 @@
 //! In a build script, one line validates the settings on every build and writes the current
 //! Dockerfile and plan: see [`configure`] and the [`script`] module.
 
+pub mod attribute;
 pub mod diagnostic;
 pub mod keys;
 pub mod manifest;

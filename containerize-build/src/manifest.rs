@@ -65,10 +65,10 @@ mod tests {
     #[test]
     fn wrong_types_and_bad_values_are_errors_at_the_value() {
         let (_, diagnostics) = diagnostics_of(
-            "[workspace.metadata.containerize]\nexpose = \"8080\"\nuser = \"a b\"\nenv = { \"1X\" = \"v\", OK = 3 }\nbins = [\"a\"]\n",
+            "[workspace.metadata.containerize]\nexpose = true\nuser = \"a b\"\nenv = { \"1X\" = \"v\", OK = 3 }\nbins = [\"a\"]\n",
         );
         insta::assert_snapshot!(diagnostics.join("\n"), @r"
-        error: `expose`: expected an array, found a string
+        error: `expose`: expected a string or an integer, found a boolean
           --> Cargo.toml:2:10
         error: `user`: `a b` is not a user
           --> Cargo.toml:3:8

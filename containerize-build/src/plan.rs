@@ -23,6 +23,10 @@ pub const SOURCES_DIR: &str = ".containerize/sources";
 /// Where `include` files sit in the build context, apart from the sources so that changing
 /// one does not recompile the binary.
 pub const INCLUDE_DIR: &str = ".containerize/include";
+/// The argument that turns a binary with `#[containerize::main]` into its own health probe.
+pub const HEALTHCHECK_FLAG: &str = "--containerize-healthcheck";
+/// How long a probe may take when the healthcheck sets no timeout.
+const DEFAULT_PROBE_TIMEOUT: &str = "5s";
 /// The variable that carries the git revision into the builder, where there is no checkout.
 pub const REVISION_VARIABLE: &str = "CONTAINERIZE_REVISION";
 /// Where runtime files are staged in the builder, to be copied into the runtime in one step.
@@ -142,6 +146,24 @@ pub struct RuntimeStage {
     pub volumes: Vec<String>,
     /// `STOPSIGNAL`, if any.
     pub stop_signal: Option<String>,
+    /// `HEALTHCHECK`, if any.
+    pub healthcheck: Option<HealthcheckPlan>,
+}
+
+/// A `HEALTHCHECK` that runs the binary's own probe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HealthcheckPlan {
+    /// The command: the binary, [`HEALTHCHECK_FLAG`], the URL to probe and the timeout in
+    /// milliseconds.
+    pub command: Vec<String>,
+    /// `--interval`, if set.
+    pub interval: Option<String>,
+    /// `--timeout`, if set.
+    pub timeout: Option<String>,
+    /// `--start-period`, if set.
+    pub start_period: Option<String>,
+    /// `--retries`, if set.
+    pub retries: Option<u32>,
 }
 
 /// The files sent to the engine.
@@ -235,6 +257,10 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             .with_help("use `base = \"debian-slim\"`, or a base image that has these packages"),
         );
     }
+    let healthcheck = healthcheck(image).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
     let tags = tags(package, image, options).unwrap_or_else(|e| {
         errors.push(e);
         Vec::new()
@@ -326,9 +352,45 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             expose: value(&s.expose).unwrap_or_default(),
             volumes: value(&s.volumes).unwrap_or_default(),
             stop_signal: value(&s.stop_signal),
+            healthcheck,
         },
         context,
     })
+}
+
+/// The probe of a healthcheck: on loopback, at the set port or the first exposed one; HTTP when
+/// a path is set, a TCP connect otherwise.
+fn healthcheck(image: &ImageSpec) -> Result<Option<HealthcheckPlan>, Diagnostic> {
+    let Some(set) = &image.settings.healthcheck else {
+        return Ok(None);
+    };
+    if !image.runtime_support {
+        return Err(Diagnostic::error(
+            set.origin.clone(),
+            format!("binary `{}` has no built-in probe for its healthcheck", image.binary),
+            "needs the attribute",
+        )
+        .with_help("put #[containerize::main] on its `fn main` (crate `containerize`), which adds the probe"));
+    }
+    let check = &set.value;
+    let exposed = value(&image.settings.expose).and_then(|ports| ports.first().map(|p| p.number));
+    let Some(port) = check.port.or(exposed) else {
+        return Err(Diagnostic::error(set.origin.clone(), "the healthcheck has no port to probe", "no port")
+            .with_help("set `port` in the healthcheck, or `expose` a port"));
+    };
+    let url = match &check.path {
+        Some(path) => format!("http://127.0.0.1:{port}{path}"),
+        None => format!("tcp://127.0.0.1:{port}"),
+    };
+    let timeout = validate::millis(check.timeout.as_deref().unwrap_or(DEFAULT_PROBE_TIMEOUT)).unwrap_or(5000);
+    let binary = format!("/usr/local/bin/{}", image.binary);
+    Ok(Some(HealthcheckPlan {
+        command: vec![binary, HEALTHCHECK_FLAG.to_owned(), url, timeout.to_string()],
+        interval: check.interval.clone(),
+        timeout: check.timeout.clone(),
+        start_period: check.start_period.clone(),
+        retries: check.retries,
+    }))
 }
 
 fn suite_name(suite: Suite) -> &'static str {

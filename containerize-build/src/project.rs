@@ -107,6 +107,9 @@ pub struct Binary {
     pub name: String,
     /// Features it needs to be built at all.
     pub required_features: Vec<String>,
+    /// Its root source file, where `#[containerize::main(...)]` may be; `None` if unreadable.
+    #[serde(skip)]
+    pub source: Option<Arc<SourceFile>>,
 }
 
 /// The checkout the project is in.
@@ -238,7 +241,11 @@ impl LocalPackage {
             .targets
             .iter()
             .filter(|t| t.kind.contains(&TargetKind::Bin))
-            .map(|t| Binary { name: t.name.clone(), required_features: t.required_features.clone() })
+            .map(|t| Binary {
+                name: t.name.clone(),
+                required_features: t.required_features.clone(),
+                source: read_source(&t.src_path).ok(),
+            })
             .collect();
         Ok(LocalPackage {
             name: package.name.to_string(),

@@ -111,6 +111,20 @@ pub fn render(plan: &Plan) -> String {
     if let Some(signal) = &r.stop_signal {
         line(&mut out, &format!("STOPSIGNAL {}", plain(signal)));
     }
+    if let Some(check) = &r.healthcheck {
+        let options =
+            [("interval", &check.interval), ("timeout", &check.timeout), ("start-period", &check.start_period)];
+        let mut text = String::from("HEALTHCHECK");
+        for (name, value) in options {
+            if let Some(value) = value {
+                let _ = write!(text, " --{name}={}", plain(value));
+            }
+        }
+        if let Some(retries) = check.retries {
+            let _ = write!(text, " --retries={retries}");
+        }
+        line(&mut out, &format!("{text} CMD {}", json(&check.command)));
+    }
     line(&mut out, &format!("ENTRYPOINT {}", json(&r.entrypoint)));
     if !r.cmd.is_empty() {
         line(&mut out, &format!("CMD {}", json(&r.cmd)));

@@ -20,8 +20,8 @@
 //! | `CONTAINERIZE_REVISION` | the git commit, empty outside a checkout |
 //!
 //! e.g. `env!("CONTAINERIZE_IMAGE")`. It prints exactly the `rerun-if-changed` lines for the
-//! files the output depends on (manifests, lockfile, toolchain and cargo config files, the git
-//! `HEAD`), so an unchanged project does not run the script again.
+//! files the output depends on (manifests, binaries' root sources, lockfile, toolchain and cargo
+//! config files, the git `HEAD`), so an unchanged project does not run the script again.
 
 use crate::diagnostic::Diagnostic;
 use crate::plan::REVISION_VARIABLE;
@@ -187,6 +187,9 @@ fn write_if_changed(path: &cargo_metadata::camino::Utf8Path, contents: &str) -> 
 fn inputs(project: &Project) -> Vec<String> {
     let root = &project.workspace_root;
     let mut paths: Vec<Utf8PathBuf> = project.packages.iter().map(|p| p.dir.join("Cargo.toml")).collect();
+    // Binaries' roots, where `#[containerize::main(...)]` settings live.
+    let sources = project.members().flat_map(|p| &p.binaries).filter_map(|b| b.source.as_ref());
+    paths.extend(sources.filter_map(|file| Utf8PathBuf::from_path_buf(file.path.clone()).ok()));
     paths.push(root.join("Cargo.toml"));
     paths.extend(project.root_files.iter().map(|f| root.join(f)));
     paths.extend(git_files(root));

@@ -112,6 +112,47 @@ impl Linkage {
     }
 }
 
+/// A `HEALTHCHECK` that runs the binary's built-in probe.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Healthcheck {
+    /// HTTP path to GET; a TCP connect when unset.
+    pub path: Option<String>,
+    /// Port on loopback; the first exposed port when unset.
+    pub port: Option<u16>,
+    /// Time between probes (`10s`).
+    pub interval: Option<String>,
+    /// Time a probe may take.
+    pub timeout: Option<String>,
+    /// Grace time after start, when failures don't count.
+    pub start_period: Option<String>,
+    /// Failures in a row that make the container unhealthy.
+    pub retries: Option<u32>,
+}
+
+/// Who handles SIGTERM and SIGINT when the binary runs as PID 1.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signals {
+    /// The runtime support: exit at once, with status 128 + the signal.
+    #[default]
+    Exit,
+    /// The app itself.
+    App,
+}
+
+impl Signals {
+    fn parse(s: &str) -> Checked<Signals> {
+        match s {
+            "exit" => Ok(Signals::Exit),
+            "app" => Ok(Signals::App),
+            _ => Err(validate::Invalid {
+                message: format!("unknown signal handling `{s}`"),
+                help: Some("use `exit` or `app`".into()),
+            }),
+        }
+    }
+}
+
 /// A file or directory of the package copied into the runtime image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Include {
@@ -204,6 +245,10 @@ settings! {
     build_packages: Vec<String>,
     /// BuildKit cache mounts.
     cache_mounts: bool,
+    /// Healthcheck.
+    healthcheck: Healthcheck,
+    /// Signal handling (attribute only).
+    signals: Signals,
     /// Runtime packages.
     runtime_packages: Vec<String>,
 }
@@ -220,7 +265,7 @@ impl Settings {
 
 /// Reads one settings table. Problems go to `diagnostics`; what could be read is returned.
 pub fn read_table(table: &Node, file: &Arc<SourceFile>, scope: Scope, diagnostics: &mut Vec<Diagnostic>) -> Settings {
-    let mut reader = Reader { file, diagnostics, key: String::new() };
+    let mut reader = Reader { file, attribute: scope == Scope::Attribute, diagnostics, key: String::new() };
     reader.table(table, scope)
 }
 
@@ -230,11 +275,14 @@ pub fn scope_header(scope: Scope) -> &'static str {
         Scope::Workspace => "[workspace.metadata.containerize]",
         Scope::Package => "[package.metadata.containerize]",
         Scope::Binary => "[package.metadata.containerize.bin.<name>]",
+        Scope::Attribute => "#[containerize::main(...)]",
     }
 }
 
 struct Reader<'a> {
     file: &'a Arc<SourceFile>,
+    /// Reading an attribute, where names are written `stop_signal` for `stop-signal`.
+    attribute: bool,
     diagnostics: &'a mut Vec<Diagnostic>,
     /// The key being read (`user`, `bin.admin.env`), which every message names.
     key: String,
@@ -345,6 +393,33 @@ impl Reader<'_> {
         self.key = parent;
     }
 
+    fn healthcheck(&mut self, node: &Node) -> Option<Healthcheck> {
+        let entries = self.entries(node)?;
+        let parent = self.key.clone();
+        let (mut check, mut valid) = (Healthcheck::default(), true);
+        for (key, value) in entries {
+            self.key = format!("{parent}.{}", key.name);
+            let read = match self.name(key).as_str() {
+                "path" => self.string_with(value, false, validate::http_path).map(|v| check.path = Some(v)),
+                "port" => self.string_with(value, true, validate::port_number).map(|v| check.port = Some(v)),
+                "interval" => self.string_with(value, false, validate::duration).map(|v| check.interval = Some(v)),
+                "timeout" => self.string_with(value, false, validate::duration).map(|v| check.timeout = Some(v)),
+                "start-period" => {
+                    self.string_with(value, false, validate::duration).map(|v| check.start_period = Some(v))
+                }
+                "retries" => self.string_with(value, true, validate::retries).map(|v| check.retries = Some(v)),
+                _ => {
+                    let known = ["path", "port", "interval", "timeout", "start-period", "retries"];
+                    self.unknown_key(key, "`healthcheck`", &known);
+                    Some(())
+                }
+            };
+            valid &= read.is_some();
+        }
+        self.key = parent;
+        valid.then_some(check)
+    }
+
     fn include(&mut self, node: &Node) -> Option<Include> {
         let entries = self.entries(node)?;
         let (mut src, mut dest, mut mode, mut complete) = (None, None, None, true);
@@ -381,9 +456,21 @@ impl Reader<'_> {
         }
     }
 
+    /// A key as the reader matches it: attribute names are Rust identifiers, `stop_signal`.
+    fn name(&self, key: &Key) -> String {
+        if self.attribute { key.name.replace('_', "-") } else { key.name.clone() }
+    }
+
+    /// A key as the user writes it in the source being read.
+    fn written(&self, name: &str) -> String {
+        if self.attribute { name.replace('-', "_") } else { name.to_owned() }
+    }
+
     fn unknown_key(&mut self, key: &Key, place: &str, known: &[&'static str]) {
+        let name = self.name(key);
         let suggestion =
-            if known.is_empty() { keys::suggest(&key.name) } else { keys::nearest(&key.name, known.iter().copied()) };
+            if known.is_empty() { keys::suggest(&name) } else { keys::nearest(&name, known.iter().copied()) };
+        let suggestion = suggestion.map(|s| self.written(s));
         let mut diagnostic = Diagnostic::warning(
             self.origin(&key.span),
             format!("unknown key `{}` in {place}", key.name),
@@ -400,24 +487,36 @@ impl Reader<'_> {
         let mut s = Settings::default();
         let parent = self.key.clone();
         for (key, node) in self.entries(table).unwrap_or_default() {
+            let name = self.name(key);
             self.key = if parent.is_empty() { key.name.clone() } else { format!("{parent}.{}", key.name) };
-            let documented = KEYS.iter().find(|k| k.name == key.name);
-            let out_of_scope = match scope {
-                Scope::Workspace => documented.is_some_and(|k| !k.in_workspace),
-                Scope::Binary => matches!(key.name.as_str(), "bin" | "bins"),
-                Scope::Package => false,
-            };
-            if out_of_scope {
-                let diagnostic = Diagnostic::warning(
-                    self.origin(&key.span),
-                    format!("`{}` has no effect in {}", key.name, scope_header(scope)),
-                    "ignored here",
-                )
-                .with_help("write it in the package's [package.metadata.containerize] table");
+            let documented = KEYS.iter().find(|k| k.name == name);
+            if let Some(documented) = documented.filter(|k| !k.allowed_in(scope)) {
+                let origin = self.origin(&key.span);
+                let diagnostic = match scope {
+                    // In code, every mistake stops the build.
+                    Scope::Attribute => Diagnostic::error(
+                        origin,
+                        format!("`{}` can't be set in {}", key.name, scope_header(scope)),
+                        "not here",
+                    )
+                    .with_help("set it in [package.metadata.containerize] in Cargo.toml"),
+                    _ if !documented.in_manifest => Diagnostic::warning(
+                        origin,
+                        format!("`{}` is only read from #[containerize::main(...)]", key.name),
+                        "ignored here",
+                    )
+                    .with_help("write it in the attribute on the binary's `fn main`"),
+                    _ => Diagnostic::warning(
+                        origin,
+                        format!("`{}` has no effect in {}", key.name, scope_header(scope)),
+                        "ignored here",
+                    )
+                    .with_help("write it in the package's [package.metadata.containerize] table"),
+                };
                 self.diagnostics.push(diagnostic);
                 continue;
             }
-            match key.name.as_str() {
+            match name.as_str() {
                 "name" => s.name = self.one(node, image::repository),
                 "tags" => s.tags = self.strings(node, image::tag),
                 "base" => s.base = self.one(node, Base::parse),
@@ -429,6 +528,10 @@ impl Reader<'_> {
                 "all-features" => s.all_features = self.boolean(node),
                 "no-default-features" => s.no_default_features = self.boolean(node),
                 "profile" => s.profile = self.one(node, validate::cargo_name),
+                // One port may stand alone: `expose = 8080`.
+                "expose" if !matches!(node.value, Value::Array(_)) => {
+                    s.expose = self.string_with(node, true, validate::port).map(|port| self.set(node, vec![port]));
+                }
                 "expose" => s.expose = self.list(node, |r, n| r.string_with(n, true, validate::port)),
                 "env" => self.map(node, validate::variable_name, &mut s.env),
                 "workdir" => s.workdir = self.one(node, validate::image_path),
@@ -442,6 +545,8 @@ impl Reader<'_> {
                 "build-include" => s.build_include = self.strings(node, validate::project_path),
                 "build-packages" => s.build_packages = self.strings(node, validate::debian_package),
                 "cache-mounts" => s.cache_mounts = self.boolean(node),
+                "healthcheck" => s.healthcheck = self.healthcheck(node).map(|h| self.set(node, h)),
+                "signals" => s.signals = self.one(node, Signals::parse),
                 "runtime-packages" => s.runtime_packages = self.strings(node, validate::debian_package),
                 "build-args" => self.map(node, validate::variable_name, &mut s.build_args),
                 "bin" => {

@@ -1,8 +1,10 @@
 //! What the user asked for: the images to build (one per selected binary) and the settings of
 //! each, merged from every layer in precedence order, lowest first: built-in defaults (applied
-//! by the plan), `[workspace.metadata.containerize]`, `[package.metadata.containerize]`,
+//! by the plan), `[workspace.metadata.containerize]`, `#[containerize::main(...)]` on the
+//! binary's `main`, `[package.metadata.containerize]`,
 //! `[package.metadata.containerize.bin.<name>]`, then command-line flags.
 
+use crate::attribute;
 use crate::diagnostic::{Diagnostic, Origin};
 use crate::manifest;
 use crate::project::{LocalPackage, Project};
@@ -32,6 +34,9 @@ pub struct ImageSpec {
     pub binary: String,
     /// Its settings, all layers merged.
     pub settings: Settings,
+    /// Whether its `main` carries `#[containerize::main]`, whose runtime support answers the
+    /// healthcheck probe and handles signals as PID 1.
+    pub runtime_support: bool,
 }
 
 /// Why the request can't be met.
@@ -93,8 +98,13 @@ pub fn resolve(project: &Project, selection: &Selection, flags: &Settings) -> Re
     let mut images = Vec::new();
     for (package, layer) in &layers {
         for binary in select_binaries(package, layer, selection, &mut diagnostics) {
-            let settings = workspace.overlay(&layer.for_binary(&binary)).overlay(flags);
-            images.push(ImageSpec { package: package.name.clone(), binary, settings });
+            // Settings in code sit between the workspace's defaults and the package's own.
+            let source = package.binaries.iter().find(|b| b.name == binary).and_then(|b| b.source.as_ref());
+            let attribute = source.and_then(|file| attribute::settings_in_source(file, &mut diagnostics));
+            let runtime_support = attribute.is_some();
+            let in_code = workspace.overlay(&attribute.unwrap_or_default());
+            let settings = in_code.overlay(&layer.for_binary(&binary)).overlay(flags);
+            images.push(ImageSpec { package: package.name.clone(), binary, settings, runtime_support });
         }
     }
     for (package, layer) in &layers {

@@ -146,6 +146,70 @@ pub fn port(s: &str) -> Checked<Port> {
     }
 }
 
+/// A port number alone.
+pub fn port_number(s: &str) -> Checked<u16> {
+    match s.parse::<u16>() {
+        Ok(number) if number > 0 => Ok(number),
+        _ => Err(Invalid::new(format!("`{s}` is not a port number")).help("use a number from 1 to 65535")),
+    }
+}
+
+/// An HTTP path to probe: absolute, printable, no spaces.
+pub fn http_path(s: &str) -> Checked<String> {
+    if s.starts_with('/') && s.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\') {
+        Ok(s.to_owned())
+    } else {
+        Err(Invalid::new(format!("`{s}` is not an HTTP path")).help("write a path such as `/healthz`"))
+    }
+}
+
+/// A duration as Docker writes it: `30s`, `1m30s`, `500ms`.
+pub fn duration(s: &str) -> Checked<String> {
+    let mut rest = s;
+    let mut parts = 0;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = ["ns", "us", "ms", "s", "m", "h"].into_iter().find(|u| rest[digits..].starts_with(u));
+        match unit {
+            Some(unit) if digits > 0 => rest = &rest[digits + unit.len()..],
+            _ => {
+                return Err(
+                    Invalid::new(format!("`{s}` is not a duration")).help("write e.g. `10s`, `1m30s` or `500ms`")
+                );
+            }
+        }
+        parts += 1;
+    }
+    if parts == 0 {
+        return Err(Invalid::new("an empty duration").help("write e.g. `10s`"));
+    }
+    Ok(s.to_owned())
+}
+
+/// A valid [`duration`] in milliseconds.
+pub fn millis(s: &str) -> Option<u64> {
+    let mut total = 0u64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        let number: u64 = rest[..digits].parse().ok()?;
+        let (unit, per) = [("ns", 0), ("us", 0), ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+            .into_iter()
+            .find(|(u, _)| rest[digits..].starts_with(u))?;
+        total += if unit == "ns" || unit == "us" { 0 } else { number * per };
+        rest = &rest[digits + unit.len()..];
+    }
+    Some(total)
+}
+
+/// A number of retries: 1 to 100.
+pub fn retries(s: &str) -> Checked<u32> {
+    match s.parse::<u32>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n),
+        _ => Err(Invalid::new(format!("`{s}` is not a number of retries")).help("use a number from 1 to 100")),
+    }
+}
+
 /// A signal name or number, normalised to `SIGNAME` or the number.
 pub fn signal(s: &str) -> Checked<String> {
     let name = s.strip_prefix("SIG").unwrap_or(s);

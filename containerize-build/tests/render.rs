@@ -23,7 +23,10 @@ fn package(dir: &str, manifest: &str, binaries: &[&str]) -> LocalPackage {
             ..About::default()
         },
         rust_version: Some("1.85".into()),
-        binaries: binaries.iter().map(|b| Binary { name: (*b).into(), required_features: vec![] }).collect(),
+        binaries: binaries
+            .iter()
+            .map(|b| Binary { name: (*b).into(), required_features: vec![], source: None })
+            .collect(),
         inputs: vec!["Cargo.toml".into(), "src".into()],
         targets: match binaries {
             [] => vec![TargetFile { path: "src/lib.rs".into(), role: TargetRole::Library }],
@@ -236,4 +239,32 @@ fn the_legacy_builder_gets_no_cache_mounts() {
     let dockerfile = render(&plan(&project, &spec.images[0], &options).unwrap());
     assert!(!dockerfile.contains("--mount"), "{dockerfile}");
     insta::assert_snapshot!(dockerfile);
+}
+
+fn with_main(settings: &str, main_rs: &str) -> Project {
+    let mut project = single(settings);
+    project.packages[0].binaries[0].source = Some(SourceFile::new(format!("{ROOT}/src/main.rs"), main_rs));
+    project
+}
+
+#[test]
+fn settings_in_code_give_a_healthcheck_and_cargo_toml_overrides_them() {
+    let main = "#[containerize::main(expose = 8080, stop_signal = \"SIGINT\", healthcheck(path = \"/healthz\", interval = \"2s\", timeout = \"1s\", start_period = \"5s\", retries = 2))]\nfn main() {}\n";
+    let project = with_main("stop-signal = \"SIGTERM\"", main);
+    let dockerfile = dockerfiles(&project);
+    assert!(dockerfile.contains("STOPSIGNAL SIGTERM"), "Cargo.toml overrides the attribute: {dockerfile}");
+    assert!(dockerfile.contains("EXPOSE 8080/tcp"), "{dockerfile}");
+    insta::assert_snapshot!(dockerfile);
+}
+
+#[test]
+fn a_healthcheck_needs_the_attribute_and_a_port() {
+    let project = single("healthcheck = { path = \"/healthz\", port = 8080 }");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let errors = plan(&project, &spec.images[0], &Options::default()).unwrap_err();
+    assert!(errors[0].message.contains("has no built-in probe"), "{errors:?}");
+    let project = with_main("", "#[containerize::main(healthcheck(path = \"/\"))]\nfn main() {}\n");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let errors = plan(&project, &spec.images[0], &Options::default()).unwrap_err();
+    assert!(errors[0].message.contains("no port"), "{errors:?}");
 }

@@ -60,13 +60,13 @@ fn a_misspelled_key_warns_with_position_and_suggestion() {
 #[test]
 fn a_wrong_type_is_an_error_with_position_and_writes_nothing() {
     let dir = example("hello");
-    set_settings(dir.path(), "expose = \"8080\"");
+    set_settings(dir.path(), "expose = [true]");
     let output = containerize(dir.path()).arg("--print").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty(), "nothing may be written on an error");
     let stderr = stderr(&output);
-    assert!(stderr.contains("`expose`: expected an array, found a string"), "{stderr}");
-    assert!(stderr.contains("Cargo.toml:11:10"), "{stderr}");
+    assert!(stderr.contains("`expose`: expected a string or an integer, found a boolean"), "{stderr}");
+    assert!(stderr.contains("Cargo.toml:11:11"), "{stderr}");
     assert!(stderr.contains("nothing was built"), "{stderr}");
 }
 
