@@ -6,6 +6,14 @@
 //! `cli` off and so never compile tokio or bollard through us.
 
 pub use containerize_build::{Diagnostic, Options, Plan, Project, Selection, Settings, Spec};
+pub use containerize_macros::main;
+
+/// Runtime support for the code `#[containerize::main]` expands to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::runtime::{Signals, start};
+}
+mod runtime;
 pub use containerize_build::{
     diagnostic, keys, manifest, node, plan, project, render, settings, spec, toolchain, validate,
 };

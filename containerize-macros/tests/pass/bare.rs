@@ -1,0 +1,2 @@
+#[containerize::main]
+fn main() {}

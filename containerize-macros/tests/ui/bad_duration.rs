@@ -1,0 +1,2 @@
+#[containerize::main(healthcheck(path = "/healthz", timeout = "soon"))]
+fn main() {}

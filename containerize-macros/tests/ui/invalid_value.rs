@@ -1,0 +1,2 @@
+#[containerize::main(user = "root; rm -rf /")]
+fn main() {}

@@ -1,0 +1,2 @@
+#[containerize::main(expse = 8080)]
+fn main() {}

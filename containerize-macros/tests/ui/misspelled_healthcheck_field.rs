@@ -1,0 +1,2 @@
+#[containerize::main(healthcheck(path = "/healthz", intervl = "1s"))]
+fn main() {}

@@ -1,0 +1,2 @@
+#[containerize::main(base = "scratch")]
+fn main() {}

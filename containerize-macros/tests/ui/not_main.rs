@@ -1,0 +1,4 @@
+#[containerize::main]
+fn serve() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[containerize::main(expose 8080)]
+fn main() {}

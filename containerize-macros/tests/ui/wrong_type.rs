@@ -1,0 +1,2 @@
+#[containerize::main(expose = true)]
+fn main() {}

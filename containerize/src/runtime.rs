@@ -1,0 +1,108 @@
+//! What `#[containerize::main]` adds to a binary at run time: the healthcheck probe its image's
+//! `HEALTHCHECK` runs, and a prompt exit on SIGTERM and SIGINT when it runs as PID 1 (where the
+//! kernel ignores signals a process does not handle, so `docker stop` would wait out its grace
+//! period). Small on purpose: std and signal-hook, no async runtime.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+/// Who handles SIGTERM and SIGINT as PID 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signals {
+    /// Exit at once with status 128 + the signal.
+    Exit,
+    /// The app.
+    App,
+}
+
+/// Called first in `main`: answers a healthcheck and exits, or sets up signal handling.
+pub fn start(signals: Signals, healthcheck_flag: &str) {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some(healthcheck_flag) {
+        let url = args.next().unwrap_or_default();
+        let timeout = Duration::from_millis(args.next().and_then(|t| t.parse().ok()).unwrap_or(5000));
+        std::process::exit(match probe(&url, timeout) {
+            Ok(()) => 0,
+            Err(reason) => {
+                eprintln!("unhealthy: {reason}");
+                1
+            }
+        });
+    }
+    if signals == Signals::Exit && std::process::id() == 1 {
+        exit_on_signals();
+    }
+}
+
+/// `http://host:port/path`: a GET answered 2xx or 3xx; `tcp://host:port`: a connection.
+fn probe(url: &str, timeout: Duration) -> Result<(), String> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("`{url}` is not a URL"))?;
+    let (authority, path) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
+    let address = authority
+        .to_socket_addrs()
+        .map_err(|e| format!("{authority}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{authority}: no address"))?;
+    let mut stream = TcpStream::connect_timeout(&address, timeout).map_err(|e| format!("{authority}: {e}"))?;
+    if scheme == "tcp" {
+        return Ok(());
+    }
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: containerize-healthcheck\r\n\r\n")
+        .map_err(|e| format!("{url}: {e}"))?;
+    let mut head = [0; 32];
+    let read = stream.read(&mut head).map_err(|e| format!("{url}: {e}"))?;
+    let status_line = String::from_utf8_lossy(&head[..read]);
+    let status: u16 = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    if (200..400).contains(&status) { Ok(()) } else { Err(format!("GET {url} answered {status}")) }
+}
+
+#[cfg(unix)]
+fn exit_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            std::process::exit(128 + signal);
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn exit_on_signals() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn serve_once(status: &'static str) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0; 256];
+            let _ = stream.read(&mut request);
+            let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
+        });
+        port
+    }
+
+    #[test]
+    fn probes_answer_by_status_and_connection() {
+        let second = Duration::from_secs(1);
+        assert_eq!(probe(&format!("http://127.0.0.1:{}/healthz", serve_once("200 OK")), second), Ok(()));
+        let failed = probe(&format!("http://127.0.0.1:{}/healthz", serve_once("503 Unavailable")), second);
+        assert!(failed.unwrap_err().contains("503"));
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        assert!(probe(&format!("tcp://127.0.0.1:{closed}"), second).is_err());
+        let open = TcpListener::bind("127.0.0.1:0").unwrap();
+        assert_eq!(probe(&format!("tcp://{}", open.local_addr().unwrap()), second), Ok(()));
+    }
+}
