@@ -9,16 +9,17 @@ pub fn repo() -> PathBuf {
 }
 
 /// A fresh copy of `examples/<name>` (without `target/`) in a temporary directory, so tests
-/// can change it and build in parallel. `containerize-build` is copied beside it, where the
-/// examples' path dependencies expect it.
+/// can change it and build in parallel. The crates the examples depend on by path are copied
+/// beside it, where those paths lead.
 pub fn example(name: &str) -> Example {
     let root =
         tempfile::Builder::new().prefix(&format!("containerize-{name}-")).tempdir().expect("a temporary directory");
     let path = root.path().join("examples").join(name);
     copy_dir(&repo().join("examples").join(name), &path);
-    for part in ["Cargo.toml", "src"] {
-        let from = repo().join("containerize-build").join(part);
-        let to = root.path().join("containerize-build").join(part);
+    let crates = ["containerize", "containerize-build", "containerize-macros"];
+    for (krate, part) in crates.iter().flat_map(|c| [(c, "Cargo.toml"), (c, "src")]) {
+        let from = repo().join(krate).join(part);
+        let to = root.path().join(krate).join(part);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         if from.is_dir() {
             copy_dir(&from, &to);

@@ -3,7 +3,7 @@
 //! kernel ignores signals a process does not handle, so `docker stop` would wait out its grace
 //! period). Small on purpose: std and signal-hook, no async runtime.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
@@ -54,11 +54,15 @@ fn probe(url: &str, timeout: Duration) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: containerize-healthcheck\r\n\r\n")
         .map_err(|e| format!("{url}: {e}"))?;
-    let mut head = [0; 32];
-    let read = stream.read(&mut head).map_err(|e| format!("{url}: {e}"))?;
-    let status_line = String::from_utf8_lossy(&head[..read]);
+    // The whole status line, however the server splits its writes; no more than a line's worth.
+    let mut status_line = String::new();
+    BufReader::new(stream.take(256)).read_line(&mut status_line).map_err(|e| format!("{url}: {e}"))?;
     let status: u16 = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    if (200..400).contains(&status) { Ok(()) } else { Err(format!("GET {url} answered {status}")) }
+    match status {
+        200..400 => Ok(()),
+        0 => Err(format!("GET {url}: no HTTP answer")),
+        _ => Err(format!("GET {url} answered {status}")),
+    }
 }
 
 #[cfg(unix)]
@@ -87,8 +91,12 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         std::thread::spawn(move || {
             let (mut stream, _) = listener.accept().unwrap();
-            let mut request = [0; 256];
-            let _ = stream.read(&mut request);
+            // The whole request: closing with some of it unread would reset the connection.
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
             let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
         });
         port

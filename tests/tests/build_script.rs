@@ -25,10 +25,11 @@ fn settings_are_checked_on_every_build_and_the_outputs_match_the_cli() {
     let good = std::fs::read_to_string(&manifest).unwrap();
 
     // A bad setting fails the build, naming file, line, column and key.
-    std::fs::write(&manifest, good.replace("expose = [8080]", "expose = [8080]\nuser = \"a b\"")).unwrap();
+    let table = "[package.metadata.containerize]\n";
+    std::fs::write(&manifest, good.replace(table, &format!("{table}user = \"a b\"\n"))).unwrap();
     let failed = cargo_build(dir, false);
     assert!(!failed.status.success());
-    let line = good.lines().position(|l| l.starts_with("expose = [8080]")).unwrap() + 2;
+    let line = good.lines().position(|l| l == "[package.metadata.containerize]").unwrap() + 2;
     let expected = format!("Cargo.toml:{line}:8: `user`: `a b` is not a user");
     assert!(text(&failed).contains(&expected), "{expected} in: {}", text(&failed));
 

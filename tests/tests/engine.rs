@@ -378,3 +378,58 @@ fn path_dependencies_outside_the_workspace_are_sent_and_built() {
     // Static (scratch), the library from outside the workspace, .cargo/config.toml applied.
     assert_eq!(docker(&["run", "--rm", &tag.0]), "FROM OUTSIDE!");
 }
+
+fn health(container: &str) -> String {
+    docker(&["inspect", container, "--format", "{{.State.Health.Status}}"])
+}
+
+/// Polls until the container's health is `status`; how long it took.
+fn wait_for_health(container: &str, status: &str, limit: Duration) -> Duration {
+    let start = Instant::now();
+    while health(container) != status {
+        assert!(start.elapsed() < limit, "{container} not {status} within {limit:?}: {}", health(container));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    start.elapsed()
+}
+
+#[test]
+fn web_reports_its_health_without_a_shell_and_stops_promptly() {
+    if !engine_available("web_reports_its_health_without_a_shell_and_stops_promptly") {
+        return;
+    }
+    let dir = example("web");
+    let tag = TestTag::new("web-health");
+    build(dir.path(), &tag, &[]);
+
+    // No shell and no curl: the healthcheck runs the binary itself.
+    let created = docker(&["create", &tag.0]);
+    let export = Command::new("docker").args(["export", &created]).output().unwrap();
+    docker(&["rm", &created]);
+    let mut files = Vec::new();
+    for entry in tar::Archive::new(export.stdout.as_slice()).entries().unwrap() {
+        files.push(entry.unwrap().path().unwrap().display().to_string());
+    }
+    for tool in ["bin/sh", "usr/bin/sh", "bin/bash", "bin/busybox", "usr/bin/curl", "usr/bin/wget"] {
+        assert!(!files.iter().any(|f| f == tool), "{tool} is in the image");
+    }
+    let healthcheck = docker(&["image", "inspect", &tag.0, "--format", "{{json .Config.Healthcheck.Test}}"]);
+    assert!(healthcheck.contains("--containerize-healthcheck"), "{healthcheck}");
+
+    let container = docker(&["run", "-d", "-p", "127.0.0.1::8080", &tag.0]);
+    let start_period = Duration::from_secs(10);
+    let became_healthy = wait_for_health(&container, "healthy", start_period);
+    eprintln!("healthy after {became_healthy:?}");
+    let port = docker(&["port", &container, "8080/tcp"]).rsplit(':').next().unwrap().to_owned();
+    assert!(http_get(&port, "/fail").starts_with("HTTP/1.1 200"));
+    wait_for_health(&container, "unhealthy", Duration::from_secs(10));
+
+    // PID 1 ends on SIGTERM at once, well inside a 10-second grace period.
+    let stopping = Instant::now();
+    docker(&["stop", "-t", "10", &container]);
+    let stopped_in = stopping.elapsed();
+    let status = docker(&["inspect", &container, "--format", "{{.State.ExitCode}}"]);
+    docker(&["rm", &container]);
+    assert!(stopped_in < Duration::from_secs(2), "docker stop took {stopped_in:?}");
+    assert_eq!(status, "143", "exit status after SIGTERM");
+}

@@ -1,0 +1,56 @@
+//! `#[containerize::main]` as the CLI sees it, and what it costs an app.
+
+use containerize_tests::{containerize, example, repo};
+use std::process::Command;
+
+#[test]
+fn an_app_using_the_attribute_compiles_no_async_runtime_nor_docker_client() {
+    let manifest = repo().join("examples/web/Cargo.toml");
+    let output = Command::new(env!("CARGO"))
+        .args(["tree", "-e", "normal", "--prefix", "none", "--format", "{p}", "--manifest-path"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let tree = String::from_utf8(output.stdout).unwrap();
+    assert!(tree.lines().any(|l| l.starts_with("containerize ")), "{tree}");
+    for heavy in ["tokio", "bollard", "hyper", "futures-util"] {
+        assert!(!tree.lines().any(|l| l.starts_with(&format!("{heavy} "))), "{heavy} is in the tree:\n{tree}");
+    }
+}
+
+#[test]
+fn the_cli_reads_the_attribute_and_cargo_toml_overrides_it() {
+    let web = example("web");
+    let print = || String::from_utf8(containerize(web.path()).arg("--print").output().unwrap().stdout).unwrap();
+    let dockerfile = print();
+    assert!(dockerfile.contains("EXPOSE 8080/tcp"), "{dockerfile}");
+    assert!(
+        dockerfile.contains("HEALTHCHECK --interval=1s --timeout=1s --start-period=10s --retries=2 CMD"),
+        "{dockerfile}"
+    );
+
+    let manifest = web.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let table = "[package.metadata.containerize]\n";
+    let overridden = format!("{table}expose = [9090]\nhealthcheck = {{ path = \"/healthz\", interval = \"30s\" }}\n");
+    std::fs::write(&manifest, text.replace(table, &overridden)).unwrap();
+    let dockerfile = print();
+    assert!(dockerfile.contains("EXPOSE 9090/tcp"), "{dockerfile}");
+    assert!(
+        dockerfile.contains("HEALTHCHECK --interval=30s CMD") && dockerfile.contains("http://127.0.0.1:9090/healthz"),
+        "{dockerfile}"
+    );
+}
+
+#[test]
+fn a_mistake_in_the_attribute_points_into_the_source() {
+    let web = example("web");
+    let main = web.path().join("src/main.rs");
+    let text = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, text.replace("expose = 8080", "expose = \"eighty\"")).unwrap();
+    let output = containerize(web.path()).arg("--print").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("src/main.rs:") && stderr.contains("`expose`: `eighty` is not a port number"), "{stderr}");
+}
