@@ -74,14 +74,7 @@ pub enum Suite {
 
 impl Suite {
     fn parse(s: &str) -> Checked<Suite> {
-        match s {
-            "bookworm" => Ok(Suite::Bookworm),
-            "trixie" => Ok(Suite::Trixie),
-            _ => Err(validate::Invalid {
-                message: format!("unknown Debian suite `{s}`"),
-                help: Some("use `trixie` or `bookworm`".into()),
-            }),
-        }
+        keyword(s, "Debian suite", &[("trixie", Suite::Trixie), ("bookworm", Suite::Bookworm)])
     }
 }
 
@@ -100,15 +93,7 @@ pub enum Linkage {
 impl Linkage {
     /// Reads a `linkage` value.
     pub fn parse(s: &str) -> Checked<Linkage> {
-        match s {
-            "auto" => Ok(Linkage::Auto),
-            "static" => Ok(Linkage::Static),
-            "dynamic" => Ok(Linkage::Dynamic),
-            _ => Err(validate::Invalid {
-                message: format!("unknown linkage `{s}`"),
-                help: Some("use `auto`, `static` or `dynamic`".into()),
-            }),
-        }
+        keyword(s, "linkage", &[("auto", Linkage::Auto), ("static", Linkage::Static), ("dynamic", Linkage::Dynamic)])
     }
 }
 
@@ -142,15 +127,19 @@ pub enum Signals {
 
 impl Signals {
     fn parse(s: &str) -> Checked<Signals> {
-        match s {
-            "exit" => Ok(Signals::Exit),
-            "app" => Ok(Signals::App),
-            _ => Err(validate::Invalid {
-                message: format!("unknown signal handling `{s}`"),
-                help: Some("use `exit` or `app`".into()),
-            }),
-        }
+        keyword(s, "signal handling", &[("exit", Signals::Exit), ("app", Signals::App)])
     }
+}
+
+/// One of a few keywords, or an error naming them in order.
+fn keyword<T: Copy>(s: &str, what: &str, choices: &[(&str, T)]) -> Checked<T> {
+    if let Some((_, value)) = choices.iter().find(|(word, _)| *word == s) {
+        return Ok(*value);
+    }
+    let words: Vec<String> = choices.iter().map(|(word, _)| format!("`{word}`")).collect();
+    let (last, rest) = words.split_last().expect("keywords to choose from");
+    let help = if rest.is_empty() { format!("use {last}") } else { format!("use {} or {last}", rest.join(", ")) };
+    Err(validate::Invalid { message: format!("unknown {what} `{s}`"), help: Some(help) })
 }
 
 /// A file or directory of the package copied into the runtime image.

@@ -5,7 +5,7 @@
 //! `[package.metadata.containerize.bin.<name>]`, then command-line flags.
 
 use crate::attribute;
-use crate::diagnostic::{Diagnostic, Origin};
+use crate::diagnostic::Diagnostic;
 use crate::manifest;
 use crate::project::{LocalPackage, Project};
 use crate::settings::{Set, Settings};
@@ -210,13 +210,13 @@ fn check_package_files(package: &LocalPackage, settings: &Settings, diagnostics:
     let build_includes = settings.build_include.iter().flat_map(|s| s.value.iter().map(move |p| (p, &s.origin)));
     for (path, origin) in includes.chain(build_includes) {
         if !package.dir.join(path).exists() {
-            let at = match origin {
-                Origin::File { .. } => origin.clone(),
-                _ => Origin::Derived,
-            };
             diagnostics.push(
-                Diagnostic::error(at, format!("`{path}` does not exist in package `{}`", package.name), "missing file")
-                    .with_help(format!("paths are relative to {}", package.dir)),
+                Diagnostic::error(
+                    origin.clone(),
+                    format!("`{path}` does not exist in package `{}`", package.name),
+                    "missing file",
+                )
+                .with_help(format!("paths are relative to {}", package.dir)),
             );
         }
     }

@@ -140,10 +140,7 @@ pub fn port(s: &str) -> Checked<Port> {
             return Err(Invalid::new(format!("unknown protocol `{protocol}`")).help("use `tcp` or `udp`"));
         }
     };
-    match number.parse::<u16>() {
-        Ok(number) if number > 0 => Ok(Port { number, protocol }),
-        _ => Err(Invalid::new(format!("`{number}` is not a port number")).help("use a number from 1 to 65535")),
-    }
+    Ok(Port { number: port_number(number)?, protocol })
 }
 
 /// A port number alone.
@@ -165,28 +162,13 @@ pub fn http_path(s: &str) -> Checked<String> {
 
 /// A duration as Docker writes it: `30s`, `1m30s`, `500ms`.
 pub fn duration(s: &str) -> Checked<String> {
-    let mut rest = s;
-    let mut parts = 0;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        let unit = ["ns", "us", "ms", "s", "m", "h"].into_iter().find(|u| rest[digits..].starts_with(u));
-        match unit {
-            Some(unit) if digits > 0 => rest = &rest[digits + unit.len()..],
-            _ => {
-                return Err(
-                    Invalid::new(format!("`{s}` is not a duration")).help("write e.g. `10s`, `1m30s` or `500ms`")
-                );
-            }
-        }
-        parts += 1;
+    match millis(s) {
+        Some(_) if !s.is_empty() => Ok(s.to_owned()),
+        _ => Err(Invalid::new(format!("`{s}` is not a duration")).help("write e.g. `10s`, `1m30s` or `500ms`")),
     }
-    if parts == 0 {
-        return Err(Invalid::new("an empty duration").help("write e.g. `10s`"));
-    }
-    Ok(s.to_owned())
 }
 
-/// A valid [`duration`] in milliseconds.
+/// A duration in milliseconds (`ns` and `us` parts count as none); `None` if it is not one.
 pub fn millis(s: &str) -> Option<u64> {
     let mut total = 0u64;
     let mut rest = s;
@@ -196,7 +178,7 @@ pub fn millis(s: &str) -> Option<u64> {
         let (unit, per) = [("ns", 0), ("us", 0), ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
             .into_iter()
             .find(|(u, _)| rest[digits..].starts_with(u))?;
-        total += if unit == "ns" || unit == "us" { 0 } else { number * per };
+        total += number * per;
         rest = &rest[digits + unit.len()..];
     }
     Some(total)

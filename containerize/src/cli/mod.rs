@@ -212,10 +212,7 @@ async fn build_all(args: &Args, project: &Project, mut plans: Vec<Plan>) -> Resu
             bases: vec![plan.builder.image.clone(), plan.runtime.base.clone()],
         };
         let mut display = Display::new(verbosity, terminal, &plan.binary);
-        let interrupted = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        let result = image::build(&docker, job, &mut display, interrupted).await;
+        let result = image::build(&docker, job, &mut display, interrupted()).await;
         display.finish();
         let image = result?;
         if !args.json {
@@ -253,12 +250,9 @@ async fn smoke_run(engine: &impl Engine, image: &Built, plan: &Plan, run_args: &
     let reference = image.tags.first().unwrap_or(&image.id);
     let port = plan.runtime.expose.first().filter(|_| run_args.is_empty()).map(|p| p.number);
     eprintln!("running {reference}{}", port.map_or(String::new(), |p| format!(" until port {p} answers")));
-    let interrupted = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
     let outcome = tokio::select! {
         outcome = engine.run_once(reference, run_args, port) => outcome?,
-        () = interrupted => return Err(EngineError::Interrupted.into()),
+        () = interrupted() => return Err(EngineError::Interrupted.into()),
     };
     eprint!("{}", outcome.logs);
     match outcome.status {
@@ -269,6 +263,11 @@ async fn smoke_run(engine: &impl Engine, image: &Built, plan: &Plan, run_args: &
         None => eprintln!("{reference} answered on port {}", port.unwrap_or_default()),
     }
     Ok(())
+}
+
+/// Resolves on Ctrl-C (a failure to listen for it counts as one: stop rather than run on deaf).
+async fn interrupted() {
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Every settings key, with its summary and an example, for `--help-settings` and the README.
