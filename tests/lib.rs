@@ -12,14 +12,12 @@ pub fn repo() -> PathBuf {
 /// can change it and build in parallel. The crates the examples depend on by path are copied
 /// beside it, where those paths lead.
 pub fn example(name: &str) -> Example {
-    let root =
-        tempfile::Builder::new().prefix(&format!("containerize-{name}-")).tempdir().expect("a temporary directory");
-    let path = root.path().join("examples").join(name);
-    copy_dir(&repo().join("examples").join(name), &path);
+    let example = copy_of("examples", name);
+    let root = example.path.parent().unwrap().parent().unwrap();
     let crates = ["containerize", "containerize-build", "containerize-macros"];
     for (krate, part) in crates.iter().flat_map(|c| [(c, "Cargo.toml"), (c, "src")]) {
         let from = repo().join(krate).join(part);
-        let to = root.path().join(krate).join(part);
+        let to = root.join(krate).join(part);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         if from.is_dir() {
             copy_dir(&from, &to);
@@ -27,6 +25,20 @@ pub fn example(name: &str) -> Example {
             std::fs::copy(from, to).unwrap();
         }
     }
+    example
+}
+
+/// A fresh copy of the test project `tests/fixtures/<name>`.
+pub fn fixture(name: &str) -> Example {
+    copy_of("tests/fixtures", name)
+}
+
+/// A copy of `<dir>/<name>` at the same relative place in a temporary directory.
+fn copy_of(dir: &str, name: &str) -> Example {
+    let root =
+        tempfile::Builder::new().prefix(&format!("containerize-{name}-")).tempdir().expect("a temporary directory");
+    let path = root.path().join(dir).join(name);
+    copy_dir(&repo().join(dir).join(name), &path);
     Example { path, _root: root }
 }
 

@@ -1,7 +1,7 @@
 //! End to end against the real engine: build each example, run it, check what it prints or
 //! serves, its user, labels and size; and the failures users meet.
 
-use containerize_tests::{TestTag, containerize, docker, engine_available, example};
+use containerize_tests::{TestTag, containerize, docker, engine_available, example, fixture};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -377,6 +377,32 @@ fn path_dependencies_outside_the_workspace_are_sent_and_built() {
     build(&app, &tag, &[]);
     // Static (scratch), the library from outside the workspace, .cargo/config.toml applied.
     assert_eq!(docker(&["run", "--rm", &tag.0]), "FROM OUTSIDE!");
+}
+
+#[test]
+fn an_unconventional_layout_builds_as_cargo_builds_it_on_the_host() {
+    if !engine_available("an_unconventional_layout_builds_as_cargo_builds_it_on_the_host") {
+        return;
+    }
+    let dir = fixture("layout");
+    // What cargo builds from the settings (profile `ship`, feature `fancy`, and `extra`,
+    // which the binary requires), run on the host.
+    let host = Command::new("cargo")
+        .args(["run", "-q", "--locked", "--profile", "ship", "--features", "app/fancy,app/extra", "--bin", "report"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(host.status.success(), "{}", String::from_utf8_lossy(&host.stderr));
+    let expected = String::from_utf8(host.stdout).unwrap();
+    assert_eq!(
+        expected.trim(),
+        "generated at opt-level 1 | extra true | fancy true | debug-assertions true | version 1.2.3 | helper 1.2.3 | itoa 42"
+    );
+    for builder in BUILDERS {
+        let tag = TestTag::new(&format!("layout-{builder}"));
+        build(&dir.path().join("app"), &tag, &["--buildkit", builder]);
+        assert_eq!(docker(&["run", "--rm", &tag.0]), expected.trim(), "under --buildkit {builder}");
+    }
 }
 
 fn health(container: &str) -> String {
