@@ -87,10 +87,9 @@ pub fn render(plan: &Plan) -> String {
     if r.ca_certificates == CaCertificates::FromBuilder {
         line(&mut out, &format!("COPY --from=builder {}", json_words(&[CA_BUNDLE.to_owned(), CA_BUNDLE.to_owned()])));
     }
-    line(&mut out, &format!("COPY --from=builder {}", json_words(&[b.output.clone(), r.binary.clone()])));
-    if !r.include.is_empty() {
-        line(&mut out, &format!("COPY --from=builder {}", json_words(&[format!("{STAGING}/"), "/".to_owned()])));
-    }
+    // The image's settings before its files: they stay cached when only the binary changes,
+    // which matters to the legacy builder, for which every instruction after a changed one is
+    // another container to commit.
     if !r.env.is_empty() {
         line(&mut out, &assignments("ENV", &r.env, plain));
     }
@@ -101,13 +100,6 @@ pub fn render(plan: &Plan) -> String {
     if !r.expose.is_empty() {
         line(&mut out, &format!("EXPOSE {}", r.expose.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")));
     }
-    if !r.volumes.is_empty() {
-        line(&mut out, &format!("VOLUME {}", json_words(&r.volumes)));
-    }
-    if let Some(workdir) = &r.workdir {
-        line(&mut out, &format!("WORKDIR {}", quoted(workdir)));
-    }
-    line(&mut out, &format!("USER {}", quoted(&r.user)));
     if let Some(signal) = &r.stop_signal {
         line(&mut out, &format!("STOPSIGNAL {}", plain(signal)));
     }
@@ -129,6 +121,19 @@ pub fn render(plan: &Plan) -> String {
     if !r.cmd.is_empty() {
         line(&mut out, &format!("CMD {}", json(&r.cmd)));
     }
+    line(&mut out, &format!("COPY --from=builder {}", json_words(&[b.output.clone(), r.binary.clone()])));
+    if !r.include.is_empty() {
+        line(&mut out, &format!("COPY --from=builder {}", json_words(&[format!("{STAGING}/"), "/".to_owned()])));
+    }
+    // After the files: a volume's contents are fixed once declared, and the working directory
+    // and the user are what the running container starts with.
+    if !r.volumes.is_empty() {
+        line(&mut out, &format!("VOLUME {}", json_words(&r.volumes)));
+    }
+    if let Some(workdir) = &r.workdir {
+        line(&mut out, &format!("WORKDIR {}", quoted(workdir)));
+    }
+    line(&mut out, &format!("USER {}", quoted(&r.user)));
     out
 }
 

@@ -185,7 +185,7 @@ fn hostile_values_cannot_add_instructions() {
     let dockerfile = render(&plan);
     let mut expected_with_new = expected.clone();
     // The hostile plan also sets WORKDIR, VOLUME and STOPSIGNAL, which the tame one lacks.
-    for (after, added) in [("LABEL", "VOLUME"), ("VOLUME", "WORKDIR"), ("USER", "STOPSIGNAL")] {
+    for (after, added) in [("LABEL", "STOPSIGNAL"), ("COPY", "VOLUME"), ("VOLUME", "WORKDIR")] {
         let at = expected_with_new.iter().rposition(|i| i == after).unwrap() + 1;
         expected_with_new.insert(at, added.to_owned());
     }
