@@ -5,9 +5,9 @@
 //! for each way of building: a cold build, a rebuild after a one-line source edit, and a rebuild
 //! after a version bump; then it prints the image and context sizes. Every way builds the same
 //! sources, on the same engine, in turn. The project is ripgrep 14.1.1 as published on crates.io
-//! (a real application: 41 crates, 12,000 lines of its own), or with `linkcheck`,
-//! `examples/linkcheck` (33 crates, a 100-line application: there the engine's fixed cost per
-//! build shows).
+//! (a real application: 32 dependencies, 12,000 lines of its own), or with `linkcheck`,
+//! `examples/linkcheck` (28 dependencies, a 51-line application: there the engine's fixed cost
+//! per build shows).
 
 use containerize_tests::{binary, docker, repo};
 use std::path::Path;

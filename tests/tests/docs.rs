@@ -1,5 +1,5 @@
 //! The README's settings reference matches the code's, and every TOML example in it parses
-//! with the real reader, without a single warning.
+//! with the real reader, without a single warning; its example Dockerfile is what the tool writes.
 
 use containerize_build::keys::KEYS;
 use containerize_build::{SourceFile, manifest};
@@ -59,4 +59,28 @@ fn attribute_examples_parse_cleanly() {
         assert!(settings.is_some(), "the example of `{}` is an attribute on main", key.name);
         assert!(diagnostics.is_empty(), "example of `{}`: {diagnostics:?}", key.name);
     }
+}
+
+/// The Dockerfile's lines, with the values that follow the checkout (commit, its time) elided.
+fn without_revision(dockerfile: &str) -> Vec<String> {
+    let marks = ["CONTAINERIZE_REVISION=", "image.created\"=", "image.revision\"="];
+    dockerfile
+        .lines()
+        .map(|line| match marks.iter().find_map(|m| line.find(m).map(|at| at + m.len())) {
+            Some(at) => format!("{}…{}", &line[..at], if line.ends_with('\\') { " \\" } else { "" }),
+            None => line.to_owned(),
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_shows_the_dockerfile_the_tool_writes() {
+    let readme = readme();
+    let start = readme.find("```dockerfile\n").expect("a Dockerfile in the README") + "```dockerfile\n".len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    let web = containerize_tests::repo().join("examples/web");
+    let output = containerize_tests::containerize(&web).args(["--print", "--buildkit", "never"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(without_revision(shown), without_revision(&printed), "regenerate the README's example:\n{printed}");
 }
