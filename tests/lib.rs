@@ -13,7 +13,7 @@ pub fn repo() -> PathBuf {
 /// beside it, where those paths lead.
 pub fn example(name: &str) -> Example {
     let example = copy_of("examples", name);
-    let root = example.path.parent().unwrap().parent().unwrap();
+    let root = example.root.path();
     let crates = ["containerize", "containerize-build", "containerize-macros"];
     for (krate, part) in crates.iter().flat_map(|c| [(c, "Cargo.toml"), (c, "src")]) {
         let from = repo().join(krate).join(part);
@@ -39,13 +39,13 @@ fn copy_of(dir: &str, name: &str) -> Example {
         tempfile::Builder::new().prefix(&format!("containerize-{name}-")).tempdir().expect("a temporary directory");
     let path = root.path().join(dir).join(name);
     copy_dir(&repo().join(dir).join(name), &path);
-    Example { path, _root: root }
+    Example { path, root }
 }
 
 /// A copy of an example, removed when dropped.
 pub struct Example {
     path: PathBuf,
-    _root: tempfile::TempDir,
+    root: tempfile::TempDir,
 }
 
 impl Example {
