@@ -42,6 +42,14 @@ fn copy_of(dir: &str, name: &str) -> Example {
     Example { path, root }
 }
 
+/// Replaces the first `from` in the file with `to`. `from` must be there: an edit that finds
+/// nothing would leave a test passing for the wrong reason.
+pub fn edit_file(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(text.contains(from), "{} has no {from}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
 /// A copy of an example, removed when dropped.
 pub struct Example {
     path: PathBuf,

@@ -9,7 +9,7 @@
 //! `examples/linkcheck` (28 dependencies, a 51-line application: there the engine's fixed cost
 //! per build shows).
 
-use containerize_tests::{binary, docker, repo};
+use containerize_tests::{binary, docker, edit_file, repo};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -118,7 +118,7 @@ fn main() {
     let project_dir = dir.path().join("project");
     (project.fetch)(&project_dir);
     for file in ["Cargo.toml", "Cargo.lock"] {
-        edit(&project_dir.join(file), &format!("name = \"{}\"", project.package), &format!("name = \"{name}\""));
+        edit_file(&project_dir.join(file), &format!("name = \"{}\"", project.package), &format!("name = \"{name}\""));
     }
     std::fs::write(project_dir.join(".dockerignore"), "target\n").unwrap();
     let binary_name = project.binary.unwrap_or(&name);
@@ -139,11 +139,15 @@ fn main() {
         match phase {
             "edit" => {
                 let (file, from, to) = project.edit;
-                edit(&project_dir.join(file), from, to);
+                edit_file(&project_dir.join(file), from, to);
             }
             "bump" => {
                 let (from, to) = project.bump;
-                edit(&project_dir.join("Cargo.toml"), &format!("version = \"{from}\""), &format!("version = \"{to}\""));
+                edit_file(
+                    &project_dir.join("Cargo.toml"),
+                    &format!("version = \"{from}\""),
+                    &format!("version = \"{to}\""),
+                );
             }
             _ => {}
         }
@@ -193,12 +197,6 @@ fn main() {
     {
         let _ = Command::new("docker").args(["rmi", image]).output();
     }
-}
-
-fn edit(path: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "{} has no {from}", path.display());
-    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
 /// `11.26kB` as bytes.

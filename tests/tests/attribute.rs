@@ -1,6 +1,6 @@
 //! `#[containerize::main]` as the CLI sees it, and what it costs an app.
 
-use containerize_tests::{containerize, example, repo};
+use containerize_tests::{containerize, edit_file, example, repo};
 use std::process::Command;
 
 #[test]
@@ -30,11 +30,9 @@ fn the_cli_reads_the_attribute_and_cargo_toml_overrides_it() {
         "{dockerfile}"
     );
 
-    let manifest = web.path().join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
     let table = "[package.metadata.containerize]\n";
     let overridden = format!("{table}expose = [9090]\nhealthcheck = {{ path = \"/healthz\", interval = \"30s\" }}\n");
-    std::fs::write(&manifest, text.replace(table, &overridden)).unwrap();
+    edit_file(&web.path().join("Cargo.toml"), table, &overridden);
     let dockerfile = print();
     assert!(dockerfile.contains("EXPOSE 9090/tcp"), "{dockerfile}");
     assert!(
@@ -46,9 +44,7 @@ fn the_cli_reads_the_attribute_and_cargo_toml_overrides_it() {
 #[test]
 fn a_mistake_in_the_attribute_points_into_the_source() {
     let web = example("web");
-    let main = web.path().join("src/main.rs");
-    let text = std::fs::read_to_string(&main).unwrap();
-    std::fs::write(&main, text.replace("expose = 8080", "expose = \"eighty\"")).unwrap();
+    edit_file(&web.path().join("src/main.rs"), "expose = 8080", "expose = \"eighty\"");
     let output = containerize(web.path()).arg("--print").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);

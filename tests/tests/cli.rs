@@ -1,14 +1,10 @@
 //! The command line, without an engine: flags, settings diagnostics, printing.
 
-use containerize_tests::{containerize, example};
-use std::fs;
+use containerize_tests::{containerize, edit_file, example};
 
 fn set_settings(dir: &std::path::Path, settings: &str) {
-    let manifest = dir.join("Cargo.toml");
-    let text = fs::read_to_string(&manifest).unwrap();
-    let text =
-        text.replace("[package.metadata.containerize]\n", &format!("[package.metadata.containerize]\n{settings}\n"));
-    fs::write(manifest, text).unwrap();
+    let table = "[package.metadata.containerize]\n";
+    edit_file(&dir.join("Cargo.toml"), table, &format!("{table}{settings}\n"));
 }
 
 fn stderr(output: &std::process::Output) -> String {

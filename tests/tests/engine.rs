@@ -1,7 +1,7 @@
 //! End to end against the real engine: build each example, run it, check what it prints or
 //! serves, its user, labels and size; and the failures users meet.
 
-use containerize_tests::{TestTag, containerize, docker, engine_available, example, fixture};
+use containerize_tests::{TestTag, containerize, docker, edit_file, engine_available, example, fixture};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -139,9 +139,7 @@ fn the_same_dockerfile_builds_under_buildkit_and_the_legacy_builder() {
         return;
     }
     let dir = example("hello");
-    let manifest = dir.path().join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, text.replace("base = \"scratch\"", "base = \"scratch\"\ncache-mounts = false")).unwrap();
+    edit_file(&dir.path().join("Cargo.toml"), "base = \"scratch\"", "base = \"scratch\"\ncache-mounts = false");
     let print =
         |builder: &str| containerize(dir.path()).args(["--print", "--buildkit", builder]).output().unwrap().stdout;
     assert_eq!(print("always"), print("never"), "one Dockerfile for both builders");
@@ -176,11 +174,7 @@ fn dependencies_stay_cached_across_a_member_edit_and_a_version_bump() {
 fn dependency_tiers(builder: &str) {
     let dir = example("workspace");
     let root = dir.path();
-    let edit = |path: &str, from: &str, to: &str| {
-        let text = std::fs::read_to_string(root.join(path)).unwrap();
-        assert!(text.contains(from), "{path} has no {from}");
-        std::fs::write(root.join(path), text.replacen(from, to, 1)).unwrap();
-    };
+    let edit = |path: &str, from: &str, to: &str| edit_file(&root.join(path), from, to);
     edit("cli/Cargo.toml", "[dependencies]\n", "[dependencies]\nitoa = \"1\"\n");
     edit(
         "cli/src/main.rs",
@@ -296,9 +290,7 @@ fn ctrl_c_stops_the_build_and_leaves_no_tag_nor_container() {
         return;
     }
     let dir = example("hello");
-    let manifest = dir.path().join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap().replace("name = \"hello\"", "name = \"interrupted-build\"");
-    std::fs::write(&manifest, text).unwrap();
+    edit_file(&dir.path().join("Cargo.toml"), "name = \"hello\"", "name = \"interrupted-build\"");
     // Unique to this run, so no step can come from an earlier run's cache.
     let build_script = format!(
         "// run {} {:?}\nfn main() {{ std::thread::sleep(std::time::Duration::from_secs(120)); }}\n",
