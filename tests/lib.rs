@@ -50,6 +50,35 @@ pub fn edit_file(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
+/// Calls `attempt` four times a second until it gives a value; panics with `failure`'s message
+/// once `limit` has passed. Gives the value and how long it took.
+pub fn poll<T>(
+    limit: std::time::Duration,
+    mut attempt: impl FnMut() -> Option<T>,
+    failure: impl Fn() -> String,
+) -> (T, std::time::Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(value) = attempt() {
+            return (value, start.elapsed());
+        }
+        assert!(start.elapsed() < limit, "{}", failure());
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+/// The response to `GET path` on a loopback port, once something answers there.
+pub fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let answer = || {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        write!(stream, "GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+        let mut response = String::new();
+        (stream.read_to_string(&mut response).is_ok() && !response.is_empty()).then_some(response)
+    };
+    poll(std::time::Duration::from_secs(20), answer, || format!("nothing answered on port {port}")).0
+}
+
 /// A copy of an example, removed when dropped.
 pub struct Example {
     path: PathBuf,

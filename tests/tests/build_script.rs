@@ -1,7 +1,7 @@
 //! `containerize-build` in a build script: settings checked on every `cargo build`, the
 //! Dockerfile and plan written beside the build, values the app can read.
 
-use containerize_tests::{containerize, example, repo};
+use containerize_tests::{containerize, example, http_get, repo};
 use std::process::{Command, Output};
 
 fn cargo_build(dir: &std::path::Path, verbose: bool) -> Output {
@@ -52,24 +52,10 @@ fn settings_are_checked_on_every_build_and_the_outputs_match_the_cli() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut server =
         Command::new(dir.join("target/debug/web")).env("WEB_ADDRESS", format!("127.0.0.1:{port}")).spawn().unwrap();
-    let answer = get(port, "/version");
+    let answer = http_get(port, "/version");
     server.kill().unwrap();
     server.wait().unwrap();
     assert!(answer.contains("image web:0.1.0\nversion 0.1.0\nrevision "), "{answer}");
-}
-
-fn get(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    for _ in 0..100 {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            write!(stream, "GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
-            let mut response = String::new();
-            stream.read_to_string(&mut response).unwrap();
-            return response;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("nothing answered on port {port}");
 }
 
 #[test]

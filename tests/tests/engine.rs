@@ -1,9 +1,10 @@
 //! End to end against the real engine: build each example, run it, check what it prints or
 //! serves, its user, labels and size; and the failures users meet.
 
-use containerize_tests::{TestTag, containerize, docker, edit_file, engine_available, example, fixture};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use containerize_tests::{
+    TestTag, containerize, docker, edit_file, engine_available, example, fixture, http_get, poll,
+};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,19 +16,9 @@ fn build(dir: &std::path::Path, tag: &TestTag, flags: &[&str]) -> serde_json::Va
     report[0].clone()
 }
 
-fn http_get(port: &str, path: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(mut stream) = TcpStream::connect(format!("127.0.0.1:{port}")) {
-            write!(stream, "GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
-            let mut response = String::new();
-            if stream.read_to_string(&mut response).is_ok() && !response.is_empty() {
-                return response;
-            }
-        }
-        assert!(Instant::now() < deadline, "nothing answered on port {port}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+/// The host port the engine published for the container's `port` (`8080/tcp`).
+fn published_port(container: &str, port: &str) -> u16 {
+    docker(&["port", container, port]).rsplit(':').next().unwrap().parse().unwrap()
 }
 
 #[test]
@@ -59,9 +50,9 @@ fn web_serves_its_pages_as_non_root() {
     let report = build(dir.path(), &tag, &[]);
     assert!(report["size"].as_u64().unwrap() < 60_000_000, "{report}");
     let container = docker(&["run", "-d", "--rm", "-p", "127.0.0.1::8080", &tag.0]);
-    let port = docker(&["port", &container, "8080/tcp"]).rsplit(':').next().unwrap().to_owned();
-    let root = http_get(&port, "/");
-    let health = http_get(&port, "/healthz");
+    let port = published_port(&container, "8080/tcp");
+    let root = http_get(port, "/");
+    let health = http_get(port, "/healthz");
     docker(&["kill", &container]);
     assert!(root.starts_with("HTTP/1.1 200") && root.ends_with("Hello from containerize\n"), "{root}");
     assert!(health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"), "{health}");
@@ -83,8 +74,8 @@ fn the_workspace_gives_one_image_per_binary() {
     build(dir.path(), &server, &["--bin", "server"]);
     assert_eq!(docker(&["run", "--rm", &greet.0, "you", "all"]), "Hello, you all!");
     let container = docker(&["run", "-d", "--rm", "-p", "127.0.0.1::7070", &server.0]);
-    let port = docker(&["port", &container, "7070/tcp"]).rsplit(':').next().unwrap().to_owned();
-    let answer = http_get(&port, "/");
+    let port = published_port(&container, "7070/tcp");
+    let answer = http_get(port, "/");
     docker(&["kill", &container]);
     assert_eq!(answer, "Hello, network!\n");
     let env = docker(&["image", "inspect", &server.0, "--format", "{{json .Config.Env}} {{.Config.Labels}}"]);
@@ -325,18 +316,15 @@ fn ctrl_c_stops_the_build_and_leaves_no_tag_nor_container() {
         assert!(!Command::new("docker").args(["image", "inspect", &tag.0]).output().unwrap().status.success());
         // The engine stops the step once it sees the request gone: no build container (legacy)
         // and no build process (BuildKit runs steps without containers) may be left.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let containers = docker(&["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]);
-            let processes =
-                String::from_utf8(Command::new("ps").args(["-eo", "args"]).output().unwrap().stdout).unwrap();
-            let left = containers.contains("interrupted-build") || processes.contains("interrupted-build-");
-            if !left {
-                break;
-            }
-            assert!(Instant::now() < deadline, "the interrupted build goes on: {containers}\n{processes}");
-            std::thread::sleep(Duration::from_millis(500));
-        }
+        let containers = || docker(&["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]);
+        let processes =
+            || String::from_utf8(Command::new("ps").args(["-eo", "args"]).output().unwrap().stdout).unwrap();
+        let gone = || {
+            (!containers().contains("interrupted-build") && !processes().contains("interrupted-build-")).then_some(())
+        };
+        poll(Duration::from_secs(30), gone, || {
+            format!("the interrupted build goes on: {}\n{}", containers(), processes())
+        });
     }
 }
 
@@ -403,12 +391,8 @@ fn health(container: &str) -> String {
 
 /// Polls until the container's health is `status`; how long it took.
 fn wait_for_health(container: &str, status: &str, limit: Duration) -> Duration {
-    let start = Instant::now();
-    while health(container) != status {
-        assert!(start.elapsed() < limit, "{container} not {status} within {limit:?}: {}", health(container));
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    start.elapsed()
+    let reached = || (health(container) == status).then_some(());
+    poll(limit, reached, || format!("{container} not {status} within {limit:?}: {}", health(container))).1
 }
 
 #[test]
@@ -438,8 +422,8 @@ fn web_reports_its_health_without_a_shell_and_stops_promptly() {
     let start_period = Duration::from_secs(10);
     let became_healthy = wait_for_health(&container, "healthy", start_period);
     eprintln!("healthy after {became_healthy:?}");
-    let port = docker(&["port", &container, "8080/tcp"]).rsplit(':').next().unwrap().to_owned();
-    assert!(http_get(&port, "/fail").starts_with("HTTP/1.1 200"));
+    let port = published_port(&container, "8080/tcp");
+    assert!(http_get(port, "/fail").starts_with("HTTP/1.1 200"));
     wait_for_health(&container, "unhealthy", Duration::from_secs(10));
 
     // PID 1 ends on SIGTERM at once, well inside a 10-second grace period.
