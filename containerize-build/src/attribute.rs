@@ -143,7 +143,7 @@ mod tests {
         assert_eq!(settings.labels["com.example.team"].value, "web");
         let check = settings.healthcheck.unwrap().value;
         assert_eq!(
-            (check.path.as_deref(), check.start_period.as_deref(), check.retries),
+            (check.path.as_deref(), check.timing.start_period.as_deref(), check.timing.retries),
             (Some("/healthz"), Some("5s"), Some(2))
         );
     }

@@ -5,7 +5,7 @@
 
 use crate::diagnostic::{Diagnostic, Origin};
 use crate::project::{LocalPackage, Project};
-use crate::settings::{Base, Include, Linkage, Set, Settings, Suite};
+use crate::settings::{Base, Include, Linkage, ProbeTiming, Set, Settings, Suite};
 use crate::skeleton::{self, SkeletonFile};
 use crate::spec::ImageSpec;
 use crate::validate::{self, Port};
@@ -156,14 +156,9 @@ pub struct HealthcheckPlan {
     /// The command: the binary, [`HEALTHCHECK_FLAG`], the URL to probe and the timeout in
     /// milliseconds.
     pub command: Vec<String>,
-    /// `--interval`, if set.
-    pub interval: Option<String>,
-    /// `--timeout`, if set.
-    pub timeout: Option<String>,
-    /// `--start-period`, if set.
-    pub start_period: Option<String>,
-    /// `--retries`, if set.
-    pub retries: Option<u32>,
+    /// `--interval`, `--timeout`, `--start-period` and `--retries`, where set.
+    #[serde(flatten)]
+    pub timing: ProbeTiming,
 }
 
 /// The files sent to the engine.
@@ -382,14 +377,11 @@ fn healthcheck(image: &ImageSpec) -> Result<Option<HealthcheckPlan>, Diagnostic>
         Some(path) => format!("http://127.0.0.1:{port}{path}"),
         None => format!("tcp://127.0.0.1:{port}"),
     };
-    let timeout = validate::millis(check.timeout.as_deref().unwrap_or(DEFAULT_PROBE_TIMEOUT)).unwrap_or(5000);
+    let timeout = validate::millis(check.timing.timeout.as_deref().unwrap_or(DEFAULT_PROBE_TIMEOUT)).unwrap_or(5000);
     let binary = format!("/usr/local/bin/{}", image.binary);
     Ok(Some(HealthcheckPlan {
         command: vec![binary, HEALTHCHECK_FLAG.to_owned(), url, timeout.to_string()],
-        interval: check.interval.clone(),
-        timeout: check.timeout.clone(),
-        start_period: check.start_period.clone(),
-        retries: check.retries,
+        timing: check.timing.clone(),
     }))
 }
 

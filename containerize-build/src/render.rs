@@ -104,15 +104,18 @@ pub fn render(plan: &Plan) -> String {
         line(&mut out, &format!("STOPSIGNAL {}", plain(signal)));
     }
     if let Some(check) = &r.healthcheck {
-        let options =
-            [("interval", &check.interval), ("timeout", &check.timeout), ("start-period", &check.start_period)];
+        let options = [
+            ("interval", &check.timing.interval),
+            ("timeout", &check.timing.timeout),
+            ("start-period", &check.timing.start_period),
+        ];
         let mut text = String::from("HEALTHCHECK");
         for (name, value) in options {
             if let Some(value) = value {
                 let _ = write!(text, " --{name}={}", plain(value));
             }
         }
-        if let Some(retries) = check.retries {
+        if let Some(retries) = check.timing.retries {
             let _ = write!(text, " --retries={retries}");
         }
         line(&mut out, &format!("{text} CMD {}", json(&check.command)));

@@ -104,6 +104,15 @@ pub struct Healthcheck {
     pub path: Option<String>,
     /// Port on loopback; the first exposed port when unset.
     pub port: Option<u16>,
+    /// The `HEALTHCHECK` options.
+    #[serde(flatten)]
+    pub timing: ProbeTiming,
+}
+
+/// When the engine probes and how patiently: the `HEALTHCHECK` options, each as set (the
+/// engine's default where unset). The plan carries them to the Dockerfile as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ProbeTiming {
     /// Time between probes (`10s`).
     pub interval: Option<String>,
     /// Time a probe may take.
@@ -391,12 +400,14 @@ impl Reader<'_> {
             let read = match self.name(key).as_str() {
                 "path" => self.string_with(value, false, validate::http_path).map(|v| check.path = Some(v)),
                 "port" => self.string_with(value, true, validate::port_number).map(|v| check.port = Some(v)),
-                "interval" => self.string_with(value, false, validate::duration).map(|v| check.interval = Some(v)),
-                "timeout" => self.string_with(value, false, validate::duration).map(|v| check.timeout = Some(v)),
-                "start-period" => {
-                    self.string_with(value, false, validate::duration).map(|v| check.start_period = Some(v))
+                "interval" => {
+                    self.string_with(value, false, validate::duration).map(|v| check.timing.interval = Some(v))
                 }
-                "retries" => self.string_with(value, true, validate::retries).map(|v| check.retries = Some(v)),
+                "timeout" => self.string_with(value, false, validate::duration).map(|v| check.timing.timeout = Some(v)),
+                "start-period" => {
+                    self.string_with(value, false, validate::duration).map(|v| check.timing.start_period = Some(v))
+                }
+                "retries" => self.string_with(value, true, validate::retries).map(|v| check.timing.retries = Some(v)),
                 _ => {
                     let known = ["path", "port", "interval", "timeout", "start-period", "retries"];
                     self.unknown_key(key, "`healthcheck`", &known);
