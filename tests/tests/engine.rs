@@ -214,7 +214,12 @@ fn a_failed_step_shows_its_output_and_tags_nothing() {
         return;
     }
     let dir = example("hello");
-    std::fs::write(dir.path().join("src/main.rs"), "fn main() { let n: u32 = \"not a number\"; }\n").unwrap();
+    // Unique to this run: Docker 20.10's BuildKit can answer a build whose sources match an
+    // earlier failed build's with a later build's cached result (reproduced with the Engine API
+    // alone, no containerize involved), and this test is about failing, not about that.
+    let run = format!("{} {:?}", std::process::id(), Instant::now());
+    let broken = format!("// run {run}\nfn main() {{ let n: u32 = \"not a number\"; }}\n");
+    std::fs::write(dir.path().join("src/main.rs"), broken).unwrap();
     for builder in BUILDERS {
         let tag = TestTag::new(&format!("broken-{builder}"));
         let output = containerize(dir.path()).args(["-t", &tag.0, "--buildkit", builder]).output().unwrap();
