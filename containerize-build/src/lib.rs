@@ -21,6 +21,7 @@
 
 pub mod attribute;
 pub mod diagnostic;
+pub mod freshness;
 pub mod keys;
 pub mod manifest;
 pub mod node;

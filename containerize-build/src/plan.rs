@@ -4,7 +4,7 @@
 //! whichever machine computes it, save for the context root (an absolute path).
 
 use crate::diagnostic::{Diagnostic, Origin};
-use crate::project::{LocalPackage, Project};
+use crate::project::{LocalPackage, PackageFiles, Project};
 use crate::settings::{Base, Include, Linkage, ProbeTiming, Set, Settings, Suite};
 use crate::skeleton::{self, SkeletonFile};
 use crate::spec::ImageSpec;
@@ -167,12 +167,32 @@ pub struct Context {
     /// The directory the context is taken from: the workspace root, or the nearest directory
     /// holding it and every path dependency outside it.
     pub root: String,
+    /// The directories nothing may come from outside of, relative to `root`: the workspace
+    /// root and every local package's directory. A symlink on a named path that leads out of
+    /// them is refused.
+    pub roots: Vec<String>,
     /// The dependency skeleton, copied in and built before the sources.
     pub skeleton: Vec<SkeletonFile>,
-    /// Files and directories copied into the builder, relative to `root`, in copy order.
+    /// The local packages the build needs, each sent as `cargo package` would choose its
+    /// files (and `.gitignore`, `.dockerignore`), never `target/`, `.git/`, `.env` files or
+    /// other packages' directories.
+    pub packages: Vec<PackageTree>,
+    /// Files and directories sent as named, relative to `root`: the workspace's manifest,
+    /// lockfile and cargo and toolchain configuration, every target's root file, and
+    /// `build-include` paths.
     pub copies: Vec<String>,
     /// Files and directories staged for the runtime, with their destination.
     pub include: Vec<Include>,
+}
+
+/// A package directory in the context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PackageTree {
+    /// The directory, relative to the context root (empty for the root itself).
+    pub dir: String,
+    /// The manifest's file patterns.
+    #[serde(flatten)]
+    pub files: PackageFiles,
 }
 
 /// Options that are not settings: the host and the command line.
@@ -627,34 +647,59 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
         }
     }
     let root = root.to_string();
-    let in_context = |dir: &str, path: &str| {
-        let dir = relative(&root, dir);
-        if dir.is_empty() { path.to_owned() } else { format!("{dir}/{path}") }
-    };
+    let in_context = |dir: &str, path: &str| normalize(&format!("{}/{path}", relative(&root, dir)));
     let workspace = project.workspace_root.as_str();
+    let needed = project.needed_by(package);
     let mut copies: Vec<String> = std::iter::once("Cargo.toml")
         .chain(project.root_files.iter().map(String::as_str))
         .map(|f| in_context(workspace, f))
         .collect();
-    for p in &project.packages {
-        copies.extend(p.inputs.iter().map(|input| in_context(p.dir.as_str(), input)));
+    // Each target's root file by name, whatever the ignore rules say: the build can't do
+    // without it. One outside its package brings its directory (its modules) along.
+    for p in &needed {
+        for target in &p.targets {
+            let path = in_context(p.dir.as_str(), &target.path);
+            let outside = target.path.starts_with("../");
+            copies.push(if outside {
+                path.rsplit_once('/').map_or(path.clone(), |(dir, _)| dir.to_owned())
+            } else {
+                path
+            });
+        }
     }
     copies
         .extend(value(&s.build_include).unwrap_or_default().iter().map(|path| in_context(package.dir.as_str(), path)));
-    // Manifests and the lockfile first: they change least, so the layers made from them
-    // stay cached longest.
-    copies.sort_by_key(|path| (!is_manifest_level(path), path.clone()));
+    copies.sort();
     copies.dedup();
+    let packages =
+        needed.iter().map(|p| PackageTree { dir: relative(&root, p.dir.as_str()), files: p.files.clone() }).collect();
+    let mut roots: Vec<String> = std::iter::once(workspace)
+        .chain(project.packages.iter().map(|p| p.dir.as_str()))
+        .map(|d| relative(&root, d))
+        .collect();
+    roots.sort();
+    roots.dedup();
     let skeleton = skeleton::skeleton(project, in_context);
     let include = value(&s.include)
         .unwrap_or_default()
         .into_iter()
         .map(|i| Include { src: in_context(package.dir.as_str(), &i.src), ..i })
         .collect();
-    Context { root, skeleton, copies, include }
+    Context { root, roots, skeleton, packages, copies, include }
 }
 
-fn is_manifest_level(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    matches!(name, "Cargo.toml" | "Cargo.lock")
+/// A `/`-separated relative path with `dir/..` pairs folded; a leading `..` stays, so a path
+/// that leaves the context root is still seen as such.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    parts.join("/")
 }

@@ -4,7 +4,7 @@
 use crate::diagnostic::SourceFile;
 use crate::toolchain::{self, Toolchain};
 use cargo_metadata::camino::{Utf8Path, Utf8PathBuf};
-use cargo_metadata::{Metadata, TargetKind};
+use cargo_metadata::{DependencyKind, Metadata, TargetKind};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -55,11 +55,25 @@ pub struct LocalPackage {
     pub rust_version: Option<String>,
     /// Its binaries.
     pub binaries: Vec<Binary>,
-    /// What the build reads, relative to `dir`: the manifest, the directories of its targets
-    /// and its build script.
-    pub inputs: Vec<String>,
     /// Every target's source file, relative to `dir`, with what kind of crate it roots.
     pub targets: Vec<TargetFile>,
+    /// The directories of the local packages it depends on to build (normal and build
+    /// dependencies, optional ones included; not dev-dependencies).
+    pub local_dependencies: Vec<Utf8PathBuf>,
+    /// Its files as `cargo package` chooses them: `package.include` and `package.exclude`.
+    pub files: PackageFiles,
+}
+
+/// The `include` and `exclude` patterns of a manifest's `[package]` (gitignore syntax,
+/// relative to the package directory). With `include`, `exclude` is not used, as in cargo.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PackageFiles {
+    /// Only these files (and the manifest), when not empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    /// Not these files.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
 }
 
 /// The root source file of a target.
@@ -151,6 +165,10 @@ impl Project {
             .filter(|p| p.source.is_none())
             .map(|p| LocalPackage::load(p, metadata.workspace_members.contains(&p.id)))
             .collect::<Result<Vec<_>, _>>()?;
+        let root_manifest = read_source(&root.join("Cargo.toml"))?;
+        for package in &mut packages {
+            package.files = PackageFiles::of(&package.manifest.text, &root_manifest.text);
+        }
         packages.sort_by(|a, b| a.dir.cmp(&b.dir));
         let root_files = ["Cargo.lock", ".cargo/config.toml", ".cargo/config", "rust-toolchain.toml", "rust-toolchain"]
             .into_iter()
@@ -172,7 +190,7 @@ impl Project {
         Ok(Project {
             workspace_root: root.clone(),
             target_directory: metadata.target_directory.clone(),
-            root_manifest: read_source(&root.join("Cargo.toml"))?,
+            root_manifest,
             packages,
             lockfile: std::fs::read_to_string(root.join("Cargo.lock")).ok(),
             root_files,
@@ -192,11 +210,66 @@ impl Project {
     pub fn member(&self, name: &str) -> Option<&LocalPackage> {
         self.members().find(|p| p.name == name)
     }
+
+    /// The local packages `package` needs to build: itself and the local packages it depends
+    /// on, directly or not, in directory order.
+    pub fn needed_by<'p>(&'p self, package: &'p LocalPackage) -> Vec<&'p LocalPackage> {
+        let mut needed = vec![package];
+        let mut next = 0;
+        while let Some(current) = needed.get(next) {
+            next += 1;
+            for dir in &current.local_dependencies {
+                if let Some(dependency) = self.packages.iter().find(|p| &p.dir == dir)
+                    && !needed.contains(&dependency)
+                {
+                    needed.push(dependency);
+                }
+            }
+        }
+        needed.sort_by(|a, b| a.dir.cmp(&b.dir));
+        needed
+    }
+}
+
+impl PackageFiles {
+    /// The patterns of a manifest, with `include.workspace = true` (or `exclude`) taken from
+    /// the workspace's `[workspace.package]`. A manifest that does not parse has none (cargo
+    /// read it, so it parses).
+    fn of(manifest: &str, root_manifest: &str) -> PackageFiles {
+        let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap_or_default();
+        let manifest = table(manifest);
+        let workspace = table(root_manifest);
+        let patterns = |key: &str| -> Vec<String> {
+            let value = manifest.get("package").and_then(|p| p.get(key));
+            let inherited = value.and_then(|v| v.get("workspace")).and_then(toml::Value::as_bool) == Some(true);
+            let value = if inherited {
+                workspace.get("workspace").and_then(|w| w.get("package")).and_then(|p| p.get(key))
+            } else {
+                value
+            };
+            let list = value.and_then(toml::Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            list.iter().filter_map(toml::Value::as_str).map(str::to_owned).collect()
+        };
+        let include = patterns("include");
+        let exclude = if include.is_empty() { patterns("exclude") } else { Vec::new() };
+        PackageFiles { include, exclude }
+    }
 }
 
 fn read_source(path: &Utf8Path) -> Result<Arc<SourceFile>, ProjectError> {
     let text = std::fs::read_to_string(path).map_err(|source| ProjectError::Read { path: path.to_owned(), source })?;
     Ok(SourceFile::new(path.as_std_path(), text))
+}
+
+/// `path` relative to `dir`, climbing out with `..` where it is not under it; `/`-separated.
+fn relative_path(dir: &Utf8Path, path: &Utf8Path) -> String {
+    if let Ok(inside) = path.strip_prefix(dir) {
+        return inside.to_string();
+    }
+    let common = dir.ancestors().find(|a| path.starts_with(a)).unwrap_or(Utf8Path::new("/"));
+    let up = dir.strip_prefix(common).map_or(0, |rest| rest.components().count());
+    let down = path.strip_prefix(common).unwrap_or(path);
+    std::iter::repeat_n("..", up).chain(down.components().map(|c| c.as_str())).collect::<Vec<_>>().join("/")
 }
 
 /// Whether a path can go into a Dockerfile as it is.
@@ -210,11 +283,8 @@ fn check_path(path: &str) -> Result<(), ProjectError> {
 impl LocalPackage {
     fn load(package: &cargo_metadata::Package, member: bool) -> Result<LocalPackage, ProjectError> {
         let dir = package.manifest_path.parent().expect("a manifest is in a directory").to_owned();
-        let mut inputs = vec!["Cargo.toml".to_owned()];
         let mut targets = Vec::new();
         for target in &package.targets {
-            let relative = target.src_path.strip_prefix(&dir).unwrap_or(&target.src_path);
-            check_path(relative.as_str())?;
             let role = if target.kind.contains(&TargetKind::CustomBuild) {
                 TargetRole::BuildScript
             } else if target
@@ -226,15 +296,11 @@ impl LocalPackage {
             } else {
                 TargetRole::Library
             };
-            targets.push(TargetFile { path: relative.to_string(), role });
-            // The top-level entry holding the target: `src` for `src/bin/x.rs`, the file itself
-            // for a target at the package root.
-            let top = relative.components().next().map(|c| c.as_str().to_owned()).unwrap_or_default();
-            if !inputs.contains(&top) {
-                inputs.push(top);
-            }
+            // Relative to the package, `..` and all, so that a target outside it is seen as such.
+            let relative = relative_path(&dir, &target.src_path);
+            check_path(&relative)?;
+            targets.push(TargetFile { path: relative, role });
         }
-        inputs.sort();
         targets.sort_by(|a, b| a.path.cmp(&b.path));
         targets.dedup_by(|a, b| a.path == b.path);
         let binaries = package
@@ -262,8 +328,14 @@ impl LocalPackage {
             },
             rust_version: package.rust_version.as_ref().map(ToString::to_string),
             binaries,
-            inputs,
             targets,
+            local_dependencies: package
+                .dependencies
+                .iter()
+                .filter(|d| d.kind != DependencyKind::Development)
+                .filter_map(|d| d.path.clone())
+                .collect(),
+            files: PackageFiles::default(),
             dir,
         })
     }

@@ -7,6 +7,7 @@
 //! line break, so none can start an instruction. No `# syntax=` line: it would make the engine pull a
 //! frontend image.
 
+use crate::freshness;
 use crate::plan::{BUILD_ROOT, CaCertificates, INCLUDE_DIR, Plan, REVISION_VARIABLE, SOURCES_DIR, STAGING};
 use crate::skeleton::SKELETON_DIR;
 use std::collections::BTreeMap;
@@ -61,8 +62,15 @@ pub fn render(plan: &Plan) -> String {
     }
     line(&mut out, &format!("COPY {}", json_words(&[format!("{SOURCES_DIR}/"), format!("{BUILD_ROOT}/")])));
     let output_dir = b.output.rsplit_once('/').map_or("/", |(dir, _)| dir).to_owned();
+    // The cached target directory outlives the build: stamp the sources with the time their
+    // content last changed there, so cargo's freshness check can't be fooled (`freshness`).
+    let restamp = if b.cache_mounts { format!("{} && ", shell_words(&freshness::command())) } else { String::new() };
+    if b.cache_mounts {
+        let script = [freshness::CONTEXT_PATH.to_owned(), freshness::BUILDER_PATH.to_owned()];
+        line(&mut out, &format!("COPY {}", json_words(&script)));
+    }
     let build_and_copy = format!(
-        "{} && mkdir -p {} && cp {} {}",
+        "{restamp}{} && mkdir -p {} && cp {} {}",
         shell_words(&b.cargo),
         shell_words(&[output_dir]),
         shell_words(std::slice::from_ref(&b.artifact)),

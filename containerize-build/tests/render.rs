@@ -1,7 +1,7 @@
 //! Snapshot tests of the Dockerfile (and plan) for every base, linkage, a workspace with
 //! several binaries, and hostile values. Projects are built by hand: no disk, no cargo.
 
-use containerize_build::project::{About, Binary, LocalPackage, TargetFile, TargetRole, Vcs};
+use containerize_build::project::{About, Binary, LocalPackage, PackageFiles, TargetFile, TargetRole, Vcs};
 use containerize_build::toolchain::Toolchain;
 use containerize_build::{Options, Project, Selection, Settings, SourceFile, plan, render, resolve};
 
@@ -27,7 +27,8 @@ fn package(dir: &str, manifest: &str, binaries: &[&str]) -> LocalPackage {
             .iter()
             .map(|b| Binary { name: (*b).into(), required_features: vec![], source: None })
             .collect(),
-        inputs: vec!["Cargo.toml".into(), "src".into()],
+        local_dependencies: vec![],
+        files: PackageFiles::default(),
         targets: match binaries {
             [] => vec![TargetFile { path: "src/lib.rs".into(), role: TargetRole::Library }],
             [_] => vec![TargetFile { path: "src/main.rs".into(), role: TargetRole::Executable }],

@@ -1,19 +1,33 @@
-//! The build context: exactly the files the plan names, streamed as a tar archive so memory
-//! stays flat however large the project.
+//! The build context: the files the plan names, gathered from the project once (so every
+//! problem is known before the engine is asked anything), then streamed as a tar archive so
+//! memory stays flat however large the files.
 //!
 //! Layout: the project's files under [`SOURCES_DIR`], `include` files under [`INCLUDE_DIR`],
 //! the dependency skeleton under [`SKELETON_DIR`] and the Dockerfile at [`DOCKERFILE`], each
-//! copied in one step. Real modification times are kept: cargo decides freshness by mtime, and
-//! a fixed old mtime would let a stale artifact pass for a fresh one. Symlinks are sent as
-//! links, as the docker CLI does. `target/` and `.git/` never go; `.dockerignore` (at the
-//! workspace root, matched against paths relative to it) applies with Docker's semantics.
+//! copied in one step.
+//!
+//! What goes: each local package the build needs, as `cargo package` would choose its files
+//! (`package.include`/`exclude`), less what `.gitignore` (also outside a git checkout) and the
+//! workspace's `.dockerignore` (Docker's semantics, relative to the workspace root) leave out;
+//! never `target/`, `.git/`, `.env` files, other packages' directories, sockets or other special
+//! files. Paths the plan names (manifests, lockfile, target root files, `build-include`,
+//! `include`) go whatever `.gitignore` says. Nothing comes from outside the project: a named
+//! path whose symlinks lead out of the workspace root and the local packages' directories is
+//! refused; a symlink met inside a directory is sent as a link, never followed.
 
 use crate::dockerignore::{DockerIgnore, PatternError};
 use containerize_build::Plan;
+use containerize_build::freshness;
+use containerize_build::plan::PackageTree;
 pub use containerize_build::plan::{DOCKERFILE, INCLUDE_DIR, SOURCES_DIR};
 use containerize_build::skeleton::SKELETON_DIR;
-use std::io::{self, Write};
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A context larger than this gets a warning naming its largest directories.
+pub const LARGE: u64 = 50 * 1000 * 1000;
 
 /// What went into a context.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,6 +44,31 @@ pub enum ContextError {
     /// The `.dockerignore` is invalid.
     #[error(transparent)]
     Ignore(#[from] PatternError),
+    /// A `.gitignore` or a manifest's `include`/`exclude` pattern is invalid.
+    #[error("invalid file pattern for {dir}: {message}")]
+    Pattern {
+        /// The package directory.
+        dir: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// A named path leads out of the project through a symlink.
+    #[error("{link} is a symlink to {target}, outside the project")]
+    LinkOutside {
+        /// The link.
+        link: PathBuf,
+        /// Where it leads.
+        target: PathBuf,
+    },
+    /// A named path is not inside the project at all.
+    #[error("{0} is outside the project (the workspace root and its local packages)")]
+    Outside(String),
+    /// A file name the context can't carry.
+    #[error("the file name {0:?} has a line break or a control character, or is not UTF-8")]
+    Name(PathBuf),
+    /// A file changed size while it was being sent.
+    #[error("{0} changed while it was being sent")]
+    Changed(PathBuf),
     /// Reading a file or writing the stream failed.
     #[error("failed to add {path} to the build context")]
     Io {
@@ -41,87 +80,129 @@ pub enum ContextError {
     },
 }
 
-/// A file or directory of the project, and where it goes in the archive.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Entry {
-    /// The directory of the archive it goes under.
-    under: &'static str,
-    /// Its path relative to the context root (and under `under`).
-    relative: String,
+/// What an entry of the archive is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    File,
+    Link,
 }
 
-/// The files of a plan's context, and the rules that filter them.
+/// One file or link of the project, and its name in the archive.
+#[derive(Debug)]
+struct Entry {
+    path: PathBuf,
+    kind: Kind,
+    /// Its size when it was listed.
+    len: u64,
+}
+
+/// The files of a plan's context, listed, and the files made in memory.
+#[derive(Debug)]
 pub struct Context {
-    root: PathBuf,
-    entries: Vec<Entry>,
-    /// Files made in memory (the dependency skeleton), by path in the archive.
+    /// By name in the archive, so the archive is in one order whatever the walk's.
+    entries: BTreeMap<String, Entry>,
+    /// Files made in memory (the dependency skeleton, the freshness script), by archive path.
     generated: Vec<(String, String)>,
-    never: PathBuf,
-    ignore: DockerIgnore,
-    /// Where `.dockerignore` patterns are relative to, as a path under `root`.
-    ignore_base: String,
 }
 
 impl Context {
-    /// The context of a plan. `workspace_root` holds the `.dockerignore`; `target_dir` is never
-    /// sent.
+    /// Lists the context of a plan. `workspace_root` holds the `.dockerignore`; `target_dir` is
+    /// never sent.
     pub fn of(plan: &Plan, workspace_root: &Path, target_dir: &Path) -> Result<Context, ContextError> {
         let ignore_path = workspace_root.join(".dockerignore");
         let ignore = match std::fs::read_to_string(&ignore_path) {
             Ok(text) => DockerIgnore::parse(&text)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => DockerIgnore::default(),
-            Err(source) => {
-                return Err(ContextError::Io { path: ignore_path, source });
-            }
+            Err(source) => return Err(ContextError::Io { path: ignore_path, source }),
         };
         let root = PathBuf::from(&plan.context.root);
-        let ignore_base = workspace_root.strip_prefix(&root).unwrap_or(Path::new("")).to_string_lossy().into_owned();
-        let sources = plan.context.copies.iter().map(String::as_str);
-        let includes = plan.context.include.iter().map(|i| i.src.as_str());
-        let mut context = Context::new(root, sources, includes, ignore, ignore_base, target_dir);
-        context.generated = plan
-            .context
-            .skeleton
-            .iter()
-            .map(|file| (format!("{SKELETON_DIR}/{}", file.path), file.contents.clone()))
-            .collect();
-        Ok(context)
-    }
-
-    /// The context of `sources` and `includes` (relative to `root`), filtered by `ignore`,
-    /// whose patterns are relative to `ignore_base` under `root`.
-    pub fn new<'p>(
-        root: PathBuf,
-        sources: impl Iterator<Item = &'p str>,
-        includes: impl Iterator<Item = &'p str>,
-        ignore: DockerIgnore,
-        ignore_base: String,
-        target_dir: &Path,
-    ) -> Context {
-        let entry = |under| move |relative: &str| Entry { under, relative: relative.to_owned() };
-        let mut entries: Vec<Entry> = sources.map(entry(SOURCES_DIR)).chain(includes.map(entry(INCLUDE_DIR))).collect();
-        entries.sort();
-        entries.dedup();
-        Context { root, entries, generated: Vec::new(), never: target_dir.to_owned(), ignore, ignore_base }
-    }
-
-    fn ignored(&self, relative: &str) -> bool {
-        let under_base = if self.ignore_base.is_empty() {
-            Some(relative)
-        } else {
-            relative.strip_prefix(&self.ignore_base).and_then(|r| r.strip_prefix('/'))
+        let canonical = |relative: &String| {
+            let dir = root.join(relative);
+            std::fs::canonicalize(&dir).map_err(|source| ContextError::Io { path: dir, source })
         };
-        under_base.is_some_and(|r| self.ignore.excludes(r))
+        let ignore_base = workspace_root.strip_prefix(&root).unwrap_or(Path::new("")).to_string_lossy().into_owned();
+        let mut lister = Lister {
+            roots: plan.context.roots.iter().map(canonical).collect::<Result<_, _>>()?,
+            never: target_dir.to_owned(),
+            root,
+            dockerignore: Arc::new(Dockerignore { ignore, base: ignore_base }),
+            entries: BTreeMap::new(),
+        };
+        for package in &plan.context.packages {
+            lister.package(package)?;
+        }
+        for path in &plan.context.copies {
+            lister.named(SOURCES_DIR, path)?;
+        }
+        for include in &plan.context.include {
+            lister.named(INCLUDE_DIR, &include.src)?;
+        }
+        let skeleton = plan.context.skeleton.iter().map(|f| (format!("{SKELETON_DIR}/{}", f.path), f.contents.clone()));
+        let mut generated: Vec<(String, String)> = skeleton.collect();
+        if plan.builder.cache_mounts {
+            generated.push((freshness::CONTEXT_PATH.to_owned(), freshness::SCRIPT.to_owned()));
+        }
+        Ok(Context { entries: lister.entries, generated })
+    }
+
+    /// A context of files made in memory only.
+    #[cfg(test)]
+    pub(crate) fn generated(generated: Vec<(String, String)>) -> Context {
+        Context { entries: BTreeMap::new(), generated }
+    }
+
+    /// The size of the files as listed.
+    pub fn size(&self) -> ContextSize {
+        let files = self.entries.len() + self.generated.len();
+        let bytes = self.entries.values().map(|e| e.len).chain(self.generated.iter().map(|(_, c)| c.len() as u64));
+        ContextSize { files: files as u64, bytes: bytes.sum() }
+    }
+
+    /// The directories that make most of the context, largest first, at the depth where their
+    /// bytes are (`assets/video` rather than `assets` when that is where they are); at most
+    /// three, each with its bytes.
+    pub fn largest_directories(&self) -> Vec<(String, u64)> {
+        let mut sizes: BTreeMap<&str, u64> = BTreeMap::new();
+        for (name, entry) in &self.entries {
+            let mut dir = name.as_str();
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                *sizes.entry(parent).or_default() += entry.len;
+                dir = parent;
+            }
+        }
+        let top = [SOURCES_DIR, INCLUDE_DIR, ".containerize"];
+        let dominated = |dir: &str, bytes: u64| {
+            sizes.iter().any(|(other, size)| {
+                other.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/')) && *size * 10 >= bytes * 8
+            })
+        };
+        let mut largest: Vec<(String, u64)> = sizes
+            .iter()
+            .filter(|(dir, bytes)| !top.contains(dir) && !dominated(dir, **bytes))
+            .map(|(dir, bytes)| (shown(dir).to_owned(), *bytes))
+            .collect();
+        largest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        largest.truncate(3);
+        largest
     }
 
     /// Writes the context, with `dockerfile` added, as a tar archive to `out`.
     pub fn write<W: Write>(&self, dockerfile: &str, out: W) -> Result<ContextSize, ContextError> {
         let mut tar = tar::Builder::new(out);
-        tar.follow_symlinks(false);
-        tar.mode(tar::HeaderMode::Complete);
         let mut size = ContextSize::default();
-        for entry in &self.entries {
-            self.add(&mut tar, entry.under, &entry.relative, &self.root.join(&entry.relative), &mut size)?;
+        for (name, entry) in &self.entries {
+            let io_error = |source| ContextError::Io { path: entry.path.clone(), source };
+            match entry.kind {
+                Kind::File => size.bytes += append_file(&mut tar, name, &entry.path)?,
+                Kind::Link => {
+                    let meta = std::fs::symlink_metadata(&entry.path).map_err(io_error)?;
+                    let target = std::fs::read_link(&entry.path).map_err(io_error)?;
+                    let mut header = tar::Header::new_gnu();
+                    header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+                    tar.append_link(&mut header, name, &target).map_err(io_error)?;
+                }
+            }
+            size.files += 1;
         }
         let generated = self.generated.iter().map(|(path, contents)| (path.as_str(), contents.as_str()));
         for (path, contents) in generated.chain([(DOCKERFILE, dockerfile)]) {
@@ -140,109 +221,238 @@ impl Context {
         tar.into_inner().map_err(io_error)?.flush().map_err(io_error)?;
         Ok(size)
     }
+}
 
-    fn add<W: Write>(
-        &self,
-        tar: &mut tar::Builder<W>,
-        under: &str,
-        relative: &str,
-        path: &Path,
-        size: &mut ContextSize,
-    ) -> Result<(), ContextError> {
+/// A directory as the user knows it: its path in the project.
+fn shown(name: &str) -> &str {
+    [SOURCES_DIR, INCLUDE_DIR].iter().find_map(|top| name.strip_prefix(top)?.strip_prefix('/')).unwrap_or(name)
+}
+
+/// Appends a file's content as it is now; one that grows or shrinks while it is read fails,
+/// rather than leaving a header that lies about what follows (a corrupt archive).
+fn append_file<W: Write>(tar: &mut tar::Builder<W>, name: &str, path: &Path) -> Result<u64, ContextError> {
+    let io_error = |source| ContextError::Io { path: path.to_owned(), source };
+    let mut file = std::fs::File::open(path).map_err(io_error)?;
+    let meta = file.metadata().map_err(io_error)?;
+    let mut header = tar::Header::new_gnu();
+    header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+    let len = meta.len();
+    let mut exact = Exact { file: (&mut file).take(len), left: len };
+    tar.append_data(&mut header, name, &mut exact).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => ContextError::Changed(path.to_owned()),
+        _ => io_error(e),
+    })?;
+    if file.read(&mut [0]).map_err(io_error)? != 0 {
+        return Err(ContextError::Changed(path.to_owned()));
+    }
+    Ok(len)
+}
+
+/// Reads exactly the length the header announced, or fails.
+struct Exact<R> {
+    file: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Exact<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n == 0 && self.left > 0 && !buf.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file shrank"));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Whether a file is a dotenv file, the classic leaked secret: never sent unless named.
+fn is_dotenv(name: &str) -> bool {
+    name == ".env" || name == ".envrc" || name.starts_with(".env.")
+}
+
+/// The workspace's `.dockerignore`, for paths relative to the context root.
+struct Dockerignore {
+    ignore: DockerIgnore,
+    /// Where its patterns are relative to, as a path under the context root.
+    base: String,
+}
+
+impl Dockerignore {
+    fn under_base<'p>(&self, relative: &'p str) -> Option<&'p str> {
+        if self.base.is_empty() {
+            Some(relative)
+        } else {
+            relative.strip_prefix(&self.base).and_then(|r| r.strip_prefix('/'))
+        }
+    }
+
+    fn excludes(&self, relative: &str) -> bool {
+        self.under_base(relative).is_some_and(|r| self.ignore.excludes(r))
+    }
+
+    /// Whether a directory is left out with everything under it.
+    fn prunes(&self, relative: &str) -> bool {
+        self.under_base(relative).is_some_and(|r| self.ignore.excludes(r) && !self.ignore.must_descend(r))
+    }
+}
+
+/// Walks the project and lists what goes.
+struct Lister {
+    root: PathBuf,
+    /// Canonical directories nothing may come from outside of.
+    roots: Vec<PathBuf>,
+    never: PathBuf,
+    dockerignore: Arc<Dockerignore>,
+    entries: BTreeMap<String, Entry>,
+}
+
+impl Lister {
+    /// `path` relative to the context root, as a name in the archive; refused when it can't
+    /// be carried (the freshness record and Dockerfile words rely on one-line names).
+    fn relative(&self, path: &Path) -> Result<String, ContextError> {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        match relative.to_str() {
+            Some(text) if !text.chars().any(char::is_control) => Ok(text.to_owned()),
+            _ => Err(ContextError::Name(path.to_owned())),
+        }
+    }
+
+    fn add(&mut self, under: &str, relative: &str, path: PathBuf, kind: Kind, len: u64) {
+        self.entries.insert(format!("{under}/{relative}"), Entry { path, kind, len });
+    }
+
+    /// A package's directory, as `cargo package` chooses its files, then `.gitignore` and
+    /// `.dockerignore`.
+    fn package(&mut self, package: &PackageTree) -> Result<(), ContextError> {
+        let dir = self.root.join(&package.dir);
+        let pattern_error = |e: ignore::Error| ContextError::Pattern { dir: dir.clone(), message: e.to_string() };
+        let patterns = |list: &[String]| {
+            let mut builder = ignore::gitignore::GitignoreBuilder::new(&dir);
+            for pattern in list {
+                builder.add_line(None, pattern).map_err(pattern_error)?;
+            }
+            builder.build().map_err(pattern_error)
+        };
+        let include = patterns(&package.files.include)?;
+        let exclude = patterns(&package.files.exclude)?;
+        let walk_root = dir.clone();
+        let never = self.never.clone();
+        let root = self.root.clone();
+        let dockerignore = Arc::clone(&self.dockerignore);
+        let walk = ignore::WalkBuilder::new(&dir)
+            .standard_filters(false)
+            .git_ignore(true)
+            .git_exclude(true)
+            .parents(true)
+            .require_git(false)
+            .follow_links(false)
+            .sort_by_file_name(std::cmp::Ord::cmp)
+            .filter_entry(move |entry| {
+                let path = entry.path();
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                let nested_package = is_dir && entry.depth() > 0 && path.join("Cargo.toml").is_file();
+                let package_target = entry.depth() == 1 && is_dir && entry.file_name() == "target";
+                let relative = path.strip_prefix(&root).unwrap_or(path).to_string_lossy();
+                let pruned = is_dir && dockerignore.prunes(&relative);
+                !(entry.file_name() == ".git" || path == never || nested_package || package_target || pruned)
+            })
+            .build();
+        for entry in walk {
+            let entry = entry.map_err(|e| ContextError::Io { path: walk_root.clone(), source: io::Error::other(e) })?;
+            let Some(file_type) = entry.file_type() else { continue };
+            if file_type.is_dir() || !(file_type.is_file() || file_type.is_symlink()) {
+                continue;
+            }
+            let path = entry.path();
+            let in_package = path.strip_prefix(&dir).unwrap_or(path);
+            let is_manifest = in_package == Path::new("Cargo.toml");
+            let chosen = if package.files.include.is_empty() {
+                !exclude.matched_path_or_any_parents(in_package, false).is_ignore()
+            } else {
+                is_manifest || include.matched_path_or_any_parents(in_package, false).is_ignore()
+            };
+            let name = entry.file_name().to_string_lossy();
+            if !chosen || is_dotenv(&name) {
+                continue;
+            }
+            let relative = self.relative(path)?;
+            if self.dockerignore.excludes(&relative) {
+                continue;
+            }
+            let meta = entry
+                .metadata()
+                .map_err(|e| ContextError::Io { path: path.to_owned(), source: io::Error::other(e) })?;
+            let kind = if file_type.is_symlink() { Kind::Link } else { Kind::File };
+            self.add(SOURCES_DIR, &relative, path.to_owned(), kind, if kind == Kind::File { meta.len() } else { 0 });
+        }
+        Ok(())
+    }
+
+    /// A path the plan names: sent whatever `.gitignore` says (`.dockerignore` still applies),
+    /// with its symlinks followed only while they stay inside the project.
+    fn named(&mut self, under: &'static str, relative: &str) -> Result<(), ContextError> {
+        if relative.starts_with("../") || relative == ".." || Path::new(relative).is_absolute() {
+            return Err(ContextError::Outside(self.root.join(relative).display().to_string()));
+        }
+        let path = self.root.join(relative);
+        let resolved = self.inside(&path)?;
+        self.tree(under, relative, &resolved, true)
+    }
+
+    /// Where `path` leads, provided every symlink on it stays inside the roots.
+    fn inside(&self, path: &Path) -> Result<PathBuf, ContextError> {
         let io_error = |source| ContextError::Io { path: path.to_owned(), source };
-        if path.file_name().is_some_and(|n| n == ".git") || path == self.never {
+        // Links above the context root are the machine's business, not the project's.
+        let mut prefix = self.root.clone();
+        for component in path.strip_prefix(&self.root).unwrap_or(path).components() {
+            prefix.push(component);
+            let meta = std::fs::symlink_metadata(&prefix).map_err(io_error)?;
+            if meta.file_type().is_symlink() {
+                let target = std::fs::canonicalize(&prefix).unwrap_or_else(|_| {
+                    prefix.parent().unwrap_or(Path::new("/")).join(std::fs::read_link(&prefix).unwrap_or_default())
+                });
+                if !self.roots.iter().any(|root| target.starts_with(root)) {
+                    let link_target = std::fs::read_link(&prefix).unwrap_or(target);
+                    return Err(ContextError::LinkOutside { link: prefix, target: link_target });
+                }
+            }
+        }
+        std::fs::canonicalize(path).map_err(io_error)
+    }
+
+    /// A named file, or a directory walked whole (its links sent as links). `named` is true
+    /// for the path the plan names itself, which may be a dotenv file.
+    fn tree(&mut self, under: &'static str, relative: &str, path: &Path, named: bool) -> Result<(), ContextError> {
+        let io_error = |source| ContextError::Io { path: path.to_owned(), source };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name == ".git" || path == self.never || (!named && is_dotenv(&name)) {
             return Ok(());
         }
+        if relative.chars().any(char::is_control) {
+            return Err(ContextError::Name(path.to_owned()));
+        }
         let meta = std::fs::symlink_metadata(path).map_err(io_error)?;
-        let excluded = self.ignored(relative);
-        let name = format!("{under}/{relative}");
+        let excluded = self.dockerignore.excludes(relative);
         if meta.is_dir() {
-            if excluded && !self.ignore.must_descend(relative) {
+            if self.dockerignore.prunes(relative) {
                 return Ok(());
             }
             let mut children: Vec<_> =
                 std::fs::read_dir(path).map_err(io_error)?.collect::<Result<_, _>>().map_err(io_error)?;
             children.sort_by_key(std::fs::DirEntry::file_name);
-            if !excluded {
-                tar.append_path_with_name(path, &name).map_err(io_error)?;
-            }
             for child in children {
-                let child_name = child.file_name().to_string_lossy().into_owned();
-                self.add(tar, under, &format!("{relative}/{child_name}"), &child.path(), size)?;
+                let Some(child_name) = child.file_name().to_str().map(str::to_owned) else {
+                    return Err(ContextError::Name(child.path()));
+                };
+                self.tree(under, &format!("{relative}/{child_name}"), &child.path(), false)?;
             }
-        } else if !excluded {
-            tar.append_path_with_name(path, &name).map_err(io_error)?;
-            size.files += 1;
-            size.bytes += if meta.is_file() { meta.len() } else { 0 };
+        } else if !excluded && (meta.is_file() || meta.file_type().is_symlink()) {
+            let kind = if meta.is_file() { Kind::File } else { Kind::Link };
+            self.add(under, relative, path.to_owned(), kind, meta.len());
         }
         Ok(())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::fs;
-
-    #[test]
-    fn sends_the_named_files_with_real_mtimes_and_nothing_else() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        for (path, text) in [
-            ("Cargo.toml", "[package]"),
-            ("src/main.rs", "fn main() {}"),
-            ("src/debug.log", "x"),
-            ("src/keep.log", "x"),
-            ("src/target/kept.rs", "x"),
-            ("target/release/app", "x"),
-            ("config/app.toml", "x"),
-            ("notes.txt", "not named, not sent"),
-        ] {
-            fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
-            fs::write(root.join(path), text).unwrap();
-        }
-        std::os::unix::fs::symlink("main.rs", root.join("src/link.rs")).unwrap();
-        let ignore = DockerIgnore::parse("**/*.log\n!src/keep.log\n").unwrap();
-        let sources = ["Cargo.toml", "src", "target"].into_iter();
-        let context = Context::new(
-            root.to_owned(),
-            sources,
-            ["config/app.toml"].into_iter(),
-            ignore,
-            String::new(),
-            &root.join("target"),
-        );
-
-        let mut tar = Vec::new();
-        let size = context.write("FROM scratch\n", &mut tar).unwrap();
-        let mut archive = tar::Archive::new(tar.as_slice());
-        let mut names = Vec::new();
-        for entry in archive.entries().unwrap() {
-            let entry = entry.unwrap();
-            let name = entry.path().unwrap().display().to_string();
-            if name.ends_with("src/main.rs") {
-                let mtime = fs::metadata(root.join("src/main.rs")).unwrap().modified().unwrap();
-                let seconds = mtime.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-                assert_eq!(entry.header().mtime().unwrap(), seconds, "real mtimes are kept");
-            }
-            if name.ends_with("src/link.rs") {
-                assert!(entry.header().entry_type().is_symlink(), "symlinks stay links");
-            }
-            names.push(name);
-        }
-        let s = SOURCES_DIR;
-        let expected = [
-            format!("{INCLUDE_DIR}/config/app.toml"),
-            format!("{s}/Cargo.toml"),
-            format!("{s}/src"),
-            format!("{s}/src/keep.log"),
-            format!("{s}/src/link.rs"),
-            format!("{s}/src/main.rs"),
-            format!("{s}/src/target"),
-            format!("{s}/src/target/kept.rs"),
-            DOCKERFILE.to_owned(),
-        ];
-        assert_eq!(names, expected);
-        assert_eq!(size.files, 7);
-    }
-}
+mod tests;

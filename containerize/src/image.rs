@@ -211,7 +211,6 @@ impl Write for ChannelWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dockerignore::DockerIgnore;
     use crate::engine::{ImageInfo, RunOutcome};
     use std::sync::Mutex;
 
@@ -305,19 +304,8 @@ mod tests {
     }
 
     async fn run(fake: &Fake) -> (Result<Built, EngineError>, Recorder) {
-        let temporary = tempfile::tempdir().unwrap();
-        let dir = temporary.path().to_owned();
-        std::fs::create_dir_all(dir.join("src")).unwrap();
-        std::fs::write(dir.join("src/main.rs"), "fn main() {}").unwrap();
-        std::fs::write(dir.join("Cargo.toml"), "[package]").unwrap();
-        let context = Context::new(
-            dir.clone(),
-            ["Cargo.toml", "src"].into_iter(),
-            std::iter::empty(),
-            DockerIgnore::default(),
-            String::new(),
-            &dir.join("target"),
-        );
+        let files = [("Cargo.toml", "[package]"), ("src/main.rs", "fn main() {}")];
+        let context = Context::generated(files.map(|(path, text)| (path.to_owned(), text.to_owned())).to_vec());
         let tags = ["app:1.0".to_owned(), "app:latest".to_owned()];
         let job = Job {
             buildkit: false,

@@ -5,7 +5,7 @@ pub mod args;
 mod progress;
 mod report;
 
-use crate::context::Context;
+use crate::context::{Context, LARGE as LARGE_CONTEXT};
 use crate::engine::{Docker, Engine, EngineError};
 use crate::error::Error;
 use crate::image::{self, Built, Job};
@@ -56,7 +56,7 @@ fn run(args: &Args) -> Result<(), Error> {
     runtime.block_on(build_all(args, &project, plans))
 }
 
-/// Writes the one image's context as a tar, to a file only once it is whole.
+/// Writes the one image's context as a tar, streamed, to a file only once it is whole.
 fn write_context(project: &Project, plans: &[Plan], file: &std::path::Path) -> Result<(), Error> {
     let [plan] = plans else {
         let message = format!("--print-context writes one image's context, but {} would be built", plans.len());
@@ -64,20 +64,47 @@ fn write_context(project: &Project, plans: &[Plan], file: &std::path::Path) -> R
             Diagnostic::error(Origin::Flag("--print-context"), message, "").with_help("select one with --bin");
         return Err(Error::Settings(vec![diagnostic]));
     };
-    let context = Context::of(plan, project.workspace_root.as_std_path(), project.target_directory.as_std_path())
-        .map_err(EngineError::from)?;
-    let mut tar = Vec::new();
-    context.write(&render(plan), &mut tar).map_err(EngineError::from)?;
+    let context = context_of(project, plan)?;
     if file == std::path::Path::new("-") {
-        let mut out = std::io::stdout().lock();
-        return out.write_all(&tar).and_then(|()| out.flush()).map_err(Error::Output);
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        context.write(&render(plan), &mut out).map_err(EngineError::from)?;
+        return out.flush().map_err(Error::Output);
     }
     // Written beside the target and renamed, so an error leaves no partial file.
     let partial = file.with_extension("partial");
-    std::fs::write(&partial, &tar).and_then(|()| std::fs::rename(&partial, file)).map_err(|e| {
+    let written = std::fs::File::create(&partial).map_err(Error::Output).and_then(|out| {
+        let mut out = std::io::BufWriter::new(out);
+        context.write(&render(plan), &mut out).map_err(EngineError::from)?;
+        out.into_inner().map_err(|e| Error::Output(e.into_error()))?.sync_all().map_err(Error::Output)
+    });
+    let renamed = written.and_then(|()| std::fs::rename(&partial, file).map_err(Error::Output));
+    if renamed.is_err() {
         let _ = std::fs::remove_file(&partial);
-        Error::Output(e)
-    })
+    }
+    renamed
+}
+
+/// Lists a plan's context, with a warning when it is unexpectedly large.
+fn context_of(project: &Project, plan: &Plan) -> Result<Context, Error> {
+    let context = Context::of(plan, project.workspace_root.as_std_path(), project.target_directory.as_std_path())
+        .map_err(EngineError::from)?;
+    let size = context.size();
+    if size.bytes > LARGE_CONTEXT {
+        let largest: Vec<String> = context
+            .largest_directories()
+            .iter()
+            .map(|(dir, bytes)| format!("{dir} ({})", report::size(*bytes)))
+            .collect();
+        let message = format!(
+            "the build context of `{}` is {}, mostly {}",
+            plan.binary,
+            report::size(size.bytes),
+            largest.join(", ")
+        );
+        let help = "leave out what the build does not read with .dockerignore, .gitignore or `package.exclude`";
+        report::diagnostic(&Diagnostic::warning(Origin::Derived, message, "").with_help(help));
+    }
+    Ok(context)
 }
 
 fn write_stdout(text: &str) -> Result<(), Error> {
@@ -200,8 +227,7 @@ async fn build_all(args: &Args, project: &Project, mut plans: Vec<Plan>) -> Resu
     let terminal = std::io::stderr().is_terminal();
     let mut built = Vec::new();
     for plan in &plans {
-        let context = Context::of(plan, project.workspace_root.as_std_path(), project.target_directory.as_std_path())
-            .map_err(EngineError::from)?;
+        let context = context_of(project, plan)?;
         let job = Job {
             binary: &plan.binary,
             dockerfile: render(plan),

@@ -1,0 +1,226 @@
+use super::*;
+use containerize_build::project::PackageFiles;
+use std::fs;
+
+/// Writes `files` (path, contents) under `root`.
+fn write_files(root: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+        fs::write(root.join(path), text).unwrap();
+    }
+}
+
+fn lister(root: &Path, dockerignore: &str) -> Lister {
+    Lister {
+        root: root.to_owned(),
+        roots: vec![fs::canonicalize(root).unwrap()],
+        never: root.join("target"),
+        dockerignore: Arc::new(Dockerignore {
+            ignore: DockerIgnore::parse(dockerignore).unwrap(),
+            base: String::new(),
+        }),
+        entries: BTreeMap::new(),
+    }
+}
+
+fn tree(dir: &str, include: &[&str], exclude: &[&str]) -> PackageTree {
+    let strings = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
+    PackageTree { dir: dir.to_owned(), files: PackageFiles { include: strings(include), exclude: strings(exclude) } }
+}
+
+fn names(lister: &Lister) -> Vec<String> {
+    lister.entries.keys().map(|k| k.strip_prefix(&format!("{SOURCES_DIR}/")).unwrap_or(k).to_owned()).collect()
+}
+
+#[test]
+fn a_package_goes_as_cargo_would_package_it_less_what_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_files(
+        root,
+        &[
+            ("Cargo.toml", "[package]"),
+            ("src/main.rs", "fn main() {}"),
+            ("assets/logo.svg", "<svg/>"),
+            (".sqlx/query.json", "{}"),
+            (".gitignore", "/generated\n*.tmp\n"),
+            ("generated/big.bin", "x"),
+            ("src/scratch.tmp", "x"),
+            (".dockerignore", "docs\n"),
+            ("docs/guide.md", "x"),
+            (".env", "SECRET=1"),
+            (".env.production", "SECRET=1"),
+            ("target/release/app", "x"),
+            ("member/Cargo.toml", "[package]"),
+            ("member/src/lib.rs", ""),
+            (".git/config", "x"),
+        ],
+    );
+    let mut lister = lister(root, "docs\n");
+    lister.package(&tree("", &[], &[])).unwrap();
+    assert_eq!(
+        names(&lister),
+        [".dockerignore", ".gitignore", ".sqlx/query.json", "Cargo.toml", "assets/logo.svg", "src/main.rs"]
+    );
+}
+
+#[test]
+fn package_include_and_exclude_choose_files_as_cargo_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_files(
+        root,
+        &[
+            ("Cargo.toml", "[package]"),
+            ("src/main.rs", ""),
+            ("data/a.txt", ""),
+            ("benches/b.rs", ""),
+            ("README.md", ""),
+        ],
+    );
+    let mut included = lister(root, "");
+    included.package(&tree("", &["/src", "data/*.txt"], &[])).unwrap();
+    assert_eq!(names(&included), ["Cargo.toml", "data/a.txt", "src/main.rs"]);
+    let mut excluded = lister(root, "");
+    excluded.package(&tree("", &[], &["/benches", "*.md"])).unwrap();
+    assert_eq!(names(&excluded), ["Cargo.toml", "data/a.txt", "src/main.rs"]);
+}
+
+#[test]
+fn links_inside_a_directory_go_as_links_and_special_files_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_files(root, &[("Cargo.toml", "[package]"), ("src/main.rs", "")]);
+    std::os::unix::fs::symlink("/etc", root.join("src/hostetc")).unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(root.join("src/app.sock")).unwrap();
+    let mut lister = lister(root, "");
+    lister.package(&tree("", &[], &[])).unwrap();
+    assert_eq!(names(&lister), ["Cargo.toml", "src/hostetc", "src/main.rs"]);
+    assert_eq!(lister.entries[&format!("{SOURCES_DIR}/src/hostetc")].kind, Kind::Link);
+}
+
+#[test]
+fn a_named_path_through_a_link_out_of_the_project_is_refused_naming_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_files(root, &[("Cargo.toml", "[package]")]);
+    std::os::unix::fs::symlink("/etc", root.join("hostetc")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", root.join("name")).unwrap();
+    for path in ["hostetc/hostname", "name"] {
+        let error = lister(root, "").named(INCLUDE_DIR, path).unwrap_err();
+        let ContextError::LinkOutside { link, target } = error else { panic!("{error:?}") };
+        assert_eq!(link, root.join(path.split('/').next().unwrap()));
+        assert!(target.starts_with("/etc"), "{}", target.display());
+    }
+    for path in ["../outside", "/etc/hostname"] {
+        let error = lister(root, "").named(SOURCES_DIR, path).unwrap_err();
+        assert!(matches!(error, ContextError::Outside(_)), "{error:?}");
+    }
+}
+
+#[test]
+fn a_named_path_through_a_link_inside_the_project_is_sent_as_its_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_files(root, &[("shared/app.toml", "port = 1"), (".env", "SECRET=1")]);
+    std::os::unix::fs::symlink("shared", root.join("config")).unwrap();
+    let mut lister = lister(root, "");
+    lister.named(INCLUDE_DIR, "config/app.toml").unwrap();
+    lister.named(SOURCES_DIR, ".env").unwrap();
+    let names: Vec<&String> = lister.entries.keys().collect();
+    assert_eq!(names, [&format!("{INCLUDE_DIR}/config/app.toml"), &format!("{SOURCES_DIR}/.env")]);
+    assert!(lister.entries.values().all(|e| e.kind == Kind::File), "named, so followed and sent whole");
+}
+
+#[test]
+fn a_file_name_with_a_line_break_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_files(root, &[("Cargo.toml", "[package]"), ("src/a\nb.rs", "")]);
+    let error = lister(root, "").package(&tree("", &[], &[])).unwrap_err();
+    assert!(matches!(error, ContextError::Name(_)), "{error:?}");
+}
+
+#[test]
+fn sends_the_listed_files_with_real_mtimes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_files(root, &[("Cargo.toml", "[package]"), ("src/main.rs", "fn main() {}")]);
+    std::os::unix::fs::symlink("main.rs", root.join("src/link.rs")).unwrap();
+    let mut lister = lister(root, "");
+    lister.package(&tree("", &[], &[])).unwrap();
+    let context = Context { entries: lister.entries, generated: vec![("gen".into(), "made".into())] };
+    let mut tar = Vec::new();
+    let size = context.write("FROM scratch\n", &mut tar).unwrap();
+    let mut archive = tar::Archive::new(tar.as_slice());
+    let mut names = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.path().unwrap().display().to_string();
+        if name.ends_with("src/main.rs") {
+            let mtime = fs::metadata(root.join("src/main.rs")).unwrap().modified().unwrap();
+            let seconds = mtime.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+            assert_eq!(entry.header().mtime().unwrap(), seconds, "real mtimes are kept");
+        }
+        if name.ends_with("src/link.rs") {
+            assert!(entry.header().entry_type().is_symlink(), "symlinks stay links");
+        }
+        names.push(name);
+    }
+    let s = SOURCES_DIR;
+    assert_eq!(
+        names,
+        [
+            format!("{s}/Cargo.toml"),
+            format!("{s}/src/link.rs"),
+            format!("{s}/src/main.rs"),
+            "gen".into(),
+            DOCKERFILE.into()
+        ]
+    );
+    assert_eq!(size, ContextSize { files: 5, bytes: 9 + 12 + 4 + 13 });
+}
+
+#[test]
+fn a_file_that_shrinks_or_grows_while_it_is_sent_fails_the_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("growing.log");
+    fs::write(&path, "0123456789").unwrap();
+    // The listed size is what the header announces; the file changes before it is read.
+    for now in ["01234", "0123456789abcdef"] {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(10);
+        let error = {
+            fs::write(&path, now).unwrap();
+            let mut file = fs::File::open(&path).unwrap();
+            let mut exact = Exact { file: (&mut file).take(10), left: 10 };
+            let short = tar.append_data(&mut header, "growing.log", &mut exact).err();
+            let long = file.read(&mut [0]).unwrap() != 0;
+            (short.map(|e| e.kind()), long)
+        };
+        let expected = if now.len() < 10 { (Some(io::ErrorKind::UnexpectedEof), false) } else { (None, true) };
+        assert_eq!(error, expected, "{now}");
+    }
+    // And through the real function: a file listed at one size and sent at another.
+    fs::write(&path, "0123456789").unwrap();
+    let mut tar = tar::Builder::new(Vec::new());
+    assert!(append_file(&mut tar, "ok", &path).is_ok());
+}
+
+#[test]
+fn the_largest_directories_are_named_where_their_bytes_are() {
+    let mut entries = BTreeMap::new();
+    let mut add = |name: &str, len| {
+        entries.insert(format!("{SOURCES_DIR}/{name}"), Entry { path: PathBuf::new(), kind: Kind::File, len });
+    };
+    add("app/assets/video/a.mp4", 60_000_000);
+    add("app/assets/logo.svg", 1_000);
+    add("app/docs/guide.pdf", 5_000_000);
+    add("app/src/main.rs", 1_000);
+    let context = Context { entries, generated: Vec::new() };
+    assert_eq!(
+        context.largest_directories(),
+        [("app/assets/video".into(), 60_000_000), ("app/docs".into(), 5_000_000), ("app/src".into(), 1_000)]
+    );
+}
