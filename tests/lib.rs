@@ -164,3 +164,14 @@ impl Drop for TestTag {
         let _ = Command::new("docker").args(["rmi", "--no-prune", &self.0]).output();
     }
 }
+
+/// Both builders, as `--buildkit` names them: the legacy one, then BuildKit.
+pub const BUILDERS: [&str; 2] = ["never", "always"];
+
+/// Builds `dir` with `tag` and the given flags; returns the `--json` report of the one image.
+pub fn build(dir: &Path, tag: &TestTag, flags: &[&str]) -> serde_json::Value {
+    let output = containerize(dir).args(["-q", "--json", "-t", &tag.0]).args(flags).output().unwrap();
+    assert!(output.status.success(), "build failed: {}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    report[0].clone()
+}

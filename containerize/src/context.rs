@@ -334,6 +334,19 @@ impl Lister {
             builder.build().map_err(pattern_error)
         };
         let include = patterns(&package.files.include)?;
+        // `.gitignore` files above the package count up to the context root, not beyond: a
+        // dotfiles repository's `*` in the home directory must not empty the context.
+        let mut above = Vec::new();
+        for ancestor in dir.ancestors().skip(1).take_while(|a| a.starts_with(&self.root)) {
+            let file = ancestor.join(".gitignore");
+            if file.is_file() {
+                let mut builder = ignore::gitignore::GitignoreBuilder::new(ancestor);
+                if let Some(e) = builder.add(&file) {
+                    return Err(pattern_error(e));
+                }
+                above.push(builder.build().map_err(pattern_error)?);
+            }
+        }
         let exclude = patterns(&package.files.exclude)?;
         let walk_root = dir.clone();
         let never = self.never.clone();
@@ -342,8 +355,7 @@ impl Lister {
         let walk = ignore::WalkBuilder::new(&dir)
             .standard_filters(false)
             .git_ignore(true)
-            .git_exclude(true)
-            .parents(true)
+            .parents(false)
             .require_git(false)
             .follow_links(false)
             .sort_by_file_name(std::cmp::Ord::cmp)
@@ -372,7 +384,13 @@ impl Lister {
                 is_manifest || include.matched_path_or_any_parents(in_package, false).is_ignore()
             };
             let name = entry.file_name().to_string_lossy();
-            if !chosen || is_dotenv(&name) {
+            // The nearest `.gitignore` above with a say decides, as in git.
+            let ignored_above = above
+                .iter()
+                .map(|g| g.matched_path_or_any_parents(path.strip_prefix(g.path()).unwrap_or(path), false))
+                .find(|m| !m.is_none())
+                .is_some_and(|m| m.is_ignore());
+            if !chosen || ignored_above || is_dotenv(&name) {
                 continue;
             }
             let relative = self.relative(path)?;

@@ -3,6 +3,7 @@
 //! [`Engine`] is small on purpose: what a build, a tag, an inspection and a smoke run need.
 //! [`Docker`] implements it with bollard; tests use a recording fake.
 
+use crate::context::ContextError;
 use bollard::errors::Error as BollardError;
 use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{
@@ -151,7 +152,7 @@ pub enum EngineError {
     NoImage,
     /// Sending the context failed.
     #[error(transparent)]
-    Context(#[from] crate::context::ContextError),
+    Context(#[from] ContextError),
     /// A smoke run exited non-zero.
     #[error("`{image}` exited with status {status}")]
     RunFailed {
@@ -196,6 +197,14 @@ impl EngineError {
             EngineError::RunFailed { .. } | EngineError::ServiceNotReady { .. } => exit::RUN,
             EngineError::Interrupted => exit::INTERRUPTED,
             EngineError::Api { .. } => exit::ENGINE,
+            // What the project holds, not what the build did: fixed in the project.
+            EngineError::Context(
+                ContextError::Ignore(_)
+                | ContextError::Pattern { .. }
+                | ContextError::LinkOutside { .. }
+                | ContextError::Outside(_)
+                | ContextError::Name(_),
+            ) => exit::PROJECT,
             _ => exit::BUILD,
         }
     }
@@ -218,6 +227,13 @@ impl EngineError {
             }
             EngineError::StepFailed { .. } => "the step's output is above; run with -v to see every step's output".into(),
             EngineError::ServiceNotReady { .. } => "check that the service listens on 0.0.0.0, not 127.0.0.1, and on the exposed port".into(),
+            EngineError::Context(ContextError::LinkOutside { .. } | ContextError::Outside(_)) => {
+                "only files of the workspace and its local packages are sent: copy the file into the project and name that copy".into()
+            }
+            EngineError::Context(ContextError::Name(_)) => "rename it, or leave it out with .dockerignore".into(),
+            EngineError::Context(ContextError::Changed(_)) => {
+                "something wrote to it during the build: build again, or leave it out with .dockerignore".into()
+            }
             _ => return None,
         })
     }

@@ -2,19 +2,11 @@
 //! serves, its user, labels and size; and the failures users meet.
 
 use containerize_tests::{
-    TestTag, containerize, docker, edit_file, engine_available, example, fixture, http_get, poll,
+    BUILDERS, TestTag, build, containerize, docker, edit_file, engine_available, example, fixture, http_get, poll,
 };
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Builds `dir` with `tag` and the given flags; returns the `--json` report of the one image.
-fn build(dir: &std::path::Path, tag: &TestTag, flags: &[&str]) -> serde_json::Value {
-    let output = containerize(dir).args(["-q", "--json", "-t", &tag.0]).args(flags).output().unwrap();
-    assert!(output.status.success(), "build failed: {}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    report[0].clone()
-}
 
 /// The host port the engine published for the container's `port` (`8080/tcp`).
 fn published_port(container: &str, port: &str) -> u16 {
@@ -150,7 +142,6 @@ fn dependency_step(output: &str) -> &str {
 }
 
 /// The two builders, as `--buildkit` names them.
-const BUILDERS: [&str; 2] = ["never", "always"];
 
 #[test]
 fn dependencies_stay_cached_across_a_member_edit_and_a_version_bump() {
@@ -187,8 +178,10 @@ fn dependency_tiers(builder: &str) {
     build();
     assert_eq!(docker(&["run", "--rm", &tag.0, "x"]), "Hello, x! #1");
 
-    // Another member's source and the workspace version change; the lockfile follows.
+    // Another member's source, its docs (sent: the package goes whole) and the workspace
+    // version change; the lockfile follows.
     edit("greeter/src/lib.rs", "Hello, {name}!", "Howdy, {name}!");
+    std::fs::write(root.join("greeter/README.md"), format!("The greeter, run {run}.\n")).unwrap();
     edit("Cargo.toml", "version = \"0.2.0\"", "version = \"0.2.1\"");
     assert!(
         Command::new("cargo")
@@ -214,12 +207,7 @@ fn a_failed_step_shows_its_output_and_tags_nothing() {
         return;
     }
     let dir = example("hello");
-    // Unique to this run: Docker 20.10's BuildKit can answer a build whose sources match an
-    // earlier failed build's with a later build's cached result (reproduced with the Engine API
-    // alone, no containerize involved), and this test is about failing, not about that.
-    let run = format!("{} {:?}", std::process::id(), Instant::now());
-    let broken = format!("// run {run}\nfn main() {{ let n: u32 = \"not a number\"; }}\n");
-    std::fs::write(dir.path().join("src/main.rs"), broken).unwrap();
+    std::fs::write(dir.path().join("src/main.rs"), "fn main() { let n: u32 = \"not a number\"; }\n").unwrap();
     for builder in BUILDERS {
         let tag = TestTag::new(&format!("broken-{builder}"));
         let output = containerize(dir.path()).args(["-t", &tag.0, "--buildkit", builder]).output().unwrap();

@@ -224,3 +224,18 @@ fn the_largest_directories_are_named_where_their_bytes_are() {
         [("app/assets/video".into(), 60_000_000), ("app/docs".into(), 5_000_000), ("app/src".into(), 1_000)]
     );
 }
+
+#[test]
+fn gitignore_files_above_a_package_count_up_to_the_context_root_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("project");
+    // A dotfiles repository's catch-all, above the project: not the project's business.
+    write_files(dir.path(), &[(".gitignore", "*\n")]);
+    write_files(
+        &root,
+        &[(".gitignore", "*.log\n"), ("app/Cargo.toml", "[package]"), ("app/src/main.rs", ""), ("app/debug.log", "")],
+    );
+    let mut lister = lister(&root, "");
+    lister.package(&tree("app", &[], &[])).unwrap();
+    assert_eq!(names(&lister), ["app/Cargo.toml", "app/src/main.rs"]);
+}
