@@ -33,6 +33,25 @@ pub const BUILDER_PATH: &str = "/usr/local/lib/containerize/restamp.sh";
 /// The record's name, in the target directory.
 pub const RECORD: &str = ".containerize-source-times";
 
+/// Names the target-directory cache mount's generation: a target directory filled by a
+/// different freshness script or skeleton (another version of this tool) is never shared,
+/// since its record, or its lack of one, would mislead this script. A hash of both, so no
+/// change can forget to bump it; FNV-1a because it fits in a `const fn`.
+pub const CACHE_GENERATION: u32 = {
+    let mut hash: u32 = 0x811c_9dc5;
+    let parts = [SCRIPT.as_bytes(), crate::skeleton::MASKED_VERSION.as_bytes()];
+    let mut part = 0;
+    while part < parts.len() {
+        let mut i = 0;
+        while i < parts[part].len() {
+            hash = (hash ^ parts[part][i] as u32).wrapping_mul(0x0100_0193);
+            i += 1;
+        }
+        part += 1;
+    }
+    hash
+};
+
 /// The command that runs the script on the build root.
 pub fn command() -> Vec<String> {
     vec!["sh".to_owned(), BUILDER_PATH.to_owned(), BUILD_ROOT.to_owned()]

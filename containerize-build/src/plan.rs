@@ -178,8 +178,8 @@ pub struct Context {
     /// other packages' directories.
     pub packages: Vec<PackageTree>,
     /// Files and directories sent as named, relative to `root`: the workspace's manifest,
-    /// lockfile and cargo and toolchain configuration, every target's root file, and
-    /// `build-include` paths.
+    /// lockfile and cargo and toolchain configuration, every local package's manifest, every
+    /// needed target's root file, and `build-include` paths.
     pub copies: Vec<String>,
     /// Files and directories staged for the runtime, with their destination.
     pub include: Vec<Include>,
@@ -654,6 +654,9 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
         .chain(project.root_files.iter().map(String::as_str))
         .map(|f| in_context(workspace, f))
         .collect();
+    // Every member's real manifest, needed or not: cargo loads the whole workspace, and a
+    // member left with its skeleton manifest (version masked) would disagree with the lockfile.
+    copies.extend(project.packages.iter().map(|p| in_context(p.dir.as_str(), "Cargo.toml")));
     // Each target's root file by name, whatever the ignore rules say: the build can't do
     // without it. One outside its package brings its directory (its modules) along.
     for p in &needed {

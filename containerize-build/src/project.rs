@@ -21,7 +21,8 @@ pub struct Project {
     /// dependency, inside the workspace root or not. Sorted by directory.
     pub packages: Vec<LocalPackage>,
     /// Files at the workspace root that the build reads, relative to it (`Cargo.lock`,
-    /// `.cargo/config.toml`, `rust-toolchain.toml`).
+    /// `.cargo/config.toml`, `rust-toolchain.toml`), and the directories of vendored sources
+    /// that cargo's configuration names.
     pub root_files: Vec<String>,
     /// `Cargo.lock`, if there is one.
     pub lockfile: Option<String>,
@@ -170,18 +171,31 @@ impl Project {
             package.files = PackageFiles::of(&package.manifest.text, &root_manifest.text);
         }
         packages.sort_by(|a, b| a.dir.cmp(&b.dir));
-        let root_files = ["Cargo.lock", ".cargo/config.toml", ".cargo/config", "rust-toolchain.toml", "rust-toolchain"]
-            .into_iter()
-            .filter(|f| root.join(f).is_file())
-            .map(str::to_owned)
+        let configs: Vec<toml::Table> = [".cargo/config.toml", ".cargo/config"]
+            .iter()
+            .filter_map(|f| toml::from_str(&std::fs::read_to_string(root.join(f)).ok()?).ok())
             .collect();
-        let config_has_target_rustflags = [".cargo/config.toml", ".cargo/config"].iter().any(|f| {
-            let text = std::fs::read_to_string(root.join(f)).unwrap_or_default();
-            let targets = toml::from_str::<toml::Table>(&text).ok().and_then(|t| t.get("target").cloned());
-            targets
-                .and_then(|t| t.as_table().cloned())
-                .is_some_and(|t| t.values().any(|v| v.get("rustflags").is_some()))
+        let config_has_target_rustflags = configs.iter().any(|config| {
+            let targets = config.get("target").and_then(toml::Value::as_table);
+            targets.is_some_and(|t| t.values().any(|v| v.get("rustflags").is_some()))
         });
+        // Vendored sources (`cargo vendor`): directories of packages, so a package walk would
+        // leave them out as nested packages, yet the build reads them.
+        let vendored = configs
+            .iter()
+            .filter_map(|config| config.get("source")?.as_table())
+            .flat_map(|sources| sources.values())
+            .filter_map(|source| source.get("directory")?.as_str())
+            .filter(|dir| root.join(dir).is_dir())
+            .map(str::to_owned);
+        let mut root_files: Vec<String> =
+            ["Cargo.lock", ".cargo/config.toml", ".cargo/config", "rust-toolchain.toml", "rust-toolchain"]
+                .into_iter()
+                .filter(|f| root.join(f).is_file())
+                .map(str::to_owned)
+                .chain(vendored)
+                .collect();
+        root_files.dedup();
         let toolchain = Toolchain {
             pinned: toolchain::pinned_channel(root.as_std_path(), root.as_std_path()),
             local: toolchain::local_version(root.as_std_path()),

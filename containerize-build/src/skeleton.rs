@@ -3,16 +3,19 @@
 //!
 //! Every local manifest keeps what cargo resolves and builds with (dependencies, features,
 //! profiles, targets) and loses what it does not (descriptions, metadata); local versions
-//! are masked to `0.0.0` in the manifests and the lockfile, and every target's root file is a
-//! placeholder. The placeholders never reach the image: their artifacts are cleaned right
-//! after the dependency build, and the real build differs in version besides.
+//! are masked to [`MASKED_VERSION`] in the manifests and the lockfile, and every target's root
+//! file is a placeholder. The placeholders never reach the image: their artifacts are cleaned
+//! right after the dependency build, and the real build differs in version besides (cargo
+//! keeps artifacts of different versions apart), even for a package that omits its version.
 
 use crate::project::{Project, TargetRole};
 use serde::Serialize;
 use toml::{Table, Value};
 
-/// The version local packages get in the skeleton.
-pub const MASKED_VERSION: &str = "0.0.0";
+/// The version local packages get in the skeleton: a pre-release no real package uses, so a
+/// placeholder's artifacts never share a name with the real build's (`0.0.0`, the version of
+/// a package that omits it, would).
+pub const MASKED_VERSION: &str = "0.0.0-containerize-skeleton";
 
 /// Where the skeleton sits in the build context.
 pub const SKELETON_DIR: &str = ".containerize/skeleton";
@@ -94,6 +97,10 @@ pub fn mask_manifest(text: &str) -> String {
         return text.to_owned();
     };
     if let Some(package) = table_mut(&mut manifest, "package") {
+        // An omitted version is `0.0.0`: masked too.
+        if !package.contains_key("version") {
+            package.insert("version".to_owned(), Value::String(MASKED_VERSION.to_owned()));
+        }
         mask_package(package);
     }
     if let Some(workspace) = table_mut(&mut manifest, "workspace") {
@@ -215,7 +222,7 @@ base = "scratch"
         build = "build.rs"
         edition = "2024"
         name = "app"
-        version = "0.0.0"
+        version = "0.0.0-containerize-skeleton"
 
         [profile.release]
         lto = true
@@ -236,7 +243,15 @@ base = "scratch"
             )
         };
         assert_eq!(mask_lockfile(&lock("1.0.0"), &["app", "lib"]), mask_lockfile(&lock("1.0.1"), &["app", "lib"]));
-        assert!(mask_lockfile(&lock("1.0.0"), &["app", "lib"]).contains("\"lib 0.0.0\""));
+        assert!(mask_lockfile(&lock("1.0.0"), &["app", "lib"]).contains("\"lib 0.0.0-containerize-skeleton\""));
         assert!(mask_lockfile(&lock("1.0.0"), &["app"]).contains("version = \"1.0.15\""), "registry versions stay");
+    }
+
+    #[test]
+    fn an_omitted_version_is_masked_too() {
+        let masked = mask_manifest("[package]\nname = \"app\"\nedition = \"2024\"\n");
+        assert!(masked.contains(&format!("version = \"{MASKED_VERSION}\"")), "{masked}");
+        let inherited = mask_manifest("[package]\nname = \"app\"\nversion.workspace = true\n");
+        assert!(inherited.contains("workspace = true"), "the workspace's version is masked instead: {inherited}");
     }
 }

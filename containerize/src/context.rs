@@ -13,7 +13,11 @@
 //! files. Paths the plan names (manifests, lockfile, target root files, `build-include`,
 //! `include`) go whatever `.gitignore` says. Nothing comes from outside the project: a named
 //! path whose symlinks lead out of the workspace root and the local packages' directories is
-//! refused; a symlink met inside a directory is sent as a link, never followed.
+//! refused. A symlink met inside a directory is followed, as `cargo package` does, while it
+//! stays inside them (so the builder sees what the host sees, and the freshness script, which
+//! stamps files, sees every file the build reads); one that leads out, dangles or loops is
+//! sent as a link, never followed. A file is sent only if it is still the file that was
+//! listed: one replaced in between (by a link to a host file, say) fails the build.
 
 use crate::dockerignore::{DockerIgnore, PatternError};
 use containerize_build::Plan;
@@ -66,9 +70,12 @@ pub enum ContextError {
     /// A file name the context can't carry.
     #[error("the file name {0:?} has a line break or a control character, or is not UTF-8")]
     Name(PathBuf),
-    /// A file changed size while it was being sent.
-    #[error("{0} changed while it was being sent")]
+    /// A file changed size, or was replaced, while the context was being sent.
+    #[error("{0} changed while the build context was being sent")]
     Changed(PathBuf),
+    /// An ignore file is a pipe, a device or a directory: reading it could block forever.
+    #[error("{0} is not a regular file")]
+    NotAFile(PathBuf),
     /// Reading a file or writing the stream failed.
     #[error("failed to add {path} to the build context")]
     Io {
@@ -94,6 +101,33 @@ struct Entry {
     kind: Kind,
     /// Its size when it was listed.
     len: u64,
+    /// Which file it was when it was listed (device and inode, where the platform has them).
+    identity: Option<(u64, u64)>,
+}
+
+/// A file's device and inode: what stays the same while it is the same file.
+#[cfg(unix)]
+fn identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+/// Reads an ignore file, or nothing when there is none; a special file (a pipe would block
+/// the read forever) is refused.
+fn read_ignore_file(path: &Path) -> Result<Option<String>, ContextError> {
+    let io_error = |source| ContextError::Io { path: path.to_owned(), source };
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(e)),
+        Ok(meta) if !meta.is_file() => return Err(ContextError::NotAFile(path.to_owned())),
+        Ok(_) => {}
+    }
+    std::fs::read_to_string(path).map(Some).map_err(io_error)
 }
 
 /// The files of a plan's context, listed, and the files made in memory.
@@ -109,11 +143,9 @@ impl Context {
     /// Lists the context of a plan. `workspace_root` holds the `.dockerignore`; `target_dir` is
     /// never sent.
     pub fn of(plan: &Plan, workspace_root: &Path, target_dir: &Path) -> Result<Context, ContextError> {
-        let ignore_path = workspace_root.join(".dockerignore");
-        let ignore = match std::fs::read_to_string(&ignore_path) {
-            Ok(text) => DockerIgnore::parse(&text)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => DockerIgnore::default(),
-            Err(source) => return Err(ContextError::Io { path: ignore_path, source }),
+        let ignore = match read_ignore_file(&workspace_root.join(".dockerignore"))? {
+            Some(text) => DockerIgnore::parse(&text)?,
+            None => DockerIgnore::default(),
         };
         let root = PathBuf::from(&plan.context.root);
         let canonical = |relative: &String| {
@@ -122,11 +154,13 @@ impl Context {
         };
         let ignore_base = workspace_root.strip_prefix(&root).unwrap_or(Path::new("")).to_string_lossy().into_owned();
         let mut lister = Lister {
+            gitignore_top: gitignore_top(&root),
             roots: plan.context.roots.iter().map(canonical).collect::<Result<_, _>>()?,
             never: target_dir.to_owned(),
             root,
             dockerignore: Arc::new(Dockerignore { ignore, base: ignore_base }),
             entries: BTreeMap::new(),
+            walking: Vec::new(),
         };
         for package in &plan.context.packages {
             lister.package(package)?;
@@ -193,7 +227,7 @@ impl Context {
         for (name, entry) in &self.entries {
             let io_error = |source| ContextError::Io { path: entry.path.clone(), source };
             match entry.kind {
-                Kind::File => size.bytes += append_file(&mut tar, name, &entry.path)?,
+                Kind::File => size.bytes += append_file(&mut tar, name, entry)?,
                 Kind::Link => {
                     let meta = std::fs::symlink_metadata(&entry.path).map_err(io_error)?;
                     let target = std::fs::read_link(&entry.path).map_err(io_error)?;
@@ -229,11 +263,16 @@ fn shown(name: &str) -> &str {
 }
 
 /// Appends a file's content as it is now; one that grows or shrinks while it is read fails,
-/// rather than leaving a header that lies about what follows (a corrupt archive).
-fn append_file<W: Write>(tar: &mut tar::Builder<W>, name: &str, path: &Path) -> Result<u64, ContextError> {
+/// rather than leaving a header that lies about what follows (a corrupt archive), and so does
+/// one that is no longer the file that was listed (checked before a byte is read).
+fn append_file<W: Write>(tar: &mut tar::Builder<W>, name: &str, entry: &Entry) -> Result<u64, ContextError> {
+    let path = &entry.path;
     let io_error = |source| ContextError::Io { path: path.to_owned(), source };
     let mut file = std::fs::File::open(path).map_err(io_error)?;
     let meta = file.metadata().map_err(io_error)?;
+    if identity(&meta) != entry.identity || !meta.is_file() {
+        return Err(ContextError::Changed(path.to_owned()));
+    }
     let mut header = tar::Header::new_gnu();
     header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
     let len = meta.len();
@@ -265,7 +304,19 @@ impl<R: Read> Read for Exact<R> {
     }
 }
 
-/// Whether a file is a dotenv file, the classic leaked secret: never sent unless named.
+/// Where `.gitignore` files above the context root `root` stop counting: the root of the git
+/// checkout that holds it, as in git, or else the context root itself.
+fn gitignore_top(root: &Path) -> PathBuf {
+    root.ancestors().find(|dir| dir.join(".git").exists()).unwrap_or(root).to_owned()
+}
+
+/// Whether a directory's `.gitignore` is there but not a regular file.
+fn special_gitignore(dir: &Path) -> bool {
+    std::fs::metadata(dir.join(".gitignore")).is_ok_and(|meta| !meta.is_file())
+}
+
+/// Whether a file (or directory) is a dotenv file, the classic leaked secret: never sent
+/// unless named.
 fn is_dotenv(name: &str) -> bool {
     name == ".env" || name == ".envrc" || name.starts_with(".env.")
 }
@@ -302,8 +353,13 @@ struct Lister {
     /// Canonical directories nothing may come from outside of.
     roots: Vec<PathBuf>,
     never: PathBuf,
+    /// Where `.gitignore` files above a package stop counting.
+    gitignore_top: PathBuf,
     dockerignore: Arc<Dockerignore>,
     entries: BTreeMap<String, Entry>,
+    /// The canonical directories being walked, outermost first: a link to one of them (or
+    /// above) would loop.
+    walking: Vec<PathBuf>,
 }
 
 impl Lister {
@@ -317,8 +373,29 @@ impl Lister {
         }
     }
 
-    fn add(&mut self, under: &str, relative: &str, path: PathBuf, kind: Kind, len: u64) {
-        self.entries.insert(format!("{under}/{relative}"), Entry { path, kind, len });
+    fn add(&mut self, under: &str, relative: &str, path: PathBuf, kind: Kind, meta: &std::fs::Metadata) {
+        let (len, identity) = if kind == Kind::File { (meta.len(), identity(meta)) } else { (0, None) };
+        self.entries.insert(format!("{under}/{relative}"), Entry { path, kind, len, identity });
+    }
+
+    /// A symlink met in a directory: followed while it stays inside the roots and does not
+    /// loop, else sent as a link.
+    fn link(&mut self, under: &'static str, relative: &str, path: &Path) -> Result<(), ContextError> {
+        let io_error = |source| ContextError::Io { path: path.to_owned(), source };
+        let meta = std::fs::symlink_metadata(path).map_err(io_error)?;
+        let Ok(target) = std::fs::canonicalize(path) else {
+            // Dangling: nothing to follow.
+            self.add(under, relative, path.to_owned(), Kind::Link, &meta);
+            return Ok(());
+        };
+        let location = path.parent().and_then(|p| std::fs::canonicalize(p).ok());
+        let inside = self.roots.iter().any(|root| target.starts_with(root));
+        let loops = location.iter().chain(&self.walking).any(|dir| dir.starts_with(&target));
+        if !inside || loops {
+            self.add(under, relative, path.to_owned(), Kind::Link, &meta);
+            return Ok(());
+        }
+        self.tree(under, relative, &target, false)
     }
 
     /// A package's directory, as `cargo package` chooses its files, then `.gitignore` and
@@ -334,10 +411,11 @@ impl Lister {
             builder.build().map_err(pattern_error)
         };
         let include = patterns(&package.files.include)?;
-        // `.gitignore` files above the package count up to the context root, not beyond: a
-        // dotfiles repository's `*` in the home directory must not empty the context.
+        // `.gitignore` files above the package count up to the root of the git checkout that
+        // holds the project, as in git, or else up to the context root, not beyond: a stray
+        // `*` in a home directory outside any checkout must not empty the context.
         let mut above = Vec::new();
-        for ancestor in dir.ancestors().skip(1).take_while(|a| a.starts_with(&self.root)) {
+        for ancestor in dir.ancestors().skip(1).take_while(|a| a.starts_with(&self.gitignore_top)) {
             let file = ancestor.join(".gitignore");
             if file.is_file() {
                 let mut builder = ignore::gitignore::GitignoreBuilder::new(ancestor);
@@ -348,6 +426,11 @@ impl Lister {
             }
         }
         let exclude = patterns(&package.files.exclude)?;
+        if special_gitignore(&dir) {
+            return Err(ContextError::NotAFile(dir.join(".gitignore")));
+        }
+        let special = Arc::new(std::sync::Mutex::new(None::<PathBuf>));
+        let found_special = Arc::clone(&special);
         let walk_root = dir.clone();
         let never = self.never.clone();
         let root = self.root.clone();
@@ -366,7 +449,14 @@ impl Lister {
                 let package_target = entry.depth() == 1 && is_dir && entry.file_name() == "target";
                 let relative = path.strip_prefix(&root).unwrap_or(path).to_string_lossy();
                 let pruned = is_dir && dockerignore.prunes(&relative);
-                !(entry.file_name() == ".git" || path == never || nested_package || package_target || pruned)
+                let dotenv = is_dir && is_dotenv(&entry.file_name().to_string_lossy());
+                // The walker reads each directory's `.gitignore`: a pipe there would block it
+                // forever, so such a directory is not entered and the walk fails after.
+                if is_dir && special_gitignore(path) {
+                    found_special.lock().expect("not poisoned").get_or_insert_with(|| path.join(".gitignore"));
+                    return false;
+                }
+                !(entry.file_name() == ".git" || path == never || nested_package || package_target || pruned || dotenv)
             })
             .build();
         for entry in walk {
@@ -397,13 +487,19 @@ impl Lister {
             if self.dockerignore.excludes(&relative) {
                 continue;
             }
+            if file_type.is_symlink() {
+                self.link(SOURCES_DIR, &relative, path)?;
+                continue;
+            }
             let meta = entry
                 .metadata()
                 .map_err(|e| ContextError::Io { path: path.to_owned(), source: io::Error::other(e) })?;
-            let kind = if file_type.is_symlink() { Kind::Link } else { Kind::File };
-            self.add(SOURCES_DIR, &relative, path.to_owned(), kind, if kind == Kind::File { meta.len() } else { 0 });
+            self.add(SOURCES_DIR, &relative, path.to_owned(), Kind::File, &meta);
         }
-        Ok(())
+        match special.lock().expect("not poisoned").take() {
+            Some(path) => Err(ContextError::NotAFile(path)),
+            None => Ok(()),
+        }
     }
 
     /// A path the plan names: sent whatever `.gitignore` says (`.dockerignore` still applies),
@@ -438,8 +534,8 @@ impl Lister {
         std::fs::canonicalize(path).map_err(io_error)
     }
 
-    /// A named file, or a directory walked whole (its links sent as links). `named` is true
-    /// for the path the plan names itself, which may be a dotenv file.
+    /// A named file, or a directory walked whole (its links followed as [`Lister::link`]
+    /// says). `named` is true for the path the plan names itself, which may be a dotenv file.
     fn tree(&mut self, under: &'static str, relative: &str, path: &Path, named: bool) -> Result<(), ContextError> {
         let io_error = |source| ContextError::Io { path: path.to_owned(), source };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -458,15 +554,19 @@ impl Lister {
             let mut children: Vec<_> =
                 std::fs::read_dir(path).map_err(io_error)?.collect::<Result<_, _>>().map_err(io_error)?;
             children.sort_by_key(std::fs::DirEntry::file_name);
-            for child in children {
+            self.walking.push(std::fs::canonicalize(path).map_err(io_error)?);
+            let walked = children.iter().try_for_each(|child| {
                 let Some(child_name) = child.file_name().to_str().map(str::to_owned) else {
                     return Err(ContextError::Name(child.path()));
                 };
-                self.tree(under, &format!("{relative}/{child_name}"), &child.path(), false)?;
-            }
-        } else if !excluded && (meta.is_file() || meta.file_type().is_symlink()) {
-            let kind = if meta.is_file() { Kind::File } else { Kind::Link };
-            self.add(under, relative, path.to_owned(), kind, meta.len());
+                self.tree(under, &format!("{relative}/{child_name}"), &child.path(), false)
+            });
+            self.walking.pop();
+            walked?;
+        } else if !excluded && meta.file_type().is_symlink() {
+            self.link(under, relative, path)?;
+        } else if !excluded && meta.is_file() {
+            self.add(under, relative, path.to_owned(), Kind::File, &meta);
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 //! own context; the context is each needed package as cargo sees it, and nothing from outside.
 
 use containerize_tests::{
-    BUILDERS, TestTag, build, containerize, docker, edit_file, engine_available, example, fixture,
+    BUILDERS, TestTag, binary, build, containerize, docker, edit_file, engine_available, example, fixture,
 };
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -170,4 +170,155 @@ fn a_target_outside_the_project_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("is outside the project"), "{stderr}");
+}
+
+#[test]
+fn print_context_replaces_a_file_whole_and_writes_through_anything_else() {
+    let dir = fixture("reads-files");
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("context.tar");
+    // Files of the user's that look like ours are left alone.
+    std::fs::write(out.path().join("context.partial"), "mine").unwrap();
+    std::fs::write(&file, "old").unwrap();
+    containerize(dir.path()).arg("--print-context").arg(&file).assert().success();
+    let mut archive = tar::Archive::new(std::fs::File::open(&file).unwrap());
+    assert!(archive.entries().unwrap().count() > 5, "a whole archive replaced the old file");
+    assert_eq!(std::fs::read_to_string(out.path().join("context.partial")).unwrap(), "mine");
+    let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 2, "no temporary file left: {left:?}");
+
+    // A device or a pipe is written to, never replaced.
+    containerize(dir.path()).args(["--print-context", "/dev/null"]).assert().success();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    let fifo = out.path().join("pipe");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap().len())
+    };
+    containerize(dir.path()).arg("--print-context").arg(&fifo).assert().success();
+    assert!(reader.join().unwrap() > 10_000, "the archive went through the pipe");
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
+#[test]
+fn ctrl_c_while_the_context_is_written_leaves_no_file_behind() {
+    let dir = fixture("reads-files");
+    // Large enough that writing it takes a while; sparse, so cheap to make.
+    std::fs::File::create(dir.path().join("assets/big.bin")).unwrap().set_len(2_000_000_000).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("context.tar");
+    let mut child = std::process::Command::new(binary())
+        .current_dir(dir.path())
+        .arg("--print-context")
+        .arg(&file)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let partial = || std::fs::read_dir(out.path()).unwrap().next().is_some();
+    while !partial() {
+        assert!(child.try_wait().unwrap().is_none(), "the write started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "nothing half-written: {left:?}");
+}
+
+#[test]
+fn a_repointed_symlink_builds_the_file_it_now_names() {
+    if !engine_available("a_repointed_symlink_builds_the_file_it_now_names") {
+        return;
+    }
+    let dir = example("hello");
+    let src = dir.path().join("src");
+    edit_file(&src.join("main.rs"), "fn main() {", "mod greeting;\n\nfn main() {");
+    edit_file(&src.join("main.rs"), "\"Hello, {name}!", "\"{}, {name}!");
+    edit_file(&src.join("main.rs"), "container)\", if", "container)\", greeting::WORD, if");
+    std::fs::create_dir(src.join("variants")).unwrap();
+    // The second variant is older than the first build: only its content can tell it apart.
+    std::fs::write(src.join("variants/two.rs"), "pub const WORD: &str = \"Two\";\n").unwrap();
+    set_mtime(&src.join("variants/two.rs"), SystemTime::now() - Duration::from_secs(3600));
+    std::fs::write(src.join("variants/one.rs"), "pub const WORD: &str = \"One\";\n").unwrap();
+    std::os::unix::fs::symlink("variants/one.rs", src.join("greeting.rs")).unwrap();
+    let tag = TestTag::new("repointed");
+    for (variant, word) in [("one", "One"), ("two", "Two")] {
+        std::fs::remove_file(src.join("greeting.rs")).unwrap();
+        std::os::unix::fs::symlink(format!("variants/{variant}.rs"), src.join("greeting.rs")).unwrap();
+        build(dir.path(), &tag, &["--buildkit", "always"]);
+        assert_eq!(greeting(&tag), format!("{word}, x! (from a static container)"));
+    }
+}
+
+#[test]
+fn a_workspace_member_the_build_does_not_need_keeps_its_real_manifest() {
+    if !engine_available("a_workspace_member_the_build_does_not_need_keeps_its_real_manifest") {
+        return;
+    }
+    let dir = example("workspace");
+    // A literal version, unlike the others: a masked skeleton manifest would not match the lock.
+    edit_file(&dir.path().join("cli/Cargo.toml"), "version.workspace = true", "version = \"3.1.4\"");
+    edit_file(
+        &dir.path().join("Cargo.lock"),
+        "name = \"cli\"\nversion = \"0.2.0\"",
+        "name = \"cli\"\nversion = \"3.1.4\"",
+    );
+    for builder in BUILDERS {
+        let tag = TestTag::new(&format!("unneeded-member-{builder}"));
+        build(dir.path(), &tag, &["-p", "server", "--locked", "--buildkit", builder]);
+    }
+}
+
+#[test]
+fn a_package_without_a_version_never_ships_the_skeleton_placeholder() {
+    if !engine_available("a_package_without_a_version_never_ships_the_skeleton_placeholder") {
+        return;
+    }
+    let dir = example("hello");
+    let manifest = dir.path().join("Cargo.toml");
+    edit_file(&manifest, "version = \"0.1.0\"\n", "");
+    edit_file(
+        &dir.path().join("Cargo.lock"),
+        "name = \"hello\"\nversion = \"0.1.0\"",
+        "name = \"hello\"\nversion = \"0.0.0\"",
+    );
+    let tag = TestTag::new("versionless");
+    edit_file(&dir.path().join("src/main.rs"), "\"Hello", "\"Versionless");
+    build(dir.path(), &tag, &["--buildkit", "always"]);
+    assert_eq!(greeting(&tag), "Versionless, x! (from a static container)");
+    // A manifest change that rebuilds the skeleton's placeholder, now, but not the real crate,
+    // whose sources were seen before: the placeholder must not pass for the real build.
+    edit_file(&manifest, "edition = \"2024\"", "edition = \"2024\"\nrust-version = \"1.85\"");
+    build(dir.path(), &tag, &["--buildkit", "always"]);
+    assert_eq!(greeting(&tag), "Versionless, x! (from a static container)");
+}
+
+#[test]
+fn vendored_sources_and_links_that_stay_inside_go_whole_and_dotenv_directories_not_at_all() {
+    let dir = fixture("reads-files");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(".cargo")).unwrap();
+    std::fs::write(
+        root.join(".cargo/config.toml"),
+        "[source.crates-io]\nreplace-with = \"vendored\"\n\n[source.vendored]\ndirectory = \"vendor\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("vendor/itoa/src")).unwrap();
+    std::fs::write(root.join("vendor/itoa/Cargo.toml"), "[package]\nname = \"itoa\"\n").unwrap();
+    std::fs::write(root.join("vendor/itoa/src/lib.rs"), "").unwrap();
+    std::fs::create_dir_all(root.join(".env.d")).unwrap();
+    std::fs::write(root.join(".env.d/production"), "SECRET=1\n").unwrap();
+    std::fs::create_dir_all(root.join("shared/css")).unwrap();
+    std::fs::write(root.join("shared/css/site.css"), "p {}\n").unwrap();
+    std::os::unix::fs::symlink("../shared/css", root.join("templates/css")).unwrap();
+    let names: Vec<String> = context_of(root).into_iter().map(|(n, k)| format!("{n} {k}")).collect();
+    let s = ".containerize/sources";
+    for expected in ["vendor/itoa/Cargo.toml f", "vendor/itoa/src/lib.rs f", "templates/css/site.css f"] {
+        assert!(names.contains(&format!("{s}/{expected}")), "{expected} in {names:#?}");
+    }
+    assert!(!names.iter().any(|n| n.contains(".env.d")), "{names:#?}");
 }

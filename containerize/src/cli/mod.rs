@@ -56,7 +56,9 @@ fn run(args: &Args) -> Result<(), Error> {
     runtime.block_on(build_all(args, &project, plans))
 }
 
-/// Writes the one image's context as a tar, streamed, to a file only once it is whole.
+/// Writes the one image's context as a tar, streamed: to a regular file only once it is whole
+/// (written to a temporary file beside it, then renamed over it), and to anything else (`-`,
+/// a pipe, a device) as it goes. Ctrl-C stops it with nothing half-written left behind.
 fn write_context(project: &Project, plans: &[Plan], file: &std::path::Path) -> Result<(), Error> {
     let [plan] = plans else {
         let message = format!("--print-context writes one image's context, but {} would be built", plans.len());
@@ -65,23 +67,74 @@ fn write_context(project: &Project, plans: &[Plan], file: &std::path::Path) -> R
         return Err(Error::Settings(vec![diagnostic]));
     };
     let context = context_of(project, plan)?;
+    let interrupted = interrupt_flag();
+    let write = |out: &mut dyn Write| {
+        let mut out = std::io::BufWriter::new(Interruptible { out, interrupted: &interrupted });
+        let written: Result<(), Error> =
+            context.write(&render(plan), &mut out).map(drop).map_err(|e| EngineError::from(e).into());
+        let written = written.and_then(|()| out.flush().map_err(Error::Output));
+        if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(EngineError::Interrupted.into());
+        }
+        written
+    };
     if file == std::path::Path::new("-") {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        context.write(&render(plan), &mut out).map_err(EngineError::from)?;
-        return out.flush().map_err(Error::Output);
+        return write(&mut std::io::stdout().lock());
     }
-    // Written beside the target and renamed, so an error leaves no partial file.
-    let partial = file.with_extension("partial");
-    let written = std::fs::File::create(&partial).map_err(Error::Output).and_then(|out| {
-        let mut out = std::io::BufWriter::new(out);
-        context.write(&render(plan), &mut out).map_err(EngineError::from)?;
-        out.into_inner().map_err(|e| Error::Output(e.into_error()))?.sync_all().map_err(Error::Output)
-    });
-    let renamed = written.and_then(|()| std::fs::rename(&partial, file).map_err(Error::Output));
-    if renamed.is_err() {
-        let _ = std::fs::remove_file(&partial);
+    let target = match std::fs::metadata(file) {
+        Ok(meta) if !meta.is_file() => {
+            let mut out = std::fs::OpenOptions::new().write(true).open(file).map_err(Error::Output)?;
+            return write(&mut out);
+        }
+        // Through a symlink to the file it names, which stays a link.
+        Ok(_) => std::fs::canonicalize(file).map_err(Error::Output)?,
+        Err(_) => file.to_owned(),
+    };
+    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // A name of its own: two runs writing one file, or a file named like ours, collide with
+    // nothing; dropped (so removed) on any error.
+    let mut partial = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(Error::Output)?;
+    write(partial.as_file_mut())?;
+    partial.as_file().sync_all().map_err(Error::Output)?;
+    partial.persist(&target).map_err(|e| Error::Output(e.error))?;
+    Ok(())
+}
+
+/// A flag Ctrl-C raises instead of killing the process, so a write in progress can stop and
+/// clean up; a second Ctrl-C exits at once.
+fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::SIGINT;
+        let _ = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, std::sync::Arc::clone(&flag));
+        let _ = signal_hook::flag::register(SIGINT, std::sync::Arc::clone(&flag));
     }
-    renamed
+    flag
+}
+
+/// A writer that fails once Ctrl-C has been pressed.
+struct Interruptible<'a, W: ?Sized> {
+    out: &'a mut W,
+    interrupted: &'a std::sync::atomic::AtomicBool,
+}
+
+impl<W: Write + ?Sized> Write for Interruptible<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(std::io::Error::other("interrupted"));
+        }
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// Lists a plan's context, with a warning when it is unexpectedly large.

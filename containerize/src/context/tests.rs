@@ -12,6 +12,8 @@ fn write_files(root: &Path, files: &[(&str, &str)]) {
 
 fn lister(root: &Path, dockerignore: &str) -> Lister {
     Lister {
+        gitignore_top: root.to_owned(),
+        walking: Vec::new(),
         root: root.to_owned(),
         roots: vec![fs::canonicalize(root).unwrap()],
         never: root.join("target"),
@@ -50,6 +52,7 @@ fn a_package_goes_as_cargo_would_package_it_less_what_is_ignored() {
             ("docs/guide.md", "x"),
             (".env", "SECRET=1"),
             (".env.production", "SECRET=1"),
+            (".env.d/secrets", "SECRET=1"),
             ("target/release/app", "x"),
             ("member/Cargo.toml", "[package]"),
             ("member/src/lib.rs", ""),
@@ -87,16 +90,75 @@ fn package_include_and_exclude_choose_files_as_cargo_does() {
 }
 
 #[test]
-fn links_inside_a_directory_go_as_links_and_special_files_not_at_all() {
+fn links_out_of_the_project_go_as_links_and_special_files_not_at_all() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write_files(root, &[("Cargo.toml", "[package]"), ("src/main.rs", "")]);
     std::os::unix::fs::symlink("/etc", root.join("src/hostetc")).unwrap();
+    std::os::unix::fs::symlink("nowhere", root.join("src/dangling")).unwrap();
     let _socket = std::os::unix::net::UnixListener::bind(root.join("src/app.sock")).unwrap();
     let mut lister = lister(root, "");
     lister.package(&tree("", &[], &[])).unwrap();
-    assert_eq!(names(&lister), ["Cargo.toml", "src/hostetc", "src/main.rs"]);
+    assert_eq!(names(&lister), ["Cargo.toml", "src/dangling", "src/hostetc", "src/main.rs"]);
     assert_eq!(lister.entries[&format!("{SOURCES_DIR}/src/hostetc")].kind, Kind::Link);
+    assert_eq!(lister.entries[&format!("{SOURCES_DIR}/src/dangling")].kind, Kind::Link);
+}
+
+#[test]
+fn links_inside_the_project_are_followed_as_cargo_package_does_and_loops_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_files(root, &[("Cargo.toml", "[package]"), ("src/impl_b.rs", "b"), ("shared/templates/page.html", "<p>")]);
+    std::os::unix::fs::symlink("impl_b.rs", root.join("src/lib.rs")).unwrap();
+    std::os::unix::fs::symlink("../shared/templates", root.join("src/templates")).unwrap();
+    std::os::unix::fs::symlink("..", root.join("shared/templates/up")).unwrap();
+    std::os::unix::fs::symlink(".", root.join("src/here")).unwrap();
+    let mut lister = lister(root, "");
+    lister.package(&tree("", &[], &["/shared"])).unwrap();
+    assert_eq!(
+        names(&lister),
+        ["Cargo.toml", "src/here", "src/impl_b.rs", "src/lib.rs", "src/templates/page.html", "src/templates/up"]
+    );
+    let kind = |name: &str| lister.entries[&format!("{SOURCES_DIR}/{name}")].kind;
+    assert_eq!(kind("src/lib.rs"), Kind::File, "the builder stamps and reads the content, not a link");
+    assert_eq!(kind("src/templates/page.html"), Kind::File, "a linked directory sends its files");
+    assert_eq!(kind("src/here"), Kind::Link, "a link to its own directory would loop");
+    assert_eq!(kind("src/templates/up"), Kind::Link, "a link above the directory being walked would loop");
+}
+
+#[test]
+fn a_file_replaced_by_a_link_after_listing_fails_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let host = tempfile::tempdir().unwrap();
+    write_files(root, &[("Cargo.toml", "[package]"), ("src/main.rs", "fn main() {}")]);
+    write_files(host.path(), &[("secret", "host")]);
+    let mut lister = lister(root, "");
+    lister.package(&tree("", &[], &[])).unwrap();
+    fs::remove_file(root.join("src/main.rs")).unwrap();
+    std::os::unix::fs::symlink(host.path().join("secret"), root.join("src/main.rs")).unwrap();
+    let context = Context { entries: lister.entries, generated: Vec::new() };
+    let mut tar = Vec::new();
+    let error = context.write("FROM scratch\n", &mut tar).unwrap_err();
+    assert!(matches!(&error, ContextError::Changed(path) if path.ends_with("src/main.rs")), "{error:?}");
+    assert!(!String::from_utf8_lossy(&tar).contains("host"), "nothing of the other file was sent");
+}
+
+#[test]
+fn an_ignore_file_that_is_a_pipe_is_refused_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_files(root, &[("Cargo.toml", "[package]"), ("src/main.rs", "")]);
+    let fifo = |path: &Path| {
+        assert!(std::process::Command::new("mkfifo").arg(path).status().unwrap().success());
+    };
+    fifo(&root.join("src/.gitignore"));
+    let error = lister(root, "").package(&tree("", &[], &[])).unwrap_err();
+    assert!(matches!(&error, ContextError::NotAFile(path) if path.ends_with("src/.gitignore")), "{error:?}");
+    fs::remove_file(root.join("src/.gitignore")).unwrap();
+    fifo(&root.join(".dockerignore"));
+    let error = read_ignore_file(&root.join(".dockerignore")).unwrap_err();
+    assert!(matches!(error, ContextError::NotAFile(_)), "{error:?}");
 }
 
 #[test]
@@ -146,7 +208,7 @@ fn sends_the_listed_files_with_real_mtimes() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write_files(root, &[("Cargo.toml", "[package]"), ("src/main.rs", "fn main() {}")]);
-    std::os::unix::fs::symlink("main.rs", root.join("src/link.rs")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", root.join("src/link.rs")).unwrap();
     let mut lister = lister(root, "");
     lister.package(&tree("", &[], &[])).unwrap();
     let context = Context { entries: lister.entries, generated: vec![("gen".into(), "made".into())] };
@@ -163,7 +225,7 @@ fn sends_the_listed_files_with_real_mtimes() {
             assert_eq!(entry.header().mtime().unwrap(), seconds, "real mtimes are kept");
         }
         if name.ends_with("src/link.rs") {
-            assert!(entry.header().entry_type().is_symlink(), "symlinks stay links");
+            assert!(entry.header().entry_type().is_symlink(), "links out of the project stay links");
         }
         names.push(name);
     }
@@ -204,15 +266,20 @@ fn a_file_that_shrinks_or_grows_while_it_is_sent_fails_the_context() {
     }
     // And through the real function: a file listed at one size and sent at another.
     fs::write(&path, "0123456789").unwrap();
+    let meta = fs::metadata(&path).unwrap();
+    let entry = Entry { path: path.clone(), kind: Kind::File, len: 10, identity: identity(&meta) };
     let mut tar = tar::Builder::new(Vec::new());
-    assert!(append_file(&mut tar, "ok", &path).is_ok());
+    assert!(append_file(&mut tar, "ok", &entry).is_ok());
 }
 
 #[test]
 fn the_largest_directories_are_named_where_their_bytes_are() {
     let mut entries = BTreeMap::new();
     let mut add = |name: &str, len| {
-        entries.insert(format!("{SOURCES_DIR}/{name}"), Entry { path: PathBuf::new(), kind: Kind::File, len });
+        entries.insert(
+            format!("{SOURCES_DIR}/{name}"),
+            Entry { path: PathBuf::new(), kind: Kind::File, len, identity: None },
+        );
     };
     add("app/assets/video/a.mp4", 60_000_000);
     add("app/assets/logo.svg", 1_000);
@@ -226,7 +293,7 @@ fn the_largest_directories_are_named_where_their_bytes_are() {
 }
 
 #[test]
-fn gitignore_files_above_a_package_count_up_to_the_context_root_only() {
+fn gitignore_files_above_a_package_count_up_to_the_context_root_outside_a_checkout() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("project");
     // A dotfiles repository's catch-all, above the project: not the project's business.
@@ -236,6 +303,19 @@ fn gitignore_files_above_a_package_count_up_to_the_context_root_only() {
         &[(".gitignore", "*.log\n"), ("app/Cargo.toml", "[package]"), ("app/src/main.rs", ""), ("app/debug.log", "")],
     );
     let mut lister = lister(&root, "");
+    lister.package(&tree("app", &[], &[])).unwrap();
+    assert_eq!(names(&lister), ["app/Cargo.toml", "app/src/main.rs"]);
+}
+
+#[test]
+fn gitignore_files_of_the_enclosing_checkout_count_as_in_git() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkout = dir.path().join("monorepo");
+    let root = checkout.join("rust/project");
+    write_files(&checkout, &[(".git/HEAD", "ref: refs/heads/main\n"), (".gitignore", "*.generated.rs\n")]);
+    write_files(&root, &[("app/Cargo.toml", "[package]"), ("app/src/main.rs", ""), ("app/src/api.generated.rs", "")]);
+    assert_eq!(gitignore_top(&root), checkout);
+    let mut lister = Lister { gitignore_top: gitignore_top(&root), ..lister(&root, "") };
     lister.package(&tree("app", &[], &[])).unwrap();
     assert_eq!(names(&lister), ["app/Cargo.toml", "app/src/main.rs"]);
 }
