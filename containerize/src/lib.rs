@@ -1,10 +1,12 @@
 //! containerize: turn any Rust package into a small, secure, fast-to-rebuild container image.
 //!
 //! The pure core (settings, project, spec, plan, Dockerfile) lives in `containerize-build`
-//! and is re-exported here; with the default `cli` feature this crate adds the build context,
+//! and is re-exported here with the default `cli` feature, which also adds the build context,
 //! the engine and the `cargo-containerize` command. Apps that only use the attribute turn
-//! `cli` off and so never compile tokio or bollard through us.
+//! `cli` off and compile nothing of it for their target: only the small runtime the attribute
+//! calls (the attribute's own parser runs on the host, in the proc-macro).
 
+#[cfg(feature = "cli")]
 pub use containerize_build::{Diagnostic, Options, Plan, Project, Selection, Settings, Spec};
 pub use containerize_macros::main;
 
@@ -14,6 +16,7 @@ pub mod __private {
     pub use crate::runtime::{Signals, start};
 }
 mod runtime;
+#[cfg(feature = "cli")]
 pub use containerize_build::{
     diagnostic, keys, manifest, node, plan, project, render, settings, spec, toolchain, validate,
 };
