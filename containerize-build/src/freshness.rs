@@ -33,24 +33,29 @@ pub const BUILDER_PATH: &str = "/usr/local/lib/containerize/restamp.sh";
 /// The record's name, in the target directory.
 pub const RECORD: &str = ".containerize-source-times";
 
-/// Names the target-directory cache mount's generation: a target directory filled by a
-/// different freshness script or skeleton (another version of this tool) is never shared,
-/// since its record, or its lack of one, would mislead this script. A hash of both, so no
-/// change can forget to bump it; FNV-1a because it fits in a `const fn`.
-pub const CACHE_GENERATION: u32 = {
-    let mut hash: u32 = 0x811c_9dc5;
-    let parts = [SCRIPT.as_bytes(), crate::skeleton::MASKED_VERSION.as_bytes()];
-    let mut part = 0;
-    while part < parts.len() {
-        let mut i = 0;
-        while i < parts[part].len() {
-            hash = (hash ^ parts[part][i] as u32).wrapping_mul(0x0100_0193);
-            i += 1;
-        }
-        part += 1;
+/// The target-directory cache mount's id for a package of the workspace at `workspace_root`.
+///
+/// One per workspace directory, as on the host, where each checkout has its own `target/`:
+/// stamping makes cargo's own freshness check right, but a build script or proc macro may read
+/// files cargo does not track, and only a target directory of its own keeps another copy's
+/// output of those away. One per freshness scheme too: a target directory filled by a different
+/// stamping script or skeleton (another version of this tool) is never reused, since its
+/// record, or its lack of one, would mislead this one.
+pub fn target_cache_id(package: &str, workspace_root: &str) -> String {
+    let scheme = [SCRIPT.as_bytes(), b"\0", crate::skeleton::MASKED_VERSION.as_bytes(), b"\0"];
+    let hash = fnv1a(scheme.iter().copied().chain([workspace_root.as_bytes()]));
+    format!("containerize-target-{package}-{hash:016x}")
+}
+
+/// FNV-1a: a small, stable hash (not for security: it names a cache, and a collision only
+/// shares one between two workspaces, which stamping still keeps correct for tracked files).
+fn fnv1a<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in parts.into_iter().flatten() {
+        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
     }
     hash
-};
+}
 
 /// The command that runs the script on the build root.
 pub fn command() -> Vec<String> {
@@ -68,10 +73,24 @@ root=$1
 record="$CARGO_TARGET_DIR/.containerize-source-times"
 work=$(mktemp -d)
 now=$(date +%s.%N)
+fail() {
+  echo "containerize: could not stamp the sources: $1 failed (the builder needs GNU find, sort, xargs, sha256sum, touch and awk)" >&2
+  exit 1
+}
 cd "$root"
-# `-z`: names unescaped (they hold no line break), one per line after `tr`.
-find . -path "./${CARGO_TARGET_DIR#"$root"/}" -prune -o -type f -print0 | LC_ALL=C sort -z |
-  xargs -0r sha256sum -z | tr '\0' '\n' >"$work/sums"
+target="./${CARGO_TARGET_DIR#"$root"/}"
+# No pipelines: `sh` has no pipefail, and a step that fails must fail the build rather than
+# leave the sources unstamped. `-z`: names unescaped (they hold no line break).
+find . -path "$target" -prune -o -type f -print0 >"$work/files" || fail find
+LC_ALL=C sort -z "$work/files" >"$work/sorted" || fail sort
+xargs -0r sha256sum -z <"$work/sorted" >"$work/sums0" || fail sha256sum
+# Links still here lead out of the project, dangle or loop (the context sends the others as
+# the files they name): what cargo reads through one changes with where it points.
+find . -path "$target" -prune -o -type l -print0 >"$work/links" || fail find
+xargs -0r sh -c 'for link; do
+  hash=$( { printf "link:"; readlink "$link"; } | sha256sum) && printf "%.64s  %s\0" "$hash" "$link" || exit 1
+done' sh <"$work/links" >>"$work/sums0" || fail readlink
+tr '\0' '\n' <"$work/sums0" >"$work/sums" || fail tr
 touch "$record"
 : >"$record.new"
 : >"$work/groups"
@@ -116,6 +135,78 @@ END {
   }
 }' "$work/sums"
 mv "$record.new" "$record"
-while read -r time n; do xargs -d '\n' touch -c -m -d "@$time" -- <"$work/$n"; done <"$work/groups"
+# Oldest first: a file reached through a link as well as by its own name ends with the later
+# of its two times.
+LC_ALL=C sort -n "$work/groups" >"$work/order" || fail sort
+while read -r time n; do
+  xargs -d '\n' touch -c -m -d "@$time" -- <"$work/$n" || fail touch
+done <"$work/order"
 rm -rf "$work"
 "#;
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+    use std::path::Path;
+    use std::process::Command;
+
+    /// Runs the script on `root` with its target directory inside; `path` is searched first.
+    fn restamp(root: &Path, path: Option<&Path>) -> std::process::Output {
+        std::fs::write(root.join("restamp.sh"), SCRIPT).unwrap();
+        let mut command = Command::new("sh");
+        command.arg(root.join("restamp.sh")).arg(root).env("CARGO_TARGET_DIR", root.join("target"));
+        if let Some(path) = path {
+            command.env("PATH", format!("{}:{}", path.display(), std::env::var("PATH").unwrap()));
+        }
+        command.output().unwrap()
+    }
+
+    fn mtime(path: &Path) -> std::time::SystemTime {
+        std::fs::metadata(path).unwrap().modified().unwrap()
+    }
+
+    #[test]
+    fn a_repointed_link_gives_what_it_now_names_a_new_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::create_dir_all(root.join("target")).unwrap();
+        std::fs::write(root.join("src/one.rs"), "1").unwrap();
+        std::fs::write(root.join("src/two.rs"), "2").unwrap();
+        // Where the builder's links lead: files that are not stamped, with old times.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("system.txt"), "os").unwrap();
+        symlink(root.join("src/one.rs"), root.join("src/main.rs")).unwrap();
+        assert!(restamp(root, None).status.success());
+        let first = mtime(&root.join("src/two.rs"));
+        std::fs::remove_file(root.join("src/main.rs")).unwrap();
+        symlink(outside.path().join("system.txt"), root.join("src/main.rs")).unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(outside.path().join("system.txt"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert!(restamp(root, None).status.success());
+        assert!(mtime(&root.join("src/main.rs")) > first, "read through the link, the file is newer than any build");
+        assert_eq!(mtime(&root.join("src/two.rs")), first, "unchanged content keeps its time");
+    }
+
+    #[test]
+    fn a_tool_that_fails_fails_the_step_instead_of_leaving_sources_unstamped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("target")).unwrap();
+        std::fs::write(root.join("main.rs"), "fn main() {}").unwrap();
+        // As busybox's sha256sum, which has no `-z`.
+        let tools = tempfile::tempdir().unwrap();
+        let fake = tools.path().join("sha256sum");
+        std::fs::write(&fake, "#!/bin/sh\necho 'sha256sum: unrecognized option: z' >&2\nexit 1\n").unwrap();
+        Command::new("chmod").arg("755").arg(&fake).status().unwrap();
+        let output = restamp(root, Some(tools.path()));
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("could not stamp the sources: sha256sum failed"));
+    }
+}

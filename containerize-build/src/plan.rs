@@ -4,6 +4,7 @@
 //! whichever machine computes it, save for the context root (an absolute path).
 
 use crate::diagnostic::{Diagnostic, Origin};
+use crate::freshness;
 use crate::project::{LocalPackage, PackageFiles, Project};
 use crate::settings::{Base, Include, Linkage, ProbeTiming, Set, Settings, Suite};
 use crate::skeleton::{self, SkeletonFile};
@@ -101,6 +102,8 @@ pub struct BuilderStage {
     /// Whether cargo's registry, git checkouts and target directory are BuildKit cache mounts,
     /// kept between builds. Such a Dockerfile needs BuildKit.
     pub cache_mounts: bool,
+    /// The target directory's cache mount id (`freshness::target_cache_id`).
+    pub target_cache: String,
 }
 
 /// Where the runtime's CA certificates come from.
@@ -344,6 +347,7 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             revision: project.vcs.as_ref().map(|v| v.revision.clone()),
             artifact,
             cache_mounts: options.cache_mounts && value(&s.cache_mounts).unwrap_or(true),
+            target_cache: freshness::target_cache_id(&package.name, project.workspace_root.as_str()),
         },
         runtime: RuntimeStage {
             base: base_image(&base, suite),

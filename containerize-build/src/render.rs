@@ -149,14 +149,13 @@ pub fn render(plan: &Plan) -> String {
 }
 
 /// The cache mounts of a cargo step: the registry and git checkouts (shared by every project),
-/// and this package's target directory, apart for each freshness scheme. `sharing=locked`
-/// makes concurrent builds take turns.
+/// and the target directory the plan names. `sharing=locked` makes concurrent builds take turns.
 fn cache_mounts(plan: &Plan) -> String {
     let target_dir = plan.builder.env.get("CARGO_TARGET_DIR").map_or("/build/target", String::as_str);
     let mounts = [
         ("containerize-cargo-registry".to_owned(), "/usr/local/cargo/registry"),
         ("containerize-cargo-git".to_owned(), "/usr/local/cargo/git"),
-        (format!("containerize-target-{:08x}-{}", freshness::CACHE_GENERATION, plain(&plan.package)), target_dir),
+        (plain(&plan.builder.target_cache), target_dir),
     ];
     mounts
         .iter()

@@ -182,6 +182,7 @@ fn hostile_values_cannot_add_instructions() {
     plan.builder.image = hostile.into();
     plan.runtime.base = hostile.into();
     plan.package = hostile.into();
+    plan.builder.target_cache = hostile.into();
     plan.builder.toolchain_reason = hostile.into();
     let dockerfile = render(&plan);
     let mut expected_with_new = expected.clone();

@@ -13,11 +13,12 @@
 //! files. Paths the plan names (manifests, lockfile, target root files, `build-include`,
 //! `include`) go whatever `.gitignore` says. Nothing comes from outside the project: a named
 //! path whose symlinks lead out of the workspace root and the local packages' directories is
-//! refused. A symlink met inside a directory is followed, as `cargo package` does, while it
-//! stays inside them (so the builder sees what the host sees, and the freshness script, which
-//! stamps files, sees every file the build reads); one that leads out, dangles or loops is
-//! sent as a link, never followed. A file is sent only if it is still the file that was
-//! listed: one replaced in between (by a link to a host file, say) fails the build.
+//! refused, and so is a named path outside them. A symlink met inside a directory that leads
+//! to files the context sends anyway is sent as those files (so the builder sees what the host
+//! sees, and the freshness script, which stamps files, sees every file the build reads); any
+//! other goes as a link, never followed, so no ignore rule is bypassed through a link. A file
+//! is sent only if it is still the file that was listed: one replaced in between (by a link to
+//! a host file, say) fails the build.
 
 use crate::dockerignore::{DockerIgnore, PatternError};
 use containerize_build::Plan;
@@ -160,7 +161,7 @@ impl Context {
             root,
             dockerignore: Arc::new(Dockerignore { ignore, base: ignore_base }),
             entries: BTreeMap::new(),
-            walking: Vec::new(),
+            links: Vec::new(),
         };
         for package in &plan.context.packages {
             lister.package(package)?;
@@ -176,6 +177,7 @@ impl Context {
         if plan.builder.cache_mounts {
             generated.push((freshness::CONTEXT_PATH.to_owned(), freshness::SCRIPT.to_owned()));
         }
+        lister.resolve_links()?;
         Ok(Context { entries: lister.entries, generated })
     }
 
@@ -357,9 +359,9 @@ struct Lister {
     gitignore_top: PathBuf,
     dockerignore: Arc<Dockerignore>,
     entries: BTreeMap<String, Entry>,
-    /// The canonical directories being walked, outermost first: a link to one of them (or
-    /// above) would loop.
-    walking: Vec<PathBuf>,
+    /// Links that lead inside the roots, by archive name, with where they lead: resolved once
+    /// every walk is done, against what the walks chose.
+    links: Vec<(String, PathBuf, PathBuf)>,
 }
 
 impl Lister {
@@ -378,24 +380,53 @@ impl Lister {
         self.entries.insert(format!("{under}/{relative}"), Entry { path, kind, len, identity });
     }
 
-    /// A symlink met in a directory: followed while it stays inside the roots and does not
-    /// loop, else sent as a link.
+    /// A symlink met in a directory: one leading inside the roots waits for
+    /// [`Lister::resolve_links`]; any other goes as a link.
     fn link(&mut self, under: &'static str, relative: &str, path: &Path) -> Result<(), ContextError> {
-        let io_error = |source| ContextError::Io { path: path.to_owned(), source };
-        let meta = std::fs::symlink_metadata(path).map_err(io_error)?;
-        let Ok(target) = std::fs::canonicalize(path) else {
-            // Dangling: nothing to follow.
-            self.add(under, relative, path.to_owned(), Kind::Link, &meta);
-            return Ok(());
-        };
-        let location = path.parent().and_then(|p| std::fs::canonicalize(p).ok());
-        let inside = self.roots.iter().any(|root| target.starts_with(root));
-        let loops = location.iter().chain(&self.walking).any(|dir| dir.starts_with(&target));
-        if !inside || loops {
-            self.add(under, relative, path.to_owned(), Kind::Link, &meta);
-            return Ok(());
+        match std::fs::canonicalize(path) {
+            Ok(target) if self.roots.iter().any(|root| target.starts_with(root)) => {
+                self.links.push((format!("{under}/{relative}"), path.to_owned(), target));
+                Ok(())
+            }
+            _ => self.add_link(format!("{under}/{relative}"), path),
         }
-        self.tree(under, relative, &target, false)
+    }
+
+    fn add_link(&mut self, name: String, path: &Path) -> Result<(), ContextError> {
+        let meta =
+            std::fs::symlink_metadata(path).map_err(|source| ContextError::Io { path: path.to_owned(), source })?;
+        self.entries.insert(name, Entry { path: path.to_owned(), kind: Kind::Link, len: meta.len(), identity: None });
+        Ok(())
+    }
+
+    /// Each link inside the roots is sent as what the context holds where it leads: the file,
+    /// or the directory's chosen files; as a link when that is nothing (an ignored file, a
+    /// directory no package sends). One level: what a link leads to is sent as it was chosen.
+    fn resolve_links(&mut self) -> Result<(), ContextError> {
+        let real: BTreeMap<PathBuf, &Entry> = self
+            .entries
+            .values()
+            .filter(|e| e.kind == Kind::File)
+            .filter_map(|e| Some((std::fs::canonicalize(&e.path).ok()?, e)))
+            .collect();
+        let mut followed = Vec::new();
+        let mut unresolved = Vec::new();
+        for (name, path, target) in std::mem::take(&mut self.links) {
+            let under = real.range(target.clone()..).take_while(|(p, _)| p.starts_with(&target));
+            let found: Vec<(String, Entry)> = under
+                .map(|(p, e)| {
+                    let rest = p.strip_prefix(&target).unwrap_or(Path::new("")).to_string_lossy().into_owned();
+                    let at = if rest.is_empty() { name.clone() } else { format!("{name}/{rest}") };
+                    (at, Entry { path: e.path.clone(), ..**e })
+                })
+                .collect();
+            if found.is_empty() { unresolved.push((name, path)) } else { followed.extend(found) }
+        }
+        self.entries.extend(followed);
+        for (name, path) in unresolved {
+            self.add_link(name, &path)?;
+        }
+        Ok(())
     }
 
     /// A package's directory, as `cargo package` chooses its files, then `.gitignore` and
@@ -510,6 +541,9 @@ impl Lister {
         }
         let path = self.root.join(relative);
         let resolved = self.inside(&path)?;
+        if !self.roots.iter().any(|root| resolved.starts_with(root)) {
+            return Err(ContextError::Outside(path.display().to_string()));
+        }
         self.tree(under, relative, &resolved, true)
     }
 
@@ -534,8 +568,7 @@ impl Lister {
         std::fs::canonicalize(path).map_err(io_error)
     }
 
-    /// A named file, or a directory walked whole (its links followed as [`Lister::link`]
-    /// says). `named` is true for the path the plan names itself, which may be a dotenv file.
+    /// A named file, or a directory walked whole (its links as [`Lister::link`] says). `named` is true for the path the plan names itself, which may be a dotenv file.
     fn tree(&mut self, under: &'static str, relative: &str, path: &Path, named: bool) -> Result<(), ContextError> {
         let io_error = |source| ContextError::Io { path: path.to_owned(), source };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -554,15 +587,12 @@ impl Lister {
             let mut children: Vec<_> =
                 std::fs::read_dir(path).map_err(io_error)?.collect::<Result<_, _>>().map_err(io_error)?;
             children.sort_by_key(std::fs::DirEntry::file_name);
-            self.walking.push(std::fs::canonicalize(path).map_err(io_error)?);
-            let walked = children.iter().try_for_each(|child| {
+            for child in children {
                 let Some(child_name) = child.file_name().to_str().map(str::to_owned) else {
                     return Err(ContextError::Name(child.path()));
                 };
-                self.tree(under, &format!("{relative}/{child_name}"), &child.path(), false)
-            });
-            self.walking.pop();
-            walked?;
+                self.tree(under, &format!("{relative}/{child_name}"), &child.path(), false)?;
+            }
         } else if !excluded && meta.file_type().is_symlink() {
             self.link(under, relative, path)?;
         } else if !excluded && meta.is_file() {

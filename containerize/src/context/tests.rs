@@ -13,7 +13,7 @@ fn write_files(root: &Path, files: &[(&str, &str)]) {
 fn lister(root: &Path, dockerignore: &str) -> Lister {
     Lister {
         gitignore_top: root.to_owned(),
-        walking: Vec::new(),
+        links: Vec::new(),
         root: root.to_owned(),
         roots: vec![fs::canonicalize(root).unwrap()],
         never: root.join("target"),
@@ -105,25 +105,43 @@ fn links_out_of_the_project_go_as_links_and_special_files_not_at_all() {
 }
 
 #[test]
-fn links_inside_the_project_are_followed_as_cargo_package_does_and_loops_stop() {
+fn links_inside_are_sent_as_what_the_context_holds_there_and_never_bypass_ignore_rules() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_files(root, &[("Cargo.toml", "[package]"), ("src/impl_b.rs", "b"), ("shared/templates/page.html", "<p>")]);
+    write_files(
+        root,
+        &[
+            ("Cargo.toml", "[package]"),
+            ("src/impl_b.rs", "b"),
+            ("shared/templates/page.html", "<p>"),
+            (".gitignore", "/secrets\n"),
+            ("secrets/key.pem", "KEY"),
+        ],
+    );
     std::os::unix::fs::symlink("impl_b.rs", root.join("src/lib.rs")).unwrap();
     std::os::unix::fs::symlink("../shared/templates", root.join("src/templates")).unwrap();
-    std::os::unix::fs::symlink("..", root.join("shared/templates/up")).unwrap();
+    std::os::unix::fs::symlink("../secrets", root.join("src/keys")).unwrap();
     std::os::unix::fs::symlink(".", root.join("src/here")).unwrap();
     let mut lister = lister(root, "");
-    lister.package(&tree("", &[], &["/shared"])).unwrap();
+    lister.package(&tree("", &[], &[])).unwrap();
+    lister.resolve_links().unwrap();
     assert_eq!(
         names(&lister),
-        ["Cargo.toml", "src/here", "src/impl_b.rs", "src/lib.rs", "src/templates/page.html", "src/templates/up"]
+        [
+            ".gitignore",
+            "Cargo.toml",
+            "shared/templates/page.html",
+            "src/here/impl_b.rs",
+            "src/impl_b.rs",
+            "src/keys",
+            "src/lib.rs",
+            "src/templates/page.html",
+        ]
     );
     let kind = |name: &str| lister.entries[&format!("{SOURCES_DIR}/{name}")].kind;
     assert_eq!(kind("src/lib.rs"), Kind::File, "the builder stamps and reads the content, not a link");
-    assert_eq!(kind("src/templates/page.html"), Kind::File, "a linked directory sends its files");
-    assert_eq!(kind("src/here"), Kind::Link, "a link to its own directory would loop");
-    assert_eq!(kind("src/templates/up"), Kind::Link, "a link above the directory being walked would loop");
+    assert_eq!(kind("src/templates/page.html"), Kind::File, "a linked directory sends its chosen files");
+    assert_eq!(kind("src/keys"), Kind::Link, "an ignored directory stays out, even through a link");
 }
 
 #[test]
