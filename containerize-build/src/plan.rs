@@ -5,7 +5,7 @@
 
 use crate::diagnostic::{Diagnostic, Origin};
 use crate::project::{LocalPackage, PackageFiles, Project};
-use crate::settings::{Base, Include, Linkage, ProbeTiming, Set, Settings, Suite};
+use crate::settings::{Base, Include, Layer, Linkage, Set, Settings, Suite};
 use crate::skeleton::{self, SkeletonFile};
 use crate::spec::ImageSpec;
 use crate::validate::{self, Port};
@@ -59,6 +59,33 @@ pub struct Plan {
     pub runtime: RuntimeStage,
     /// The build context.
     pub context: Context,
+    /// Where each setting that was set came from, by key (`user`, `env.RUST_LOG`,
+    /// `healthcheck.timeout`); a key not listed has its built-in default.
+    pub origins: BTreeMap<String, SettingOrigin>,
+}
+
+/// Where a setting was set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SettingOrigin {
+    /// The layer that set it.
+    pub layer: Layer,
+    /// `file:line:column` (relative to the workspace root when inside it), or the flag.
+    pub at: String,
+}
+
+impl SettingOrigin {
+    fn new(layer: Layer, origin: &Origin, workspace_root: &std::path::Path) -> Self {
+        let at = match origin {
+            Origin::File { .. } => {
+                let (path, line, column) = origin.location().expect("a file origin has a location");
+                let path = path.strip_prefix(workspace_root).unwrap_or(path);
+                format!("{}:{line}:{column}", path.display())
+            }
+            Origin::Flag(flag) => (*flag).to_owned(),
+            Origin::Derived => origin.to_string(),
+        };
+        Self { layer, at }
+    }
 }
 
 /// The stage that compiles the binary.
@@ -159,6 +186,20 @@ pub struct HealthcheckPlan {
     /// `--interval`, `--timeout`, `--start-period` and `--retries`, where set.
     #[serde(flatten)]
     pub timing: ProbeTiming,
+}
+
+/// When the engine probes and how patiently: the `HEALTHCHECK` options, each as set (the
+/// engine's default where unset), carried to the Dockerfile as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ProbeTiming {
+    /// Time between probes (`10s`).
+    pub interval: Option<String>,
+    /// Time a probe may take.
+    pub timeout: Option<String>,
+    /// Grace time after start, when failures don't count.
+    pub start_period: Option<String>,
+    /// Failures in a row that make the container unhealthy.
+    pub retries: Option<u32>,
 }
 
 /// The files sent to the engine.
@@ -370,7 +411,20 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             healthcheck,
         },
         context,
+        origins: origins(project, s, options),
     })
+}
+
+fn origins(project: &Project, s: &Settings, options: &Options) -> BTreeMap<String, SettingOrigin> {
+    let root = project.workspace_root.as_std_path();
+    let mut origins: BTreeMap<String, SettingOrigin> =
+        s.origins().into_iter().map(|(key, (layer, origin))| (key, SettingOrigin::new(layer, origin, root))).collect();
+    if !options.tags.is_empty() {
+        // `--tag` gives whole references: the configured name and tags are not used.
+        origins.remove("name");
+        origins.insert("tags".to_owned(), SettingOrigin::new(Layer::Flags, &Origin::Flag("--tag"), root));
+    }
+    origins
 }
 
 /// The probe of a healthcheck: on loopback, at the set port or the first exposed one; HTTP when
@@ -389,20 +443,23 @@ fn healthcheck(image: &ImageSpec) -> Result<Option<HealthcheckPlan>, Diagnostic>
     }
     let check = &set.value;
     let exposed = value(&image.settings.expose).and_then(|ports| ports.first().map(|p| p.number));
-    let Some(port) = check.port.or(exposed) else {
+    let Some(port) = value(&check.port).or(exposed) else {
         return Err(Diagnostic::error(set.origin.clone(), "the healthcheck has no port to probe", "no port")
             .with_help("set `port` in the healthcheck, or `expose` a port"));
     };
-    let url = match &check.path {
+    let url = match value(&check.path) {
         Some(path) => format!("http://127.0.0.1:{port}{path}"),
         None => format!("tcp://127.0.0.1:{port}"),
     };
-    let timeout = validate::millis(check.timing.timeout.as_deref().unwrap_or(DEFAULT_PROBE_TIMEOUT)).unwrap_or(5000);
+    let timing = ProbeTiming {
+        interval: value(&check.interval),
+        timeout: value(&check.timeout),
+        start_period: value(&check.start_period),
+        retries: value(&check.retries),
+    };
+    let timeout = validate::millis(timing.timeout.as_deref().unwrap_or(DEFAULT_PROBE_TIMEOUT)).unwrap_or(5000);
     let binary = format!("/usr/local/bin/{}", image.binary);
-    Ok(Some(HealthcheckPlan {
-        command: vec![binary, HEALTHCHECK_FLAG.to_owned(), url, timeout.to_string()],
-        timing: check.timing.clone(),
-    }))
+    Ok(Some(HealthcheckPlan { command: vec![binary, HEALTHCHECK_FLAG.to_owned(), url, timeout.to_string()], timing }))
 }
 
 fn suite_name(suite: Suite) -> &'static str {
@@ -484,12 +541,14 @@ fn toolchain(project: &Project, s: &Settings) -> Result<(String, String), Diagno
 fn suite(s: &Settings, toolchain: &str) -> Result<Suite, Diagnostic> {
     let before_trixie = version_triple(toolchain).is_some_and(|(major, minor, _)| (major, minor) < FIRST_TRIXIE_RUST);
     match &s.suite {
-        Some(Set { value: Suite::Trixie, origin }) if before_trixie && s.builder.is_none() => Err(Diagnostic::error(
-            origin.clone(),
-            format!("there are no trixie builder images for Rust {toolchain} (they start at 1.88)"),
-            "not available",
-        )
-        .with_help("use `suite = \"bookworm\"`, or a newer toolchain")),
+        Some(Set { value: Suite::Trixie, origin, .. }) if before_trixie && s.builder.is_none() => {
+            Err(Diagnostic::error(
+                origin.clone(),
+                format!("there are no trixie builder images for Rust {toolchain} (they start at 1.88)"),
+                "not available",
+            )
+            .with_help("use `suite = \"bookworm\"`, or a newer toolchain"))
+        }
         Some(set) => Ok(set.value),
         None if before_trixie => Ok(Suite::Bookworm),
         None => Ok(Suite::Trixie),

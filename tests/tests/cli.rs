@@ -124,3 +124,30 @@ fn dockerfiles_are_deterministic() {
     let second = containerize(dir.path()).arg("--print").output().unwrap().stdout;
     assert_eq!(first, second);
 }
+
+#[test]
+fn a_package_healthcheck_table_merges_field_by_field_with_the_attribute() {
+    let dir = example("web");
+    edit_file(
+        &dir.path().join("Cargo.toml"),
+        "env = { WEB_GREETING = \"Hello from containerize\" }\n",
+        "env = { WEB_GREETING = \"Hello from containerize\" }\nhealthcheck = { timeout = \"3s\" }\n",
+    );
+    let output = containerize(dir.path()).args(["--print-plan", "--base", "debian-slim"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let plans: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let check = &plans[0]["runtime"]["healthcheck"];
+    // The attribute's path, interval, start period and retries stay; only the timeout changes.
+    let command: Vec<&str> = check["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(command[2..], ["http://127.0.0.1:8080/healthz", "3000"], "{check}");
+    assert_eq!((&check["interval"], &check["timeout"]), (&"1s".into(), &"3s".into()), "{check}");
+    assert_eq!((&check["start_period"], &check["retries"]), (&"10s".into(), &2.into()), "{check}");
+    // Each field says where it was set.
+    let origins = &plans[0]["origins"];
+    assert_eq!(origins["healthcheck.timeout"]["layer"], "package", "{origins}");
+    assert_eq!(origins["healthcheck.timeout"]["at"], "Cargo.toml:21:27", "{origins}");
+    assert_eq!(origins["healthcheck.path"]["layer"], "attribute", "{origins}");
+    assert_eq!(origins["healthcheck.path"]["at"], "src/main.rs:14:24", "{origins}");
+    assert_eq!(origins["env.WEB_GREETING"]["layer"], "package", "{origins}");
+    assert_eq!(origins["base"], serde_json::json!({ "layer": "flags", "at": "--base" }), "{origins}");
+}
