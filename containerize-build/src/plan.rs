@@ -7,7 +7,7 @@ use crate::diagnostic::{Diagnostic, Origin};
 use crate::project::{LocalPackage, PackageFiles, Project};
 use crate::settings::{Base, Include, Layer, Linkage, Set, Settings, Suite};
 use crate::skeleton::{self, SkeletonFile};
-use crate::spec::ImageSpec;
+use crate::spec::{ImageSpec, Spec};
 use crate::validate::{self, Port};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -269,6 +269,97 @@ fn value<T: Clone>(set: &Option<Set<T>>) -> Option<T> {
 
 fn origin<T>(set: &Option<Set<T>>) -> Origin {
     set.as_ref().map_or(Origin::Derived, |s| s.origin.clone())
+}
+
+/// Plans every image of a spec. The CLI and the build script both plan here, so they refuse the
+/// same things: besides each image's own problems, `--tag` for more than one image, and two
+/// images that would get the same tag, where each build would silently take the tag from the
+/// one before.
+pub fn plan_all(project: &Project, spec: &Spec, options: &Options) -> Result<Vec<Plan>, Vec<Diagnostic>> {
+    if !options.tags.is_empty() && spec.images.len() > 1 {
+        let binaries: Vec<&str> = spec.images.iter().map(|i| i.binary.as_str()).collect();
+        let message = format!("--tag names one image, but {} would be built ({})", binaries.len(), binaries.join(", "));
+        let help = "select one with --bin, or set `name` and `tags` per binary in Cargo.toml";
+        return Err(vec![Diagnostic::error(Origin::Flag("--tag"), message, "").with_help(help)]);
+    }
+    let mut plans = Vec::new();
+    let mut errors = Vec::new();
+    for image in &spec.images {
+        match plan(project, image, options) {
+            Ok(plan) => plans.push(plan),
+            Err(problems) => {
+                // Workspace settings are shared: the same mistake comes back for every image.
+                for problem in problems {
+                    if !errors.contains(&problem) {
+                        errors.push(problem);
+                    }
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let shared = shared_tags(spec, &plans);
+    if shared.is_empty() { Ok(plans) } else { Err(shared) }
+}
+
+/// One error for each set of images that would get the same tags.
+fn shared_tags(spec: &Spec, plans: &[Plan]) -> Vec<Diagnostic> {
+    let mut owners: BTreeMap<String, (&str, Vec<usize>)> = BTreeMap::new();
+    for (index, plan) in plans.iter().enumerate() {
+        for tag in &plan.tags {
+            let (_, images) = owners.entry(as_engine_names(tag)).or_insert((tag, Vec::new()));
+            if images.last() != Some(&index) {
+                images.push(index);
+            }
+        }
+    }
+    let mut groups: BTreeMap<Vec<usize>, Vec<String>> = BTreeMap::new();
+    for (tag, images) in owners.into_values().filter(|(_, images)| images.len() > 1) {
+        groups.entry(images).or_default().push(format!("`{tag}`"));
+    }
+    groups
+        .into_iter()
+        .map(|(images, tags)| {
+            let names: Vec<String> =
+                images.iter().map(|&i| format!("`{}` (package `{}`)", plans[i].binary, plans[i].package)).collect();
+            let message = format!(
+                "the images of {} would get the same {} {}: each build would take them from the one before",
+                and_list(&names),
+                if tags.len() == 1 { "tag" } else { "tags" },
+                and_list(&tags)
+            );
+            // Where the shared name was set, else where the first image's tags were.
+            let settings = &spec.images[images[0]].settings;
+            let origin = match (&settings.name, &settings.tags) {
+                (Some(name), _) => name.origin.clone(),
+                (None, Some(tags)) => tags.origin.clone(),
+                (None, None) => Origin::Derived,
+            };
+            Diagnostic::error(origin, message, "names more than one image").with_help(
+                "give each image its own `name`: in each package's table, or per binary in [package.metadata.containerize.bin.<name>]",
+            )
+        })
+        .collect()
+}
+
+/// A reference as the engine stores it, so that `app`, `app:latest` and
+/// `docker.io/library/app:latest` compare equal.
+fn as_engine_names(reference: &str) -> String {
+    let (name, tag, _) = validate::image::split(reference);
+    let name = name.strip_prefix("docker.io/").or_else(|| name.strip_prefix("index.docker.io/")).unwrap_or(name);
+    let name = name.strip_prefix("library/").filter(|n| !n.contains('/')).unwrap_or(name);
+    format!("{name}:{}", tag.unwrap_or("latest"))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Makes the plan for one image. Errors are settings that contradict each other or the project.
@@ -576,9 +667,14 @@ fn tags(package: &LocalPackage, image: &ImageSpec, options: &Options) -> Result<
             .tags
             .iter()
             .map(|t| {
-                validate::image::reference(t).map_err(|e| {
+                let reference = validate::image::tag_reference(t).map_err(|e| {
                     let d = Diagnostic::error(Origin::Flag("--tag"), e.message, "");
                     Diagnostic { help: e.help, ..d }
+                })?;
+                // What the engine will tag, as the report shows it.
+                Ok(match validate::image::split(&reference) {
+                    (_, Some(_), _) => reference,
+                    (name, None, _) => format!("{name}:latest"),
                 })
             })
             .collect();

@@ -151,3 +151,38 @@ fn a_package_healthcheck_table_merges_field_by_field_with_the_attribute() {
     assert_eq!(origins["env.WEB_GREETING"]["layer"], "package", "{origins}");
     assert_eq!(origins["base"], serde_json::json!({ "layer": "flags", "at": "--base" }), "{origins}");
 }
+
+#[test]
+fn images_that_would_share_a_tag_are_refused_before_any_build() {
+    let dir = example("workspace");
+    let table = "[workspace.metadata.containerize]\n";
+    edit_file(&dir.path().join("Cargo.toml"), table, &format!("{table}name = \"examples\"\n"));
+    // Refused while planning, before the engine is asked anything: the same for a build.
+    for args in [&["--print-plan"][..], &["--quiet"][..]] {
+        let output = containerize(dir.path()).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(output.stdout.is_empty(), "{args:?}");
+        let stderr = stderr(&output);
+        assert!(stderr.contains("the images of `greet` (package `cli`) and `server` (package `server`)"), "{stderr}");
+        assert!(stderr.contains("the same tags `examples:0.2.0` and `examples:latest`"), "{stderr}");
+        assert!(stderr.contains("Cargo.toml:14:8"), "{stderr}");
+    }
+    // One image of the two is fine.
+    containerize(dir.path()).args(["--print-plan", "-p", "server"]).assert().success();
+}
+
+#[test]
+fn a_tag_must_be_a_tag() {
+    let dir = example("hello");
+    let digest = format!("hello@sha256:{}", "0".repeat(64));
+    let output = containerize(dir.path()).args(["--print", "-t", &digest]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("is a digest reference, which can't be a tag"), "{}", stderr(&output));
+    for bad in ["Hello:1", "hello:", "hello:1:2", "hello world"] {
+        containerize(dir.path()).args(["--print", "-t", bad]).assert().code(2).stdout("");
+    }
+    let output = containerize(dir.path()).args(["--print-plan", "-t", "reg.example/hello"]).output().unwrap();
+    let plans: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plans[0]["tags"], serde_json::json!(["reg.example/hello:latest"]));
+    assert_eq!(plans[0]["origins"]["tags"]["at"], "--tag");
+}
