@@ -11,6 +11,11 @@ fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A report's text with miette's line wrapping undone, to look for a whole message in.
+fn unwrapped(report: &str) -> String {
+    report.replace("\n  | ", " ")
+}
+
 #[test]
 fn help_teaches() {
     let help = containerize(std::path::Path::new(".")).arg("--help").output().unwrap();
@@ -162,9 +167,10 @@ fn images_that_would_share_a_tag_are_refused_before_any_build() {
         let output = containerize(dir.path()).args(args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
         assert!(output.stdout.is_empty(), "{args:?}");
-        let stderr = stderr(&output);
-        assert!(stderr.contains("the images of `greet` (package `cli`) and `server` (package `server`)"), "{stderr}");
-        assert!(stderr.contains("the same tags `examples:0.2.0` and `examples:latest`"), "{stderr}");
+        let stderr = unwrapped(&stderr(&output));
+        let message = "the images of `greet` (package `cli`) and `server` (package `server`) would get the same \
+                       tags `examples:0.2.0` and `examples:latest`: each build would take them from the one before";
+        assert!(stderr.contains(message), "{stderr}");
         assert!(stderr.contains("Cargo.toml:14:8"), "{stderr}");
     }
     // One image of the two is fine.
