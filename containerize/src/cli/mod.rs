@@ -335,7 +335,7 @@ async fn interrupted() {
 /// Every settings key, with its summary and an example, for `--help-settings` and the README.
 pub fn settings_reference() -> String {
     let mut text = String::from(
-        "Settings go in [package.metadata.containerize] (one package), [workspace.metadata.containerize]\n(defaults for every member), [package.metadata.containerize.bin.<name>] (one binary), or\n#[containerize::main(...)] on a binary's main (written stop_signal = ..., env(KEY = \"v\")).\nPrecedence, lowest first: workspace, attribute, package, binary table, flags.\n",
+        "Settings go in [package.metadata.containerize] (one package), [workspace.metadata.containerize]\n(defaults for every member), [package.metadata.containerize.bin.<name>] (one binary), or\n#[containerize::main(...)] on a binary's main (written stop_signal = ..., env(KEY = \"v\")).\nPrecedence, lowest first: workspace, attribute, package, binary table, flags; maps merge key by\nkey and the healthcheck field by field. --print-plan shows where each value was set.\n",
     );
     for key in KEYS {
         let scope = if key.in_workspace { "" } else { " (package tables only)" };
