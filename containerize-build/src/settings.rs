@@ -165,12 +165,12 @@ impl Healthcheck {
     /// Where each set field came from, by key.
     fn origins<'a>(&'a self, into: &mut BTreeMap<String, (Layer, &'a Origin)>) {
         let fields = [
-            ("path", self.path.as_ref().map(|s| (s.layer, &s.origin))),
-            ("port", self.port.as_ref().map(|s| (s.layer, &s.origin))),
-            ("interval", self.interval.as_ref().map(|s| (s.layer, &s.origin))),
-            ("timeout", self.timeout.as_ref().map(|s| (s.layer, &s.origin))),
-            ("start-period", self.start_period.as_ref().map(|s| (s.layer, &s.origin))),
-            ("retries", self.retries.as_ref().map(|s| (s.layer, &s.origin))),
+            ("path", provenance(&self.path)),
+            ("port", provenance(&self.port)),
+            ("interval", provenance(&self.interval)),
+            ("timeout", provenance(&self.timeout)),
+            ("start-period", provenance(&self.start_period)),
+            ("retries", provenance(&self.retries)),
         ];
         for (name, origin) in fields {
             if let Some(origin) = origin {
@@ -178,6 +178,11 @@ impl Healthcheck {
             }
         }
     }
+}
+
+/// The layer and origin of a value, if it was set.
+fn provenance<T>(set: &Option<Set<T>>) -> Option<(Layer, &Origin)> {
+    set.as_ref().map(|s| (s.layer, &s.origin))
 }
 
 /// Who handles SIGTERM and SIGINT when the binary runs as PID 1.
@@ -244,10 +249,8 @@ macro_rules! settings {
             /// over; see [`Settings::for_binary`].
             pub fn overlay(&self, higher: &Settings) -> Settings {
                 let healthcheck = match (&self.healthcheck, &higher.healthcheck) {
-                    (Some(lower), Some(higher)) => {
-                        Some(Set { value: lower.value.overlay(&higher.value), ..higher.clone() })
-                    }
-                    (lower, higher) => over(lower, higher),
+                    (Some(low), Some(high)) => Some(Set { value: low.value.overlay(&high.value), ..high.clone() }),
+                    (low, high) => over(low, high),
                 };
                 let mut merged = Settings {
                     $($field: over(&self.$field, &higher.$field),)*
@@ -267,8 +270,8 @@ macro_rules! settings {
             /// `env.RUST_LOG`, `healthcheck.timeout`).
             pub fn origins(&self) -> BTreeMap<String, (Layer, &Origin)> {
                 let mut origins = BTreeMap::new();
-                $(if let Some(set) = &self.$field {
-                    origins.insert(stringify!($field).replace('_', "-"), (set.layer, &set.origin));
+                $(if let Some(origin) = provenance(&self.$field) {
+                    origins.insert(stringify!($field).replace('_', "-"), origin);
                 })*
                 let maps = [("env", &self.env), ("labels", &self.labels), ("build-args", &self.build_args)];
                 for (map, entries) in maps {
