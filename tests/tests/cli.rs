@@ -133,11 +133,8 @@ fn dockerfiles_are_deterministic() {
 #[test]
 fn a_package_healthcheck_table_merges_field_by_field_with_the_attribute() {
     let dir = example("web");
-    edit_file(
-        &dir.path().join("Cargo.toml"),
-        "env = { WEB_GREETING = \"Hello from containerize\" }\n",
-        "env = { WEB_GREETING = \"Hello from containerize\" }\nhealthcheck = { timeout = \"3s\" }\n",
-    );
+    let table = "[package.metadata.containerize.healthcheck]\ntimeout = \"3s\"\n\n";
+    edit_file(&dir.path().join("Cargo.toml"), "[workspace]", &format!("{table}[workspace]"));
     let output = containerize(dir.path()).args(["--print-plan", "--base", "debian-slim"]).output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let plans: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -150,7 +147,7 @@ fn a_package_healthcheck_table_merges_field_by_field_with_the_attribute() {
     // Each field says where it was set.
     let origins = &plans[0]["origins"];
     assert_eq!(origins["healthcheck.timeout"]["layer"], "package", "{origins}");
-    assert_eq!(origins["healthcheck.timeout"]["at"], "Cargo.toml:21:27", "{origins}");
+    assert_eq!(origins["healthcheck.timeout"]["at"], "Cargo.toml:23:11", "{origins}");
     assert_eq!(origins["healthcheck.path"]["layer"], "attribute", "{origins}");
     assert_eq!(origins["healthcheck.path"]["at"], "src/main.rs:14:24", "{origins}");
     assert_eq!(origins["env.WEB_GREETING"]["layer"], "package", "{origins}");
