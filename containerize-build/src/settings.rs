@@ -31,7 +31,7 @@ impl<T> Set<T> {
 }
 
 /// The layers settings come from, lowest precedence first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layer {
     /// `[workspace.metadata.containerize]`.
