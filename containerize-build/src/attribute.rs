@@ -143,8 +143,8 @@ mod tests {
         assert_eq!(settings.labels["com.example.team"].value, "web");
         let check = settings.healthcheck.unwrap().value;
         assert_eq!(
-            (check.path.as_deref(), check.timing.start_period.as_deref(), check.timing.retries),
-            (Some("/healthz"), Some("5s"), Some(2))
+            (check.path.unwrap().value, check.start_period.unwrap().value, check.retries.unwrap().value),
+            ("/healthz".to_owned(), "5s".to_owned(), 2)
         );
     }
 

@@ -68,7 +68,11 @@ impl KeyDoc {
 
 /// Every key, in the order the reference lists them.
 pub const KEYS: &[KeyDoc] = &[
-    key("name", "Image repository, without tag; defaults to the binary's name.", r#"name = "ghcr.io/acme/server""#),
+    key(
+        "name",
+        "Image repository, without tag; defaults to the binary's name. Images of one run that would share a tag are refused, so a workspace-wide or package-wide name suits one binary only.",
+        r#"name = "ghcr.io/acme/server""#,
+    ),
     key("tags", "Tags to apply; defaults to the package version and `latest`.", r#"tags = ["1.4.0", "stable"]"#),
     key(
         "base",

@@ -36,7 +36,7 @@ pub mod toolchain;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Origin, Severity, SourceFile};
-pub use plan::{Options, Plan, plan};
+pub use plan::{Options, Plan, plan, plan_all};
 pub use project::Project;
 pub use render::render;
 pub use script::configure;

@@ -6,9 +6,9 @@
 use crate::diagnostic::{Diagnostic, Origin};
 use crate::freshness;
 use crate::project::{LocalPackage, PackageFiles, Project};
-use crate::settings::{Base, Include, Linkage, ProbeTiming, Set, Settings, Suite};
+use crate::settings::{Base, Include, Layer, Linkage, Set, Settings, Suite};
 use crate::skeleton::{self, SkeletonFile};
-use crate::spec::ImageSpec;
+use crate::spec::{ImageSpec, Spec};
 use crate::validate::{self, Port};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -60,6 +60,33 @@ pub struct Plan {
     pub runtime: RuntimeStage,
     /// The build context.
     pub context: Context,
+    /// Where each setting that was set came from, by key (`user`, `env.RUST_LOG`,
+    /// `healthcheck.timeout`); a key not listed has its built-in default.
+    pub origins: BTreeMap<String, SettingOrigin>,
+}
+
+/// Where a setting was set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SettingOrigin {
+    /// The layer that set it.
+    pub layer: Layer,
+    /// `file:line:column` (relative to the workspace root when inside it), or the flag.
+    pub at: String,
+}
+
+impl SettingOrigin {
+    fn new(layer: Layer, origin: &Origin, workspace_root: &std::path::Path) -> Self {
+        let at = match origin {
+            Origin::File { .. } => {
+                let (path, line, column) = origin.location().expect("a file origin has a location");
+                let path = path.strip_prefix(workspace_root).unwrap_or(path);
+                format!("{}:{line}:{column}", path.display())
+            }
+            Origin::Flag(flag) => (*flag).to_owned(),
+            Origin::Derived => origin.to_string(),
+        };
+        Self { layer, at }
+    }
 }
 
 /// The stage that compiles the binary.
@@ -164,6 +191,20 @@ pub struct HealthcheckPlan {
     pub timing: ProbeTiming,
 }
 
+/// When the engine probes and how patiently: the `HEALTHCHECK` options, each as set (the
+/// engine's default where unset), carried to the Dockerfile as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ProbeTiming {
+    /// Time between probes (`10s`).
+    pub interval: Option<String>,
+    /// Time a probe may take.
+    pub timeout: Option<String>,
+    /// Grace time after start, when failures don't count.
+    pub start_period: Option<String>,
+    /// Failures in a row that make the container unhealthy.
+    pub retries: Option<u32>,
+}
+
 /// The files sent to the engine.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Context {
@@ -231,6 +272,97 @@ fn value<T: Clone>(set: &Option<Set<T>>) -> Option<T> {
 
 fn origin<T>(set: &Option<Set<T>>) -> Origin {
     set.as_ref().map_or(Origin::Derived, |s| s.origin.clone())
+}
+
+/// Plans every image of a spec. The CLI and the build script both plan here, so they refuse the
+/// same things: besides each image's own problems, `--tag` for more than one image, and two
+/// images that would get the same tag, where each build would silently take the tag from the
+/// one before.
+pub fn plan_all(project: &Project, spec: &Spec, options: &Options) -> Result<Vec<Plan>, Vec<Diagnostic>> {
+    if !options.tags.is_empty() && spec.images.len() > 1 {
+        let binaries: Vec<&str> = spec.images.iter().map(|i| i.binary.as_str()).collect();
+        let message = format!("--tag names one image, but {} would be built ({})", binaries.len(), binaries.join(", "));
+        let help = "select one with --bin, or set `name` and `tags` per binary in Cargo.toml";
+        return Err(vec![Diagnostic::error(Origin::Flag("--tag"), message, "").with_help(help)]);
+    }
+    let mut plans = Vec::new();
+    let mut errors = Vec::new();
+    for image in &spec.images {
+        match plan(project, image, options) {
+            Ok(plan) => plans.push(plan),
+            Err(problems) => {
+                // Workspace settings are shared: the same mistake comes back for every image.
+                for problem in problems {
+                    if !errors.contains(&problem) {
+                        errors.push(problem);
+                    }
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let shared = shared_tags(spec, &plans);
+    if shared.is_empty() { Ok(plans) } else { Err(shared) }
+}
+
+/// One error for each set of images that would get the same tags.
+fn shared_tags(spec: &Spec, plans: &[Plan]) -> Vec<Diagnostic> {
+    let mut owners: BTreeMap<String, (&str, Vec<usize>)> = BTreeMap::new();
+    for (index, plan) in plans.iter().enumerate() {
+        for tag in &plan.tags {
+            let (_, images) = owners.entry(as_engine_names(tag)).or_insert((tag, Vec::new()));
+            if images.last() != Some(&index) {
+                images.push(index);
+            }
+        }
+    }
+    let mut groups: BTreeMap<Vec<usize>, Vec<String>> = BTreeMap::new();
+    for (tag, images) in owners.into_values().filter(|(_, images)| images.len() > 1) {
+        groups.entry(images).or_default().push(format!("`{tag}`"));
+    }
+    groups
+        .into_iter()
+        .map(|(images, tags)| {
+            let names: Vec<String> =
+                images.iter().map(|&i| format!("`{}` (package `{}`)", plans[i].binary, plans[i].package)).collect();
+            let message = format!(
+                "the images of {} would get the same {} {}: each build would take them from the one before",
+                and_list(&names),
+                if tags.len() == 1 { "tag" } else { "tags" },
+                and_list(&tags)
+            );
+            // Where the shared name was set, else where the first image's tags were.
+            let settings = &spec.images[images[0]].settings;
+            let origin = match (&settings.name, &settings.tags) {
+                (Some(name), _) => name.origin.clone(),
+                (None, Some(tags)) => tags.origin.clone(),
+                (None, None) => Origin::Derived,
+            };
+            Diagnostic::error(origin, message, "names more than one image").with_help(
+                "give each image its own `name`: in each package's table, or per binary in [package.metadata.containerize.bin.<name>]",
+            )
+        })
+        .collect()
+}
+
+/// A reference as the engine stores it, so that `app`, `app:latest` and
+/// `docker.io/library/app:latest` compare equal.
+fn as_engine_names(reference: &str) -> String {
+    let (name, tag, _) = validate::image::split(reference);
+    let name = name.strip_prefix("docker.io/").or_else(|| name.strip_prefix("index.docker.io/")).unwrap_or(name);
+    let name = name.strip_prefix("library/").filter(|n| !n.contains('/')).unwrap_or(name);
+    format!("{name}:{}", tag.unwrap_or("latest"))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Makes the plan for one image. Errors are settings that contradict each other or the project.
@@ -374,7 +506,20 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             healthcheck,
         },
         context,
+        origins: origins(project, s, options),
     })
+}
+
+fn origins(project: &Project, s: &Settings, options: &Options) -> BTreeMap<String, SettingOrigin> {
+    let root = project.workspace_root.as_std_path();
+    let mut origins: BTreeMap<String, SettingOrigin> =
+        s.origins().into_iter().map(|(key, (layer, origin))| (key, SettingOrigin::new(layer, origin, root))).collect();
+    if !options.tags.is_empty() {
+        // `--tag` gives whole references: the configured name and tags are not used.
+        origins.remove("name");
+        origins.insert("tags".to_owned(), SettingOrigin::new(Layer::Flags, &Origin::Flag("--tag"), root));
+    }
+    origins
 }
 
 /// The probe of a healthcheck: on loopback, at the set port or the first exposed one; HTTP when
@@ -393,20 +538,23 @@ fn healthcheck(image: &ImageSpec) -> Result<Option<HealthcheckPlan>, Diagnostic>
     }
     let check = &set.value;
     let exposed = value(&image.settings.expose).and_then(|ports| ports.first().map(|p| p.number));
-    let Some(port) = check.port.or(exposed) else {
+    let Some(port) = value(&check.port).or(exposed) else {
         return Err(Diagnostic::error(set.origin.clone(), "the healthcheck has no port to probe", "no port")
             .with_help("set `port` in the healthcheck, or `expose` a port"));
     };
-    let url = match &check.path {
+    let url = match value(&check.path) {
         Some(path) => format!("http://127.0.0.1:{port}{path}"),
         None => format!("tcp://127.0.0.1:{port}"),
     };
-    let timeout = validate::millis(check.timing.timeout.as_deref().unwrap_or(DEFAULT_PROBE_TIMEOUT)).unwrap_or(5000);
+    let timing = ProbeTiming {
+        interval: value(&check.interval),
+        timeout: value(&check.timeout),
+        start_period: value(&check.start_period),
+        retries: value(&check.retries),
+    };
+    let timeout = validate::millis(timing.timeout.as_deref().unwrap_or(DEFAULT_PROBE_TIMEOUT)).unwrap_or(5000);
     let binary = format!("/usr/local/bin/{}", image.binary);
-    Ok(Some(HealthcheckPlan {
-        command: vec![binary, HEALTHCHECK_FLAG.to_owned(), url, timeout.to_string()],
-        timing: check.timing.clone(),
-    }))
+    Ok(Some(HealthcheckPlan { command: vec![binary, HEALTHCHECK_FLAG.to_owned(), url, timeout.to_string()], timing }))
 }
 
 fn suite_name(suite: Suite) -> &'static str {
@@ -488,12 +636,14 @@ fn toolchain(project: &Project, s: &Settings) -> Result<(String, String), Diagno
 fn suite(s: &Settings, toolchain: &str) -> Result<Suite, Diagnostic> {
     let before_trixie = version_triple(toolchain).is_some_and(|(major, minor, _)| (major, minor) < FIRST_TRIXIE_RUST);
     match &s.suite {
-        Some(Set { value: Suite::Trixie, origin }) if before_trixie && s.builder.is_none() => Err(Diagnostic::error(
-            origin.clone(),
-            format!("there are no trixie builder images for Rust {toolchain} (they start at 1.88)"),
-            "not available",
-        )
-        .with_help("use `suite = \"bookworm\"`, or a newer toolchain")),
+        Some(Set { value: Suite::Trixie, origin, .. }) if before_trixie && s.builder.is_none() => {
+            Err(Diagnostic::error(
+                origin.clone(),
+                format!("there are no trixie builder images for Rust {toolchain} (they start at 1.88)"),
+                "not available",
+            )
+            .with_help("use `suite = \"bookworm\"`, or a newer toolchain"))
+        }
         Some(set) => Ok(set.value),
         None if before_trixie => Ok(Suite::Bookworm),
         None => Ok(Suite::Trixie),
@@ -521,9 +671,14 @@ fn tags(package: &LocalPackage, image: &ImageSpec, options: &Options) -> Result<
             .tags
             .iter()
             .map(|t| {
-                validate::image::reference(t).map_err(|e| {
+                let reference = validate::image::tag_reference(t).map_err(|e| {
                     let d = Diagnostic::error(Origin::Flag("--tag"), e.message, "");
                     Diagnostic { help: e.help, ..d }
+                })?;
+                // What the engine will tag, as the report shows it.
+                Ok(match validate::image::split(&reference) {
+                    (_, Some(_), _) => reference,
+                    (name, None, _) => format!("{name}:latest"),
                 })
             })
             .collect();

@@ -27,7 +27,7 @@ use crate::diagnostic::Diagnostic;
 use crate::plan::REVISION_VARIABLE;
 use crate::project::{Project, ProjectError};
 use crate::spec::{self, Selection, SpecError};
-use crate::{Options, Plan, Settings, plan, render};
+use crate::{Options, Plan, Settings, plan_all, render};
 use cargo_metadata::camino::Utf8PathBuf;
 use std::io::Write;
 
@@ -125,17 +125,7 @@ pub fn run(out: &mut impl Write) -> Result<Vec<Plan>, ScriptError> {
     for warning in &spec.warnings {
         emit(out, format!("cargo::warning={}", one_line(warning)))?;
     }
-    let mut plans = Vec::new();
-    let mut errors = Vec::new();
-    for image in &spec.images {
-        match plan(&project, image, &Options::default()) {
-            Ok(plan) => plans.push(plan),
-            Err(e) => errors.extend(e),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ScriptError::Settings(errors));
-    }
+    let plans = plan_all(&project, &spec, &Options::default()).map_err(ScriptError::Settings)?;
     for plan in &plans {
         let dir = metadata.target_directory.join("containerize").join(&plan.package).join(&plan.binary);
         let json = serde_json::to_string_pretty(&[plan]).expect("plans serialize") + "\n";

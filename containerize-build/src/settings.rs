@@ -19,13 +19,47 @@ pub struct Set<T> {
     pub value: T,
     /// Where it came from.
     pub origin: Origin,
+    /// The layer that set it.
+    pub layer: Layer,
 }
 
 impl<T> Set<T> {
     /// A value given by a command-line flag.
     pub fn flag(value: T, flag: &'static str) -> Self {
-        Self { value, origin: Origin::Flag(flag) }
+        Self { value, origin: Origin::Flag(flag), layer: Layer::Flags }
     }
+}
+
+/// The layers settings come from, lowest precedence first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layer {
+    /// `[workspace.metadata.containerize]`.
+    Workspace,
+    /// `#[containerize::main(...)]`.
+    Attribute,
+    /// `[package.metadata.containerize]`.
+    Package,
+    /// `[package.metadata.containerize.bin.<name>]`.
+    Binary,
+    /// The command line.
+    Flags,
+}
+
+impl From<Scope> for Layer {
+    fn from(scope: Scope) -> Layer {
+        match scope {
+            Scope::Workspace => Layer::Workspace,
+            Scope::Attribute => Layer::Attribute,
+            Scope::Package => Layer::Package,
+            Scope::Binary => Layer::Binary,
+        }
+    }
+}
+
+/// The higher layer's value where it has one, else the lower's.
+fn over<T: Clone>(lower: &Option<Set<T>>, higher: &Option<Set<T>>) -> Option<Set<T>> {
+    higher.clone().or_else(|| lower.clone())
 }
 
 /// The runtime base image.
@@ -97,30 +131,58 @@ impl Linkage {
     }
 }
 
-/// A `HEALTHCHECK` that runs the binary's built-in probe.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// A `HEALTHCHECK` that runs the binary's built-in probe. Each field keeps its own origin:
+/// layers merge the table field by field, as cargo merges profile overrides.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Healthcheck {
     /// HTTP path to GET; a TCP connect when unset.
-    pub path: Option<String>,
+    pub path: Option<Set<String>>,
     /// Port on loopback; the first exposed port when unset.
-    pub port: Option<u16>,
-    /// The `HEALTHCHECK` options.
-    #[serde(flatten)]
-    pub timing: ProbeTiming,
+    pub port: Option<Set<u16>>,
+    /// Time between probes (`10s`).
+    pub interval: Option<Set<String>>,
+    /// Time a probe may take.
+    pub timeout: Option<Set<String>>,
+    /// Grace time after start, when failures don't count.
+    pub start_period: Option<Set<String>>,
+    /// Failures in a row that make the container unhealthy.
+    pub retries: Option<Set<u32>>,
 }
 
-/// When the engine probes and how patiently: the `HEALTHCHECK` options, each as set (the
-/// engine's default where unset). The plan carries them to the Dockerfile as they are.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct ProbeTiming {
-    /// Time between probes (`10s`).
-    pub interval: Option<String>,
-    /// Time a probe may take.
-    pub timeout: Option<String>,
-    /// Grace time after start, when failures don't count.
-    pub start_period: Option<String>,
-    /// Failures in a row that make the container unhealthy.
-    pub retries: Option<u32>,
+impl Healthcheck {
+    /// This table with `higher` laid over it, field by field.
+    fn overlay(&self, higher: &Healthcheck) -> Healthcheck {
+        Healthcheck {
+            path: over(&self.path, &higher.path),
+            port: over(&self.port, &higher.port),
+            interval: over(&self.interval, &higher.interval),
+            timeout: over(&self.timeout, &higher.timeout),
+            start_period: over(&self.start_period, &higher.start_period),
+            retries: over(&self.retries, &higher.retries),
+        }
+    }
+
+    /// Where each set field came from, by key.
+    fn origins<'a>(&'a self, into: &mut BTreeMap<String, (Layer, &'a Origin)>) {
+        let fields = [
+            ("path", provenance(&self.path)),
+            ("port", provenance(&self.port)),
+            ("interval", provenance(&self.interval)),
+            ("timeout", provenance(&self.timeout)),
+            ("start-period", provenance(&self.start_period)),
+            ("retries", provenance(&self.retries)),
+        ];
+        for (name, origin) in fields {
+            if let Some(origin) = origin {
+                into.insert(format!("healthcheck.{name}"), origin);
+            }
+        }
+    }
+}
+
+/// The layer and origin of a value, if it was set.
+fn provenance<T>(set: &Option<Set<T>>) -> Option<(Layer, &Origin)> {
+    set.as_ref().map(|s| (s.layer, &s.origin))
 }
 
 /// Who handles SIGTERM and SIGINT when the binary runs as PID 1.
@@ -174,25 +236,53 @@ macro_rules! settings {
             pub labels: BTreeMap<String, Set<String>>,
             /// Build arguments, merged key by key across layers.
             pub build_args: BTreeMap<String, Set<String>>,
+            /// Healthcheck, merged field by field across layers; its origin is the highest
+            /// layer's table.
+            pub healthcheck: Option<Set<Healthcheck>>,
             /// Per-binary layers (package tables only).
             pub bin: BTreeMap<String, Set<Settings>>,
         }
 
         impl Settings {
             /// This layer with `higher` laid over it: set values of `higher` win; maps merge
-            /// key by key. Per-binary tables are not carried over; see [`Settings::for_binary`].
+            /// key by key, the healthcheck field by field. Per-binary tables are not carried
+            /// over; see [`Settings::for_binary`].
             pub fn overlay(&self, higher: &Settings) -> Settings {
+                let healthcheck = match (&self.healthcheck, &higher.healthcheck) {
+                    (Some(low), Some(high)) => Some(Set { value: low.value.overlay(&high.value), ..high.clone() }),
+                    (low, high) => over(low, high),
+                };
                 let mut merged = Settings {
-                    $($field: higher.$field.clone().or_else(|| self.$field.clone()),)*
+                    $($field: over(&self.$field, &higher.$field),)*
                     env: self.env.clone(),
                     labels: self.labels.clone(),
                     build_args: self.build_args.clone(),
+                    healthcheck,
                     bin: BTreeMap::new(),
                 };
                 merged.env.extend(higher.env.clone());
                 merged.labels.extend(higher.labels.clone());
                 merged.build_args.extend(higher.build_args.clone());
                 merged
+            }
+
+            /// Where each set value came from, by key as written in `Cargo.toml` (`user`,
+            /// `env.RUST_LOG`, `healthcheck.timeout`).
+            pub fn origins(&self) -> BTreeMap<String, (Layer, &Origin)> {
+                let mut origins = BTreeMap::new();
+                $(if let Some(origin) = provenance(&self.$field) {
+                    origins.insert(stringify!($field).replace('_', "-"), origin);
+                })*
+                let maps = [("env", &self.env), ("labels", &self.labels), ("build-args", &self.build_args)];
+                for (map, entries) in maps {
+                    for (key, set) in entries {
+                        origins.insert(format!("{map}.{key}"), (set.layer, &set.origin));
+                    }
+                }
+                if let Some(set) = &self.healthcheck {
+                    set.value.origins(&mut origins);
+                }
+                origins
             }
         }
     };
@@ -243,8 +333,6 @@ settings! {
     build_packages: Vec<String>,
     /// BuildKit cache mounts.
     cache_mounts: bool,
-    /// Healthcheck.
-    healthcheck: Healthcheck,
     /// Signal handling (attribute only).
     signals: Signals,
     /// Runtime packages.
@@ -263,7 +351,8 @@ impl Settings {
 
 /// Reads one settings table. Problems go to `diagnostics`; what could be read is returned.
 pub fn read_table(table: &Node, file: &Arc<SourceFile>, scope: Scope, diagnostics: &mut Vec<Diagnostic>) -> Settings {
-    let mut reader = Reader { file, attribute: scope == Scope::Attribute, diagnostics, key: String::new() };
+    let attribute = scope == Scope::Attribute;
+    let mut reader = Reader { file, attribute, diagnostics, key: String::new(), layer: scope.into() };
     reader.table(table, scope)
 }
 
@@ -284,6 +373,8 @@ struct Reader<'a> {
     diagnostics: &'a mut Vec<Diagnostic>,
     /// The key being read (`user`, `bin.admin.env`), which every message names.
     key: String,
+    /// The layer of the table being read, which every value remembers.
+    layer: Layer,
 }
 
 impl Reader<'_> {
@@ -292,7 +383,7 @@ impl Reader<'_> {
     }
 
     fn set<T>(&self, node: &Node, value: T) -> Set<T> {
-        Set { value, origin: self.origin(&node.span) }
+        Set { value, origin: self.origin(&node.span), layer: self.layer }
     }
 
     fn wrong_type(&mut self, node: &Node, expected: &str) {
@@ -398,16 +489,12 @@ impl Reader<'_> {
         for (key, value) in entries {
             self.key = format!("{parent}.{}", key.name);
             let read = match self.name(key).as_str() {
-                "path" => self.string_with(value, false, validate::http_path).map(|v| check.path = Some(v)),
-                "port" => self.string_with(value, true, validate::port_number).map(|v| check.port = Some(v)),
-                "interval" => {
-                    self.string_with(value, false, validate::duration).map(|v| check.timing.interval = Some(v))
-                }
-                "timeout" => self.string_with(value, false, validate::duration).map(|v| check.timing.timeout = Some(v)),
-                "start-period" => {
-                    self.string_with(value, false, validate::duration).map(|v| check.timing.start_period = Some(v))
-                }
-                "retries" => self.string_with(value, true, validate::retries).map(|v| check.timing.retries = Some(v)),
+                "path" => self.one(value, validate::http_path).map(|v| check.path = Some(v)),
+                "port" => self.string_or_number(value, validate::port_number).map(|v| check.port = Some(v)),
+                "interval" => self.one(value, validate::duration).map(|v| check.interval = Some(v)),
+                "timeout" => self.one(value, validate::duration).map(|v| check.timeout = Some(v)),
+                "start-period" => self.one(value, validate::duration).map(|v| check.start_period = Some(v)),
+                "retries" => self.string_or_number(value, validate::retries).map(|v| check.retries = Some(v)),
                 _ => {
                     let known = ["path", "port", "interval", "timeout", "start-period", "retries"];
                     self.unknown_key(key, "`healthcheck`", &known);
@@ -486,6 +573,7 @@ impl Reader<'_> {
     fn table(&mut self, table: &Node, scope: Scope) -> Settings {
         let mut s = Settings::default();
         let parent = self.key.clone();
+        let outer_layer = std::mem::replace(&mut self.layer, scope.into());
         for (key, node) in self.entries(table).unwrap_or_default() {
             let name = self.name(key);
             self.key = if parent.is_empty() { key.name.clone() } else { format!("{parent}.{}", key.name) };
@@ -553,12 +641,52 @@ impl Reader<'_> {
                     for (name, table) in self.entries(node).unwrap_or_default() {
                         self.key = format!("bin.{}", name.name);
                         let layer = self.table(table, Scope::Binary);
-                        s.bin.insert(name.name.clone(), Set { value: layer, origin: self.origin(&name.span) });
+                        let origin = self.origin(&name.span);
+                        s.bin.insert(name.name.clone(), Set { value: layer, origin, layer: Layer::Binary });
                     }
                 }
                 _ => self.unknown_key(key, scope_header(scope), &[]),
             }
         }
+        self.layer = outer_layer;
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{attribute, manifest};
+
+    #[test]
+    fn a_healthcheck_merges_field_by_field_across_layers() {
+        let mut diagnostics = Vec::new();
+        let source = "#[containerize::main(expose = 8080, healthcheck(path = \"/healthz\", interval = \"1s\", timeout = \"1s\", start_period = \"10s\", retries = 2))]\nfn main() {}\n";
+        let attribute = attribute::settings_in_source(&SourceFile::new("src/main.rs", source), &mut diagnostics);
+        let toml = "[package.metadata.containerize]\nhealthcheck = { timeout = \"3s\" }\n\n[package.metadata.containerize.bin.web]\nhealthcheck = { retries = 5 }\n";
+        let package = manifest::read(&SourceFile::new("Cargo.toml", toml), &mut diagnostics).package.unwrap();
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let settings = attribute.unwrap().overlay(&package.for_binary("web"));
+
+        let check = settings.healthcheck.as_ref().unwrap();
+        let field = |set: &Option<Set<String>>| set.as_ref().map(|s| (s.value.clone(), s.layer));
+        assert_eq!(field(&check.value.path), Some(("/healthz".into(), Layer::Attribute)));
+        assert_eq!(field(&check.value.interval), Some(("1s".into(), Layer::Attribute)));
+        assert_eq!(field(&check.value.start_period), Some(("10s".into(), Layer::Attribute)));
+        assert_eq!(field(&check.value.timeout), Some(("3s".into(), Layer::Package)));
+        assert_eq!(check.value.retries.as_ref().map(|s| (s.value, s.layer)), Some((5, Layer::Binary)));
+        // The table as a whole is the highest layer's, where a message about it points.
+        assert_eq!((check.layer, check.origin.to_string()), (Layer::Binary, "Cargo.toml:5:15".to_owned()));
+
+        let origins: Vec<String> =
+            settings.origins().into_iter().map(|(key, (layer, at))| format!("{key}: {layer:?} at {at}")).collect();
+        insta::assert_snapshot!(origins.join("\n"), @r"
+        expose: Attribute at src/main.rs:1:31
+        healthcheck.interval: Attribute at src/main.rs:1:79
+        healthcheck.path: Attribute at src/main.rs:1:56
+        healthcheck.retries: Binary at Cargo.toml:5:27
+        healthcheck.start-period: Attribute at src/main.rs:1:116
+        healthcheck.timeout: Package at Cargo.toml:2:27
+        ");
     }
 }

@@ -168,7 +168,7 @@ fn select_binaries(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<String> {
     let mut chosen: Vec<String> = match &layer.bins {
-        Some(Set { value, origin }) => value
+        Some(Set { value, origin, .. }) => value
             .iter()
             .filter(|name| {
                 let known = package.binaries.iter().any(|b| &b.name == *name);

@@ -324,6 +324,19 @@ pub mod image {
         }
     }
 
+    /// A reference to tag an image with, `name[:tag]`: a digest names content, so it can't be
+    /// given to an image.
+    pub fn tag_reference(s: &str) -> Checked<String> {
+        let (name, tag_part, digest) = split(s);
+        if digest.is_some() {
+            return Err(Invalid::new(format!("`{s}` is a digest reference, which can't be a tag"))
+                .help("write `name:tag`, e.g. `ghcr.io/acme/app:1.0`"));
+        }
+        repository(name)?;
+        tag_part.map(tag).transpose()?;
+        Ok(s.to_owned())
+    }
+
     /// A full reference, `name[:tag][@digest]`.
     pub fn reference(s: &str) -> Checked<String> {
         let (name, tag_part, digest) = split(s);
@@ -356,6 +369,20 @@ mod tests {
             assert!(image::reference(bad).is_err(), "{bad}");
         }
         assert_eq!(image::split("localhost:5000/a:1"), ("localhost:5000/a", Some("1"), None));
+    }
+
+    #[test]
+    fn a_tag_reference_has_no_digest() {
+        let digest = format!("app@sha256:{}", "a".repeat(64));
+        assert!(image::reference(&digest).is_ok());
+        assert!(image::tag_reference(&digest).unwrap_err().message.contains("is a digest reference"));
+        assert!(image::tag_reference(&format!("app:1{}", &digest[3..])).is_err());
+        for bad in ["", "app:", ":1", "App:1", "a b:1", "app@", "a:b:c", "app:-1"] {
+            assert!(image::tag_reference(bad).is_err(), "{bad}");
+        }
+        for ok in ["app", "app:1.0", "localhost:5000/a/b:x", "ghcr.io/acme/app"] {
+            assert!(image::tag_reference(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]

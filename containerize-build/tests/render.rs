@@ -3,7 +3,7 @@
 
 use containerize_build::project::{About, Binary, LocalPackage, PackageFiles, TargetFile, TargetRole, Vcs};
 use containerize_build::toolchain::Toolchain;
-use containerize_build::{Options, Project, Selection, Settings, SourceFile, plan, render, resolve};
+use containerize_build::{Options, Project, Selection, Settings, SourceFile, plan, plan_all, render, resolve};
 
 const ROOT: &str = "/home/dev/app";
 
@@ -269,4 +269,87 @@ fn a_healthcheck_needs_the_attribute_and_a_port() {
     let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
     let errors = plan(&project, &spec.images[0], &Options::default()).unwrap_err();
     assert!(errors[0].message.contains("no port"), "{errors:?}");
+}
+
+/// The errors of planning every image of a workspace, one per line.
+fn workspace_plan_errors(workspace_settings: &str, packages: &[(&str, &str, &[&str])], tags: &[&str]) -> String {
+    let members: Vec<String> = packages.iter().map(|(name, _, _)| format!("\"{name}\"")).collect();
+    let root = format!(
+        "[workspace]\nmembers = [{}]\n\n[workspace.metadata.containerize]\n{workspace_settings}\n",
+        members.join(", ")
+    );
+    let packages = packages
+        .iter()
+        .map(|(name, settings, binaries)| {
+            let manifest = format!("[package]\nname = \"{name}\"\n\n[package.metadata.containerize]\n{settings}\n");
+            package(&format!("{ROOT}/{name}"), &manifest, binaries)
+        })
+        .collect();
+    let project = project(&root, packages);
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).expect("valid settings");
+    let options = Options { tags: tags.iter().map(|t| (*t).to_owned()).collect(), ..Options::default() };
+    match plan_all(&project, &spec, &options) {
+        Ok(plans) => format!("ok: {:?}", plans.iter().map(|p| p.tags.join(" ")).collect::<Vec<_>>()),
+        Err(errors) => errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+    }
+}
+
+#[test]
+fn a_name_for_the_whole_workspace_is_refused_with_the_images_and_tags() {
+    let two = [("api", "", &["api"][..]), ("worker", "", &["worker"][..])];
+    insta::assert_snapshot!(workspace_plan_errors("name = \"acme/app\"", &two, &[]), @r"
+    error: the images of `api` (package `api`) and `worker` (package `worker`) would get the same tags `acme/app:1.2.3` and `acme/app:latest`: each build would take them from the one before
+      --> /home/dev/app/Cargo.toml:5:8
+      = help: give each image its own `name`: in each package's table, or per binary in [package.metadata.containerize.bin.<name>]
+    ");
+    // One tag in common is enough; a spelling Docker reads as the same name is the same tag.
+    let renamed = [
+        ("api", "name = \"docker.io/library/app\"\ntags = [\"1\", \"api\"]", &["api"][..]),
+        ("worker", "name = \"app\"\ntags = [\"1\", \"worker\"]", &["worker"][..]),
+    ];
+    insta::assert_snapshot!(workspace_plan_errors("", &renamed, &[]), @r"
+    error: the images of `api` (package `api`) and `worker` (package `worker`) would get the same tag `docker.io/library/app:1`: each build would take them from the one before
+      --> /home/dev/app/api/Cargo.toml:5:8
+      = help: give each image its own `name`: in each package's table, or per binary in [package.metadata.containerize.bin.<name>]
+    ");
+    let distinct = [("api", "name = \"acme/api\"", &["api"][..]), ("worker", "", &["worker"][..])];
+    insta::assert_snapshot!(workspace_plan_errors("name = \"acme/app\"", &distinct, &[]), @r#"ok: ["acme/api:1.2.3 acme/api:latest", "acme/app:1.2.3 acme/app:latest"]"#);
+}
+
+#[test]
+fn a_package_name_shared_by_its_binaries_is_refused_unless_each_binary_has_its_own() {
+    let shared = [("api", "name = \"acme/api\"", &["api", "admin"][..])];
+    insta::assert_snapshot!(workspace_plan_errors("", &shared, &[]), @r"
+    error: the images of `api` (package `api`) and `admin` (package `api`) would get the same tags `acme/api:1.2.3` and `acme/api:latest`: each build would take them from the one before
+      --> /home/dev/app/api/Cargo.toml:5:8
+      = help: give each image its own `name`: in each package's table, or per binary in [package.metadata.containerize.bin.<name>]
+    ");
+    let own = [(
+        "api",
+        "name = \"acme/api\"\n[package.metadata.containerize.bin.admin]\nname = \"acme/admin\"",
+        &["api", "admin"][..],
+    )];
+    insta::assert_snapshot!(workspace_plan_errors("", &own, &[]), @r#"ok: ["acme/api:1.2.3 acme/api:latest", "acme/admin:1.2.3 acme/admin:latest"]"#);
+    // Two packages' binaries of the same name get the same default name.
+    let twins = [("api", "", &["app"][..]), ("worker", "", &["app"][..])];
+    assert!(workspace_plan_errors("", &twins, &[]).contains("would get the same tags `app:1.2.3` and `app:latest`"));
+}
+
+#[test]
+fn a_tag_flag_takes_no_digest_and_one_image_only() {
+    let one = [("api", "", &["api"][..])];
+    let digest = format!("app@sha256:{}", "0".repeat(64));
+    insta::assert_snapshot!(workspace_plan_errors("", &one, &[&digest]), @r"
+    error: `app@sha256:0000000000000000000000000000000000000000000000000000000000000000` is a digest reference, which can't be a tag
+      --> the --tag flag
+      = help: write `name:tag`, e.g. `ghcr.io/acme/app:1.0`
+    ");
+    assert!(workspace_plan_errors("", &one, &["App:1"]).contains("is not an image name"));
+    assert!(workspace_plan_errors("", &one, &["app:"]).contains("is not an image tag"));
+    assert_eq!(
+        workspace_plan_errors("", &one, &["reg.example/app", "app:1"]),
+        r#"ok: ["reg.example/app:latest app:1"]"#
+    );
+    let two = [("api", "", &["api"][..]), ("worker", "", &["worker"][..])];
+    assert!(workspace_plan_errors("", &two, &["app:1"]).contains("--tag names one image, but 2 would be built"));
 }

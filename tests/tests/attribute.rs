@@ -35,8 +35,10 @@ fn the_cli_reads_the_attribute_and_cargo_toml_overrides_it() {
     edit_file(&web.path().join("Cargo.toml"), table, &overridden);
     let dockerfile = print();
     assert!(dockerfile.contains("EXPOSE 9090/tcp"), "{dockerfile}");
+    // The healthcheck merges field by field: what Cargo.toml leaves unset stays as in the code.
     assert!(
-        dockerfile.contains("HEALTHCHECK --interval=30s CMD") && dockerfile.contains("http://127.0.0.1:9090/healthz"),
+        dockerfile.contains("HEALTHCHECK --interval=30s --timeout=1s --start-period=10s --retries=2 CMD")
+            && dockerfile.contains("http://127.0.0.1:9090/healthz"),
         "{dockerfile}"
     );
 }

@@ -71,3 +71,23 @@ fn the_helper_brings_no_async_runtime_nor_docker_client() {
         assert!(!tree.lines().any(|l| l.starts_with(&format!("{heavy} "))), "{heavy} is in the tree:\n{tree}");
     }
 }
+
+#[test]
+fn the_build_script_refuses_what_the_cli_refuses() {
+    // A package-wide `name` with two binaries: both images would get the same tags.
+    let web = example("web");
+    let dir = web.path();
+    let table = "[package.metadata.containerize]\n";
+    containerize_tests::edit_file(&dir.join("Cargo.toml"), table, &format!("{table}name = \"acme/web\"\n"));
+    std::fs::create_dir_all(dir.join("src/bin")).unwrap();
+    std::fs::write(dir.join("src/bin/admin.rs"), "fn main() {}\n").unwrap();
+    let failed = cargo_build(dir, false);
+    assert!(!failed.status.success());
+    let expected = "the images of `admin` (package `web`) and `web` (package `web`) would get the same tags \
+                    `acme/web:0.1.0` and `acme/web:latest`";
+    assert!(text(&failed).contains(expected), "{expected} in: {}", text(&failed));
+    // The CLI refuses the same, for the same reason (its report wraps the message).
+    let cli = containerize(dir).arg("--print").output().unwrap();
+    assert_eq!(cli.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&cli.stderr).contains("the images of `admin` (package `web`) and `web`"));
+}

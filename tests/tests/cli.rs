@@ -11,6 +11,11 @@ fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A report's text with miette's line wrapping undone, to look for a whole message in.
+fn unwrapped(report: &str) -> String {
+    report.replace("\n  | ", " ")
+}
+
 #[test]
 fn help_teaches() {
     let help = containerize(std::path::Path::new(".")).arg("--help").output().unwrap();
@@ -123,4 +128,64 @@ fn dockerfiles_are_deterministic() {
     let first = containerize(dir.path()).arg("--print").output().unwrap().stdout;
     let second = containerize(dir.path()).arg("--print").output().unwrap().stdout;
     assert_eq!(first, second);
+}
+
+#[test]
+fn a_package_healthcheck_table_merges_field_by_field_with_the_attribute() {
+    let dir = example("web");
+    let table = "[package.metadata.containerize.healthcheck]\ntimeout = \"3s\"\n\n";
+    edit_file(&dir.path().join("Cargo.toml"), "[workspace]", &format!("{table}[workspace]"));
+    let output = containerize(dir.path()).args(["--print-plan", "--base", "debian-slim"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let plans: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let check = &plans[0]["runtime"]["healthcheck"];
+    // The attribute's path, interval, start period and retries stay; only the timeout changes.
+    let command: Vec<&str> = check["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(command[2..], ["http://127.0.0.1:8080/healthz", "3000"], "{check}");
+    assert_eq!((&check["interval"], &check["timeout"]), (&"1s".into(), &"3s".into()), "{check}");
+    assert_eq!((&check["start_period"], &check["retries"]), (&"10s".into(), &2.into()), "{check}");
+    // Each field says where it was set.
+    let origins = &plans[0]["origins"];
+    assert_eq!(origins["healthcheck.timeout"]["layer"], "package", "{origins}");
+    assert_eq!(origins["healthcheck.timeout"]["at"], "Cargo.toml:23:11", "{origins}");
+    assert_eq!(origins["healthcheck.path"]["layer"], "attribute", "{origins}");
+    assert_eq!(origins["healthcheck.path"]["at"], "src/main.rs:14:24", "{origins}");
+    assert_eq!(origins["env.WEB_GREETING"]["layer"], "package", "{origins}");
+    assert_eq!(origins["base"], serde_json::json!({ "layer": "flags", "at": "--base" }), "{origins}");
+}
+
+#[test]
+fn images_that_would_share_a_tag_are_refused_before_any_build() {
+    let dir = example("workspace");
+    let table = "[workspace.metadata.containerize]\n";
+    edit_file(&dir.path().join("Cargo.toml"), table, &format!("{table}name = \"examples\"\n"));
+    // Refused while planning, before the engine is asked anything: the same for a build.
+    for args in [&["--print-plan"][..], &["--quiet"][..]] {
+        let output = containerize(dir.path()).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(output.stdout.is_empty(), "{args:?}");
+        let stderr = unwrapped(&stderr(&output));
+        let message = "the images of `greet` (package `cli`) and `server` (package `server`) would get the same \
+                       tags `examples:0.2.0` and `examples:latest`: each build would take them from the one before";
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(stderr.contains("Cargo.toml:14:8"), "{stderr}");
+    }
+    // One image of the two is fine.
+    containerize(dir.path()).args(["--print-plan", "-p", "server"]).assert().success();
+}
+
+#[test]
+fn a_tag_must_be_a_tag() {
+    let dir = example("hello");
+    let digest = format!("hello@sha256:{}", "0".repeat(64));
+    let output = containerize(dir.path()).args(["--print", "-t", &digest]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("is a digest reference, which can't be a tag"), "{}", stderr(&output));
+    for bad in ["Hello:1", "hello:", "hello:1:2", "hello world"] {
+        containerize(dir.path()).args(["--print", "-t", bad]).assert().code(2).stdout("");
+    }
+    let output = containerize(dir.path()).args(["--print-plan", "-t", "reg.example/hello"]).output().unwrap();
+    let plans: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plans[0]["tags"], serde_json::json!(["reg.example/hello:latest"]));
+    assert_eq!(plans[0]["origins"]["tags"]["at"], "--tag");
 }

@@ -13,7 +13,7 @@ use args::{Args, BuildKit, Color};
 use containerize_build::diagnostic::{Diagnostic, Origin};
 use containerize_build::keys::KEYS;
 use containerize_build::settings::{Base, Linkage, Set};
-use containerize_build::{Options, Plan, Project, Selection, Settings, plan, render, spec, validate};
+use containerize_build::{Options, Plan, Project, Selection, Settings, plan_all, render, spec, validate};
 use progress::{Display, Verbosity};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -180,12 +180,6 @@ fn prepare(args: &Args) -> Result<(Project, Vec<Plan>), Error> {
     };
     let spec = spec::resolve(&project, &selection, &flag_settings(args)?)?;
     spec.warnings.iter().for_each(report::diagnostic);
-    if !args.tags.is_empty() && spec.images.len() > 1 {
-        let binaries: Vec<&str> = spec.images.iter().map(|i| i.binary.as_str()).collect();
-        let message = format!("--tag names one image, but {} would be built ({})", binaries.len(), binaries.join(", "));
-        let help = "select one with --bin, or set `name` and `tags` per binary in Cargo.toml";
-        return Err(Error::Settings(vec![Diagnostic::error(Origin::Flag("--tag"), message, "").with_help(help)]));
-    }
     spec::check_files(&project, &spec)?;
     let options = Options {
         tags: args.tags.clone(),
@@ -195,18 +189,7 @@ fn prepare(args: &Args) -> Result<(Project, Vec<Plan>), Error> {
         cache_mounts: args.buildkit != BuildKit::Never,
         ..Options::default()
     };
-    let mut plans = Vec::new();
-    let mut errors = Vec::new();
-    for image in &spec.images {
-        match plan(&project, image, &options) {
-            Ok(plan) => plans.push(plan),
-            Err(e) => errors.extend(e),
-        }
-    }
-    if !errors.is_empty() {
-        errors.dedup();
-        return Err(Error::Settings(errors));
-    }
+    let plans = plan_all(&project, &spec, &options).map_err(Error::Settings)?;
     Ok((project, plans))
 }
 
@@ -352,7 +335,7 @@ async fn interrupted() {
 /// Every settings key, with its summary and an example, for `--help-settings` and the README.
 pub fn settings_reference() -> String {
     let mut text = String::from(
-        "Settings go in [package.metadata.containerize] (one package), [workspace.metadata.containerize]\n(defaults for every member), [package.metadata.containerize.bin.<name>] (one binary), or\n#[containerize::main(...)] on a binary's main (written stop_signal = ..., env(KEY = \"v\")).\nPrecedence, lowest first: workspace, attribute, package, binary table, flags.\n",
+        "Settings go in [package.metadata.containerize] (one package), [workspace.metadata.containerize]\n(defaults for every member), [package.metadata.containerize.bin.<name>] (one binary), or\n#[containerize::main(...)] on a binary's main (written stop_signal = ..., env(KEY = \"v\")).\nPrecedence, lowest first: workspace, attribute, package, binary table, flags; maps merge key by\nkey and the healthcheck field by field. --print-plan shows where each value was set.\n",
     );
     for key in KEYS {
         let scope = if key.in_workspace { "" } else { " (package tables only)" };
