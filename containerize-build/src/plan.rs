@@ -217,9 +217,12 @@ pub struct Context {
     pub roots: Vec<String>,
     /// The dependency skeleton, copied in and built before the sources.
     pub skeleton: Vec<SkeletonFile>,
-    /// The local packages the build needs, each sent as `cargo package` would choose its
-    /// files (and `.gitignore`, `.dockerignore`), never `target/`, `.git/`, `.env` files or
-    /// other packages' directories.
+    /// Paths among `copies` copied in with the skeleton, since they decide how dependencies
+    /// build: cargo's configuration, the toolchain file, vendored sources.
+    pub with_skeleton: Vec<String>,
+    /// The local packages the build needs, and the workspace root, each sent as `cargo
+    /// package` would choose its files (and `.gitignore`, `.dockerignore`), never `target/`,
+    /// `.git/`, `.env` files or other packages' directories.
     pub packages: Vec<PackageTree>,
     /// Files and directories sent as named, relative to `root`: the workspace's manifest,
     /// lockfile and cargo and toolchain configuration, every local package's manifest, every
@@ -833,8 +836,15 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
         .extend(value(&s.build_include).unwrap_or_default().iter().map(|path| in_context(package.dir.as_str(), path)));
     copies.sort();
     copies.dedup();
-    let packages =
+    let mut packages: Vec<PackageTree> =
         needed.iter().map(|p| PackageTree { dir: relative(&root, p.dir.as_str()), files: p.files.clone() }).collect();
+    // The workspace root's own files too (not its members' trees): members read shared files
+    // there at compile time (`../proto/service.proto`, `../../README.md` as docs).
+    let workspace_dir = relative(&root, workspace);
+    if !packages.iter().any(|p| p.dir == workspace_dir) {
+        let own = project.packages.iter().find(|p| p.dir == project.workspace_root).map(|p| p.files.clone());
+        packages.push(PackageTree { dir: workspace_dir, files: own.unwrap_or_default() });
+    }
     let mut roots: Vec<String> = std::iter::once(workspace)
         .chain(project.packages.iter().map(|p| p.dir.as_str()))
         .map(|d| relative(&root, d))
@@ -847,7 +857,9 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
         .into_iter()
         .map(|i| Include { src: in_context(package.dir.as_str(), &i.src), ..i })
         .collect();
-    Context { root, roots, skeleton, packages, copies, include }
+    let with_skeleton =
+        project.root_files.iter().filter(|f| *f != "Cargo.lock").map(|f| in_context(workspace, f)).collect();
+    Context { root, roots, skeleton, with_skeleton, packages, copies, include }
 }
 
 /// A `/`-separated relative path with `dir/..` pairs folded; a leading `..` stays, so a path

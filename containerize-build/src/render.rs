@@ -52,6 +52,12 @@ pub fn render(plan: &Plan) -> String {
     line(&mut out, "# Third-party dependencies first, from a skeleton of the workspace (versions masked,");
     line(&mut out, "# placeholder sources): source edits and version bumps leave these layers cached.");
     line(&mut out, &format!("COPY {}", json_words(&[format!("{SKELETON_DIR}/"), format!("{BUILD_ROOT}/")])));
+    for path in &plan.context.with_skeleton {
+        line(
+            &mut out,
+            &format!("COPY {}", json_words(&[format!("{SOURCES_DIR}/{path}"), format!("{BUILD_ROOT}/{path}")])),
+        );
+    }
     line(&mut out, &format!("RUN {mounts}{}", json(&b.cargo)));
     line(&mut out, &format!("RUN {mounts}{}", json(&b.clean)));
     line(&mut out, "# Then the real sources; the binary leaves the target directory in the same step.");

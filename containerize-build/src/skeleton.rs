@@ -58,7 +58,7 @@ pub fn skeleton(project: &Project, in_context: impl Fn(&str, &str) -> String) ->
         contents: mask_manifest(&project.root_manifest.text),
     }];
     if let Some(lockfile) = &project.lockfile {
-        let local: Vec<&str> = project.packages.iter().map(|p| p.name.as_str()).collect();
+        let local: Vec<(&str, &str)> = project.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
         files.push(SkeletonFile {
             path: in_context(project.workspace_root.as_str(), "Cargo.lock"),
             contents: mask_lockfile(lockfile, &local),
@@ -148,16 +148,18 @@ fn unversion_paths(dependencies: &mut Table) {
     }
 }
 
-/// A lockfile with the versions of `local` packages masked, where they are named and where
-/// other entries refer to them (`"name version"`).
-pub fn mask_lockfile(text: &str, local: &[&str]) -> String {
+/// A lockfile with the versions of `local` packages (name, version) masked, where they are
+/// named and where other entries refer to them (`"name version"`). By name and version: a
+/// registry crate may share a local package's name.
+pub fn mask_lockfile(text: &str, local: &[(&str, &str)]) -> String {
     let Ok(mut lock) = toml::from_str::<Table>(text) else {
         return text.to_owned();
     };
     let packages = lock.get_mut("package").and_then(Value::as_array_mut).into_iter().flatten();
     for package in packages.filter_map(Value::as_table_mut) {
-        let is_local = !package.contains_key("source")
-            && package.get("name").and_then(Value::as_str).is_some_and(|n| local.contains(&n));
+        let name = package.get("name").and_then(Value::as_str).unwrap_or_default();
+        let version = package.get("version").and_then(Value::as_str).unwrap_or_default();
+        let is_local = !package.contains_key("source") && local.contains(&(name, version));
         if is_local {
             package.insert("version".to_owned(), Value::String(MASKED_VERSION.to_owned()));
         }
@@ -165,10 +167,10 @@ pub fn mask_lockfile(text: &str, local: &[&str]) -> String {
         for dependency in dependencies {
             let Some(entry) = dependency.as_str() else { continue };
             let mut parts = entry.split(' ');
-            let (Some(name), Some(_version), None) = (parts.next(), parts.next(), parts.next()) else {
+            let (Some(name), Some(version), None) = (parts.next(), parts.next(), parts.next()) else {
                 continue;
             };
-            if local.contains(&name) {
+            if local.contains(&(name, version)) {
                 *dependency = Value::String(format!("{name} {MASKED_VERSION}"));
             }
         }
@@ -242,9 +244,16 @@ base = "scratch"
                 "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"{v}\"\ndependencies = [\"itoa\", \"lib 2.0.0\"]\n\n[[package]]\nname = \"itoa\"\nversion = \"1.0.15\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
             )
         };
-        assert_eq!(mask_lockfile(&lock("1.0.0"), &["app", "lib"]), mask_lockfile(&lock("1.0.1"), &["app", "lib"]));
-        assert!(mask_lockfile(&lock("1.0.0"), &["app", "lib"]).contains("\"lib 0.0.0-containerize-skeleton\""));
-        assert!(mask_lockfile(&lock("1.0.0"), &["app"]).contains("version = \"1.0.15\""), "registry versions stay");
+        let local = |v: &'static str| [("app", v), ("lib", "2.0.0")];
+        assert_eq!(mask_lockfile(&lock("1.0.0"), &local("1.0.0")), mask_lockfile(&lock("1.0.1"), &local("1.0.1")));
+        assert!(mask_lockfile(&lock("1.0.0"), &local("1.0.0")).contains("\"lib 0.0.0-containerize-skeleton\""));
+        assert!(
+            mask_lockfile(&lock("1.0.0"), &local("1.0.0")).contains("version = \"1.0.15\""),
+            "registry versions stay"
+        );
+        // A local crate named like a registry one: only the local one is masked.
+        let masked = mask_lockfile(&lock("1.0.0"), &[("app", "1.0.0"), ("itoa", "0.9.0")]);
+        assert!(masked.contains("version = \"1.0.15\""), "{masked}");
     }
 
     #[test]

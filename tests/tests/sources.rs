@@ -322,3 +322,107 @@ fn vendored_sources_and_links_that_stay_inside_go_whole_and_dotenv_directories_n
     }
     assert!(!names.iter().any(|n| n.contains(".env.d")), "{names:#?}");
 }
+
+#[test]
+fn a_member_reading_workspace_files_and_a_local_crate_named_like_a_registry_one_build() {
+    if !engine_available("a_member_reading_workspace_files_and_a_local_crate_named_like_a_registry_one_build") {
+        return;
+    }
+    let dir = fixture("shared-files");
+    for builder in BUILDERS {
+        let tag = TestTag::new(&format!("shared-files-{builder}"));
+        build(dir.path(), &tag, &["--locked", "--buildkit", builder]);
+        assert_eq!(docker(&["run", "--rm", &tag.0]), "service Greeter from the shared proto | 42 | the local itoa");
+    }
+}
+
+#[test]
+fn a_build_script_reading_a_file_cargo_does_not_track_sees_its_own_copy() {
+    if !engine_available("a_build_script_reading_a_file_cargo_does_not_track_sees_its_own_copy") {
+        return;
+    }
+    let (a, b) = (fixture("reads-files"), fixture("reads-files"));
+    for copy in [&a, &b] {
+        // Only the script itself is declared: cargo can't know the asset matters.
+        edit_file(&copy.path().join("build.rs"), "rerun-if-changed=assets/message.txt", "rerun-if-changed=build.rs");
+    }
+    std::fs::write(b.path().join("assets/message.txt"), "copy B's message\n").unwrap();
+    let (tag_a, tag_b) = (TestTag::new("untracked-a"), TestTag::new("untracked-b"));
+    build(a.path(), &tag_a, &["--buildkit", "always"]);
+    build(b.path(), &tag_b, &["--buildkit", "always"]);
+    assert!(docker(&["run", "--rm", &tag_b.0]).ends_with("| copy B's message"), "as cargo on B's own checkout");
+}
+
+#[test]
+fn a_link_leading_out_of_the_project_is_followed_in_the_builder_and_repointing_it_rebuilds() {
+    if !engine_available("a_link_leading_out_of_the_project_is_followed_in_the_builder_and_repointing_it_rebuilds") {
+        return;
+    }
+    let dir = fixture("reads-files");
+    let greeting = dir.path().join("greeting.txt");
+    let tag = TestTag::new("link-out");
+    build(dir.path(), &tag, &["--buildkit", "always"]);
+    // Sent as a link, read in the builder through it: the builder's file, older than any build.
+    std::fs::remove_file(&greeting).unwrap();
+    std::os::unix::fs::symlink("/etc/debian_version", &greeting).unwrap();
+    build(dir.path(), &tag, &["--buildkit", "always"]);
+    let version = docker(&["run", "--rm", "--entrypoint", "cat", "rust:1.95.0-slim-trixie", "/etc/debian_version"]);
+    assert!(docker(&["run", "--rm", &tag.0]).starts_with(&format!("{version} |")));
+    std::fs::remove_file(&greeting).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", &greeting).unwrap();
+    build(dir.path(), &tag, &["--buildkit", "always"]);
+    assert!(!docker(&["run", "--rm", &tag.0]).starts_with(&format!("{version} |")), "rebuilt for the new target");
+}
+
+#[test]
+fn vendored_sources_build_from_the_vendor_directory() {
+    if !engine_available("vendored_sources_build_from_the_vendor_directory") {
+        return;
+    }
+    let dir = fixture("shared-files");
+    let vendor = std::process::Command::new(env!("CARGO"))
+        .current_dir(dir.path())
+        .args(["vendor", "--locked"])
+        .output()
+        .unwrap();
+    assert!(vendor.status.success(), "{}", String::from_utf8_lossy(&vendor.stderr));
+    std::fs::create_dir_all(dir.path().join(".cargo")).unwrap();
+    // What `cargo vendor` prints to put in the configuration.
+    std::fs::write(dir.path().join(".cargo/config.toml"), String::from_utf8_lossy(&vendor.stdout).as_ref()).unwrap();
+    for builder in BUILDERS {
+        let tag = TestTag::new(&format!("vendored-{builder}"));
+        // `--offline`: the builder may not reach a registry; every crate comes from vendor/.
+        build(dir.path(), &tag, &["--locked", "--offline", "--buildkit", builder]);
+        assert_eq!(docker(&["run", "--rm", &tag.0]), "service Greeter from the shared proto | 42 | the local itoa");
+    }
+}
+
+#[test]
+fn a_target_outside_every_package_is_refused_even_inside_the_context_root() {
+    let dir = fixture("shared-files");
+    // The workspace root is a root, but `proto/` belongs to no package: still, it's inside.
+    // A path dependency outside the workspace widens the context root to the temporary
+    // directory; a target beside it, in no package, is refused rather than sending its directory.
+    let outside = dir.path().parent().unwrap().parent().unwrap().join("elsewhere");
+    std::fs::create_dir_all(outside.join("lib/src")).unwrap();
+    std::fs::write(
+        outside.join("lib/Cargo.toml"),
+        "[package]\nname = \"lib\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    )
+    .unwrap();
+    std::fs::write(outside.join("lib/src/lib.rs"), "").unwrap();
+    std::fs::write(outside.join("main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(outside.join("secret.txt"), "not the project's").unwrap();
+    let manifest = dir.path().join("server/Cargo.toml");
+    let added = format!(
+        "lib = {{ path = \"{}\" }}\n\n[[bin]]\nname = \"beside\"\npath = \"{}\"\n",
+        outside.join("lib").display(),
+        outside.join("main.rs").display()
+    );
+    std::fs::write(&manifest, std::fs::read_to_string(&manifest).unwrap() + &added).unwrap();
+    let output = containerize(dir.path()).args(["--bin", "beside", "--print-context", "-"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("elsewhere is outside the"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
