@@ -44,8 +44,11 @@ pub struct LocalPackage {
     pub name: String,
     /// Package version.
     pub version: String,
-    /// Whether it is a workspace member (else a path dependency).
+    /// Whether it is a workspace member (else a path dependency, or a `[patch]`).
     pub member: bool,
+    /// Whether cargo reaches it only through `[patch]`: no local manifest names it by path,
+    /// so its dependents require it by version, which the skeleton must keep.
+    pub patch: bool,
     /// The package directory.
     pub dir: Utf8PathBuf,
     /// Its `Cargo.toml`.
@@ -167,8 +170,30 @@ impl Project {
             .map(|p| LocalPackage::load(p, metadata.workspace_members.contains(&p.id)))
             .collect::<Result<Vec<_>, _>>()?;
         let root_manifest = read_source(&root.join("Cargo.toml"))?;
+        let local: Vec<&cargo_metadata::Package> = metadata.packages.iter().filter(|p| p.source.is_none()).collect();
+        let by_path: Vec<&Utf8PathBuf> =
+            local.iter().flat_map(|p| &p.dependencies).filter_map(|d| d.path.as_ref()).collect();
         for package in &mut packages {
             package.files = PackageFiles::of(&package.manifest.text, &root_manifest.text);
+            package.patch = !package.member && !by_path.contains(&&package.dir);
+            // What cargo resolved, not what manifests name by path: a `[patch]` replaces a
+            // registry dependency with a local package that no `path` names.
+            let node = metadata.resolve.as_ref().and_then(|r| {
+                let id = &local.iter().find(|p| p.manifest_path.parent() == Some(&package.dir))?.id;
+                r.nodes.iter().find(|n| &n.id == id)
+            });
+            let resolved = node
+                .into_iter()
+                .flat_map(|n| &n.deps)
+                .filter(|d| d.dep_kinds.iter().any(|k| k.kind != DependencyKind::Development));
+            for dependency in resolved {
+                let dir = local.iter().find(|p| p.id == dependency.pkg).and_then(|p| p.manifest_path.parent());
+                if let Some(dir) = dir
+                    && !package.local_dependencies.iter().any(|d| d == dir)
+                {
+                    package.local_dependencies.push(dir.to_owned());
+                }
+            }
         }
         packages.sort_by(|a, b| a.dir.cmp(&b.dir));
         let configs: Vec<toml::Table> = [".cargo/config.toml", ".cargo/config"]
@@ -343,6 +368,7 @@ impl LocalPackage {
             rust_version: package.rust_version.as_ref().map(ToString::to_string),
             binaries,
             targets,
+            patch: false,
             local_dependencies: package
                 .dependencies
                 .iter()

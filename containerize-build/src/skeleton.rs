@@ -58,7 +58,8 @@ pub fn skeleton(project: &Project, in_context: impl Fn(&str, &str) -> String) ->
         contents: mask_manifest(&project.root_manifest.text),
     }];
     if let Some(lockfile) = &project.lockfile {
-        let local: Vec<(&str, &str)> = project.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
+        let masked = project.packages.iter().filter(|p| !p.patch);
+        let local: Vec<(&str, &str)> = masked.map(|p| (p.name.as_str(), p.version.as_str())).collect();
         files.push(SkeletonFile {
             path: in_context(project.workspace_root.as_str(), "Cargo.lock"),
             contents: mask_lockfile(lockfile, &local),
@@ -67,10 +68,10 @@ pub fn skeleton(project: &Project, in_context: impl Fn(&str, &str) -> String) ->
     for package in &project.packages {
         let dir = package.dir.as_str();
         if package.manifest != project.root_manifest {
-            files.push(SkeletonFile {
-                path: in_context(dir, "Cargo.toml"),
-                contents: mask_manifest(&package.manifest.text),
-            });
+            // A `[patch]` keeps its version: its dependents require it by version.
+            let contents =
+                if package.patch { package.manifest.text.clone() } else { mask_manifest(&package.manifest.text) };
+            files.push(SkeletonFile { path: in_context(dir, "Cargo.toml"), contents });
         }
         for target in &package.targets {
             let contents = match target.role {

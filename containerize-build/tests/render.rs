@@ -13,6 +13,7 @@ fn package(dir: &str, manifest: &str, binaries: &[&str]) -> LocalPackage {
         name,
         version: "1.2.3".into(),
         member: true,
+        patch: false,
         dir: dir.into(),
         manifest: SourceFile::new(format!("{dir}/Cargo.toml"), manifest),
         about: About {

@@ -426,3 +426,35 @@ fn a_target_outside_every_package_is_refused_even_inside_the_context_root() {
     assert!(stderr.contains("elsewhere is outside the"), "{stderr}");
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn a_crate_patched_with_a_local_copy_builds_from_that_copy() {
+    if !engine_available("a_crate_patched_with_a_local_copy_builds_from_that_copy") {
+        return;
+    }
+    let dir = fixture("shared-files");
+    let patched = dir.path().join("patched/itoa");
+    std::fs::create_dir_all(patched.join("src")).unwrap();
+    std::fs::write(
+        patched.join("Cargo.toml"),
+        "[package]\nname = \"itoa\"\nversion = \"1.0.99\"\nedition = \"2024\"\n",
+    )
+    .unwrap();
+    let lib = "pub struct Buffer;\nimpl Buffer {\n    pub fn new() -> Self { Buffer }\n    pub fn format(&mut self, _: i32) -> &'static str { \"forty-two, patched\" }\n}\n";
+    std::fs::write(patched.join("src/lib.rs"), lib).unwrap();
+    let manifest = dir.path().join("Cargo.toml");
+    let patch = "\n[patch.crates-io]\nitoa = { path = \"patched/itoa\" }\n";
+    std::fs::write(&manifest, std::fs::read_to_string(&manifest).unwrap() + patch).unwrap();
+    let update = std::process::Command::new(env!("CARGO"))
+        .current_dir(dir.path())
+        .args(["update", "-p", "itoa@1.0.19", "--offline"])
+        .output()
+        .unwrap();
+    assert!(update.status.success(), "{}", String::from_utf8_lossy(&update.stderr));
+    let tag = TestTag::new("patched");
+    build(dir.path(), &tag, &["--buildkit", "always"]);
+    assert_eq!(
+        docker(&["run", "--rm", &tag.0]),
+        "service Greeter from the shared proto | forty-two, patched | the local itoa"
+    );
+}
