@@ -65,6 +65,9 @@ pub enum ContextError {
         /// Where it leads.
         target: PathBuf,
     },
+    /// A path the build needs, or `include` names, is excluded by `.dockerignore`.
+    #[error("{0} is needed by the build (or named in `include`), but .dockerignore excludes it")]
+    Excluded(String),
     /// A named path is not inside the project at all.
     #[error("{0} is outside the project (the workspace root and its local packages)")]
     Outside(String),
@@ -155,7 +158,6 @@ impl Context {
         };
         let ignore_base = workspace_root.strip_prefix(&root).unwrap_or(Path::new("")).to_string_lossy().into_owned();
         let mut lister = Lister {
-            gitignore_top: gitignore_top(&root),
             roots: plan.context.roots.iter().map(canonical).collect::<Result<_, _>>()?,
             never: target_dir.to_owned(),
             root,
@@ -306,15 +308,54 @@ impl<R: Read> Read for Exact<R> {
     }
 }
 
-/// Where `.gitignore` files above the context root `root` stop counting: the root of the git
-/// checkout that holds it, as in git, or else the context root itself.
-fn gitignore_top(root: &Path) -> PathBuf {
-    root.ancestors().find(|dir| dir.join(".git").exists()).unwrap_or(root).to_owned()
+/// The `.gitignore` files that count for a package at `dir`, as git reads them: those of
+/// its directory and every directory above, up to the root of the git checkout that holds
+/// it, or up to the context root outside one (a stray `*` in a home directory outside any
+/// checkout must not empty the context). For each path the nearest file with a say decides,
+/// so a nearer `!pattern` re-includes what a farther one ignores.
+struct GitIgnores {
+    top: PathBuf,
+    read: std::sync::Mutex<BTreeMap<PathBuf, Option<Arc<ignore::gitignore::Gitignore>>>>,
 }
 
-/// Whether a directory's `.gitignore` is there but not a regular file.
-fn special_gitignore(dir: &Path) -> bool {
-    std::fs::metadata(dir.join(".gitignore")).is_ok_and(|meta| !meta.is_file())
+impl GitIgnores {
+    fn new(dir: &Path, context_root: &Path) -> GitIgnores {
+        let checkout = dir.ancestors().find(|d| d.join(".git").exists());
+        GitIgnores { top: checkout.unwrap_or(context_root).to_owned(), read: Default::default() }
+    }
+
+    /// The matcher of `dir`'s `.gitignore`, read once.
+    fn of(&self, dir: &Path) -> Result<Option<Arc<ignore::gitignore::Gitignore>>, ContextError> {
+        if let Some(read) = self.read.lock().expect("not poisoned").get(dir) {
+            return Ok(read.clone());
+        }
+        let file = dir.join(".gitignore");
+        let matcher = match read_ignore_file(&file)? {
+            None => None,
+            Some(text) => {
+                let error = |e: ignore::Error| ContextError::Pattern { dir: dir.to_owned(), message: e.to_string() };
+                let mut builder = ignore::gitignore::GitignoreBuilder::new(dir);
+                for line in text.lines() {
+                    builder.add_line(Some(file.clone()), line).map_err(error)?;
+                }
+                Some(Arc::new(builder.build().map_err(error)?))
+            }
+        };
+        self.read.lock().expect("not poisoned").insert(dir.to_owned(), matcher.clone());
+        Ok(matcher)
+    }
+
+    fn ignores(&self, path: &Path, is_dir: bool) -> Result<bool, ContextError> {
+        for dir in path.ancestors().skip(1).take_while(|d| d.starts_with(&self.top)) {
+            if let Some(matcher) = self.of(dir)? {
+                let found = matcher.matched_path_or_any_parents(path.strip_prefix(dir).unwrap_or(path), is_dir);
+                if !found.is_none() {
+                    return Ok(found.is_ignore());
+                }
+            }
+        }
+        Ok(false)
+    }
 }
 
 /// Whether a file (or directory) is a dotenv file, the classic leaked secret: never sent
@@ -355,8 +396,6 @@ struct Lister {
     /// Canonical directories nothing may come from outside of.
     roots: Vec<PathBuf>,
     never: PathBuf,
-    /// Where `.gitignore` files above a package stop counting.
-    gitignore_top: PathBuf,
     dockerignore: Arc<Dockerignore>,
     entries: BTreeMap<String, Entry>,
     /// Links that lead inside the roots, by archive name, with where they lead: resolved once
@@ -442,34 +481,18 @@ impl Lister {
             builder.build().map_err(pattern_error)
         };
         let include = patterns(&package.files.include)?;
-        // `.gitignore` files above the package count up to the root of the git checkout that
-        // holds the project, as in git, or else up to the context root, not beyond: a stray
-        // `*` in a home directory outside any checkout must not empty the context.
-        let mut above = Vec::new();
-        for ancestor in dir.ancestors().skip(1).take_while(|a| a.starts_with(&self.gitignore_top)) {
-            let file = ancestor.join(".gitignore");
-            if file.is_file() {
-                let mut builder = ignore::gitignore::GitignoreBuilder::new(ancestor);
-                if let Some(e) = builder.add(&file) {
-                    return Err(pattern_error(e));
-                }
-                above.push(builder.build().map_err(pattern_error)?);
-            }
-        }
         let exclude = patterns(&package.files.exclude)?;
-        if special_gitignore(&dir) {
-            return Err(ContextError::NotAFile(dir.join(".gitignore")));
-        }
-        let special = Arc::new(std::sync::Mutex::new(None::<PathBuf>));
-        let found_special = Arc::clone(&special);
+        let gitignores = Arc::new(GitIgnores::new(&dir, &self.root));
+        // Met while walking, reported after: the walk's filter can't fail.
+        let problem = Arc::new(std::sync::Mutex::new(None::<ContextError>));
+        let found_problem = Arc::clone(&problem);
+        let walk_ignores = Arc::clone(&gitignores);
         let walk_root = dir.clone();
         let never = self.never.clone();
         let root = self.root.clone();
         let dockerignore = Arc::clone(&self.dockerignore);
         let walk = ignore::WalkBuilder::new(&dir)
             .standard_filters(false)
-            .git_ignore(true)
-            .parents(false)
             .require_git(false)
             .follow_links(false)
             .sort_by_file_name(std::cmp::Ord::cmp)
@@ -481,13 +504,17 @@ impl Lister {
                 let relative = path.strip_prefix(&root).unwrap_or(path).to_string_lossy();
                 let pruned = is_dir && dockerignore.prunes(&relative);
                 let dotenv = is_dir && is_dotenv(&entry.file_name().to_string_lossy());
-                // The walker reads each directory's `.gitignore`: a pipe there would block it
-                // forever, so such a directory is not entered and the walk fails after.
-                if is_dir && special_gitignore(path) {
-                    found_special.lock().expect("not poisoned").get_or_insert_with(|| path.join(".gitignore"));
-                    return false;
-                }
-                !(entry.file_name() == ".git" || path == never || nested_package || package_target || pruned || dotenv)
+                let ignored = walk_ignores.ignores(path, is_dir).unwrap_or_else(|e| {
+                    found_problem.lock().expect("not poisoned").get_or_insert(e);
+                    true
+                });
+                !(entry.file_name() == ".git"
+                    || path == never
+                    || nested_package
+                    || package_target
+                    || pruned
+                    || dotenv
+                    || ignored)
             })
             .build();
         for entry in walk {
@@ -505,13 +532,7 @@ impl Lister {
                 is_manifest || include.matched_path_or_any_parents(in_package, false).is_ignore()
             };
             let name = entry.file_name().to_string_lossy();
-            // The nearest `.gitignore` above with a say decides, as in git.
-            let ignored_above = above
-                .iter()
-                .map(|g| g.matched_path_or_any_parents(path.strip_prefix(g.path()).unwrap_or(path), false))
-                .find(|m| !m.is_none())
-                .is_some_and(|m| m.is_ignore());
-            if !chosen || ignored_above || is_dotenv(&name) {
+            if !chosen || is_dotenv(&name) {
                 continue;
             }
             let relative = self.relative(path)?;
@@ -527,8 +548,8 @@ impl Lister {
                 .map_err(|e| ContextError::Io { path: path.to_owned(), source: io::Error::other(e) })?;
             self.add(SOURCES_DIR, &relative, path.to_owned(), Kind::File, &meta);
         }
-        match special.lock().expect("not poisoned").take() {
-            Some(path) => Err(ContextError::NotAFile(path)),
+        match problem.lock().expect("not poisoned").take() {
+            Some(problem) => Err(problem),
             None => Ok(()),
         }
     }
@@ -543,6 +564,9 @@ impl Lister {
         let resolved = self.inside(&path)?;
         if !self.roots.iter().any(|root| resolved.starts_with(root)) {
             return Err(ContextError::Outside(path.display().to_string()));
+        }
+        if self.dockerignore.excludes(relative) {
+            return Err(ContextError::Excluded(relative.to_owned()));
         }
         self.tree(under, relative, &resolved, true)
     }

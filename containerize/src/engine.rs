@@ -203,6 +203,8 @@ impl EngineError {
                 | ContextError::Pattern { .. }
                 | ContextError::LinkOutside { .. }
                 | ContextError::Outside(_)
+                | ContextError::Excluded(_)
+                | ContextError::NotAFile(_)
                 | ContextError::Name(_),
             ) => exit::PROJECT,
             _ => exit::BUILD,
@@ -231,6 +233,10 @@ impl EngineError {
                 "only files of the workspace and its local packages are sent: copy the file into the project and name that copy".into()
             }
             EngineError::Context(ContextError::Name(_)) => "rename it, or leave it out with .dockerignore".into(),
+            EngineError::Context(ContextError::Excluded(path)) => {
+                format!("add `!{path}` to .dockerignore, after the pattern that excludes it")
+            }
+            EngineError::Context(ContextError::NotAFile(_)) => "make it a regular file, or remove it".into(),
             EngineError::Context(ContextError::Changed(_)) => {
                 "something wrote to it during the build: build again, or leave it out with .dockerignore".into()
             }

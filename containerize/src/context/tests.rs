@@ -12,7 +12,6 @@ fn write_files(root: &Path, files: &[(&str, &str)]) {
 
 fn lister(root: &Path, dockerignore: &str) -> Lister {
     Lister {
-        gitignore_top: root.to_owned(),
         links: Vec::new(),
         root: root.to_owned(),
         roots: vec![fs::canonicalize(root).unwrap()],
@@ -326,14 +325,46 @@ fn gitignore_files_above_a_package_count_up_to_the_context_root_outside_a_checko
 }
 
 #[test]
-fn gitignore_files_of_the_enclosing_checkout_count_as_in_git() {
+fn gitignore_files_of_the_enclosing_checkout_count_as_in_git_and_the_nearest_decides() {
     let dir = tempfile::tempdir().unwrap();
     let checkout = dir.path().join("monorepo");
     let root = checkout.join("rust/project");
-    write_files(&checkout, &[(".git/HEAD", "ref: refs/heads/main\n"), (".gitignore", "*.generated.rs\n")]);
-    write_files(&root, &[("app/Cargo.toml", "[package]"), ("app/src/main.rs", ""), ("app/src/api.generated.rs", "")]);
-    assert_eq!(gitignore_top(&root), checkout);
-    let mut lister = Lister { gitignore_top: gitignore_top(&root), ..lister(&root, "") };
+    write_files(&checkout, &[(".git/HEAD", "ref: refs/heads/main\n"), (".gitignore", "*.generated.rs\n*.sql\n")]);
+    write_files(
+        &root,
+        &[
+            ("app/Cargo.toml", "[package]"),
+            ("app/src/main.rs", ""),
+            ("app/src/api.generated.rs", ""),
+            ("app/data/.gitignore", "!seed.sql\n"),
+            ("app/data/seed.sql", ""),
+            ("app/data/dump.sql", "x"),
+        ],
+    );
+    let mut lister = lister(&root, "");
     lister.package(&tree("app", &[], &[])).unwrap();
-    assert_eq!(names(&lister), ["app/Cargo.toml", "app/src/main.rs"]);
+    assert_eq!(names(&lister), ["app/Cargo.toml", "app/data/.gitignore", "app/data/seed.sql", "app/src/main.rs"]);
+}
+
+#[test]
+fn gitignore_files_outside_the_packages_checkout_do_not_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // The context root holds the app's checkout and a path dependency beside it.
+    write_files(
+        root,
+        &[(".gitignore", "data/\n"), ("app/.git/HEAD", "x"), ("app/Cargo.toml", "[package]"), ("app/data/x.txt", "")],
+    );
+    let mut lister = lister(root, "");
+    lister.package(&tree("app", &[], &[])).unwrap();
+    assert_eq!(names(&lister), ["app/Cargo.toml", "app/data/x.txt"]);
+}
+
+#[test]
+fn a_named_path_that_dockerignore_excludes_is_refused_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_files(root, &[("config/app.toml", "port = 1")]);
+    let error = lister(root, "config\n").named(INCLUDE_DIR, "config/app.toml").unwrap_err();
+    assert!(matches!(&error, ContextError::Excluded(path) if path == "config/app.toml"), "{error:?}");
 }
