@@ -487,6 +487,8 @@ impl Lister {
         let problem = Arc::new(std::sync::Mutex::new(None::<ContextError>));
         let found_problem = Arc::clone(&problem);
         let walk_ignores = Arc::clone(&gitignores);
+        // With `package.include`, cargo takes the listed files whatever `.gitignore` says.
+        let gitignore_counts = package.files.include.is_empty();
         let walk_root = dir.clone();
         let never = self.never.clone();
         let root = self.root.clone();
@@ -504,10 +506,11 @@ impl Lister {
                 let relative = path.strip_prefix(&root).unwrap_or(path).to_string_lossy();
                 let pruned = is_dir && dockerignore.prunes(&relative);
                 let dotenv = is_dir && is_dotenv(&entry.file_name().to_string_lossy());
-                let ignored = walk_ignores.ignores(path, is_dir).unwrap_or_else(|e| {
-                    found_problem.lock().expect("not poisoned").get_or_insert(e);
-                    true
-                });
+                let ignored = gitignore_counts
+                    && walk_ignores.ignores(path, is_dir).unwrap_or_else(|e| {
+                        found_problem.lock().expect("not poisoned").get_or_insert(e);
+                        true
+                    });
                 !(entry.file_name() == ".git"
                     || path == never
                     || nested_package

@@ -86,6 +86,11 @@ fn package_include_and_exclude_choose_files_as_cargo_does() {
     let mut excluded = lister(root, "");
     excluded.package(&tree("", &[], &["/benches", "*.md"])).unwrap();
     assert_eq!(names(&excluded), ["Cargo.toml", "data/a.txt", "src/main.rs"]);
+    // With `include`, cargo takes the listed files whatever `.gitignore` says.
+    write_files(root, &[(".gitignore", "/data\n")]);
+    let mut included = lister(root, "");
+    included.package(&tree("", &["/src", "data/*.txt"], &[])).unwrap();
+    assert_eq!(names(&included), ["Cargo.toml", "data/a.txt", "src/main.rs"]);
 }
 
 #[test]
