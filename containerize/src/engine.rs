@@ -4,6 +4,7 @@
 //! [`Docker`] implements it with bollard; tests use a recording fake.
 
 use crate::context::ContextError;
+use crate::interrupt::Interruption;
 use bollard::errors::Error as BollardError;
 use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{
@@ -83,13 +84,52 @@ pub struct ImageInfo {
     pub exposed: Vec<String>,
 }
 
+/// How a smoke run checks that a service answers: from outside the container, through the
+/// port the engine publishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    /// The container's port.
+    pub port: u16,
+    /// An HTTP path to GET (the healthcheck's), else a TCP connection the app must accept.
+    pub http_path: Option<String>,
+}
+
+impl std::fmt::Display for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.http_path {
+            Some(path) => write!(f, "GET {path} on port {}", self.port),
+            None => write!(f, "a connection on port {}", self.port),
+        }
+    }
+}
+
 /// How a smoke run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The container exited with this status.
+    Exited(i64),
+    /// The service answered the probe (and was then stopped): how.
+    Answered(String),
+    /// The time ran out (the container was then stopped); the probe's last failure, if any.
+    TimedOut(Option<String>),
+}
+
+/// A smoke run: how it ended, and what the container printed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunOutcome {
-    /// The exit status, or `None` for a service that was stopped once its port answered.
-    pub status: Option<i64>,
+    /// How it ended.
+    pub ending: Ending,
     /// What it printed, stdout and stderr interleaved.
     pub logs: String,
+}
+
+/// When an engine call failed: while making the image, or while running it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Building, inspecting or tagging.
+    Build,
+    /// The smoke run.
+    Run,
 }
 
 /// Why the engine could not do what was asked.
@@ -161,24 +201,36 @@ pub enum EngineError {
         /// Its exit status.
         status: i64,
     },
-    /// A service's port never answered.
-    #[error("`{image}` did not answer on port {port} within {seconds}s")]
-    ServiceNotReady {
+    /// A service never answered from outside its container.
+    #[error("`{image}` did not answer {probe} from outside the container within {}s{}", .waited.as_secs(), .last.as_ref().map_or(String::new(), |l| format!(" ({l})")))]
+    NotAnswered {
         /// The image.
         image: String,
-        /// The port.
-        port: u16,
+        /// What was asked of it.
+        probe: Probe,
         /// How long we waited.
-        seconds: u64,
+        waited: Duration,
+        /// The last failed attempt, where there was one.
+        last: Option<String>,
+    },
+    /// A run (with no port to probe) was still going when the time ran out.
+    #[error("`{image}` was still running after {}s, so it was stopped", .waited.as_secs())]
+    RunTimedOut {
+        /// The image.
+        image: String,
+        /// How long we waited.
+        waited: Duration,
     },
     /// Ctrl-C.
-    #[error("interrupted; nothing was tagged")]
+    #[error("interrupted")]
     Interrupted,
     /// Another engine call failed.
     #[error("failed to {action}")]
     Api {
         /// What we were doing.
         action: &'static str,
+        /// Building or running.
+        phase: Phase,
         /// Why it failed.
         #[source]
         source: BollardError,
@@ -186,31 +238,6 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    /// The exit status for this error.
-    pub fn exit_code(&self) -> u8 {
-        use crate::error::exit;
-        match self {
-            EngineError::Unreachable { .. }
-            | EngineError::PermissionDenied { .. }
-            | EngineError::TooOld { .. }
-            | EngineError::NoBuildKit { .. } => exit::ENGINE,
-            EngineError::RunFailed { .. } | EngineError::ServiceNotReady { .. } => exit::RUN,
-            EngineError::Interrupted => exit::INTERRUPTED,
-            EngineError::Api { .. } => exit::ENGINE,
-            // What the project holds, not what the build did: fixed in the project.
-            EngineError::Context(
-                ContextError::Ignore(_)
-                | ContextError::Pattern { .. }
-                | ContextError::LinkOutside { .. }
-                | ContextError::Outside(_)
-                | ContextError::Excluded(_)
-                | ContextError::NotAFile(_)
-                | ContextError::Name(_),
-            ) => exit::PROJECT,
-            _ => exit::BUILD,
-        }
-    }
-
     /// How to fix it.
     pub fn help(&self) -> Option<String> {
         Some(match self {
@@ -220,7 +247,7 @@ impl EngineError {
             EngineError::PermissionDenied { .. } => {
                 "add your user to the `docker` group (`sudo usermod -aG docker $USER`, then log in again), or use rootless Docker and set DOCKER_HOST".into()
             }
-                        EngineError::TooOld { .. } => "upgrade the Docker engine".into(),
+            EngineError::TooOld { .. } => "upgrade the Docker engine".into(),
             EngineError::NoBuildKit { .. } => {
                 "use `--buildkit auto` or `never`, or an engine with BuildKit (Docker 18.09 or later)".into()
             }
@@ -228,7 +255,13 @@ impl EngineError {
                 format!("no registry answered: pull `{image}` where one is reachable and `docker save`/`docker load` it here, or set `builder`/`base` to an image the engine has")
             }
             EngineError::StepFailed { .. } => "the step's output is above; run with -v to see every step's output".into(),
-            EngineError::ServiceNotReady { .. } => "check that the service listens on 0.0.0.0, not 127.0.0.1, and on the exposed port".into(),
+            EngineError::NotAnswered { probe, .. } => format!(
+                "make the service listen on 0.0.0.0:{port} (every interface), not 127.0.0.1:{port}: the container's loopback is out of reach from outside it; if it only starts slowly, raise --run-timeout",
+                port = probe.port
+            ),
+            EngineError::RunTimedOut { .. } => {
+                "a run with arguments (or of an image with no exposed port) waits for the program to exit: raise --run-timeout, or pass arguments that make it exit".into()
+            }
             EngineError::Context(ContextError::LinkOutside { .. } | ContextError::Outside(_)) => {
                 "only files of the workspace and its local packages are sent: copy the file into the project and name that copy".into()
             }
@@ -259,13 +292,15 @@ pub trait Engine {
     fn untag(&self, reference: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// Describes an image.
     fn inspect(&self, reference: &str) -> impl Future<Output = Result<ImageInfo, EngineError>> + Send;
-    /// Runs `image` once with `args` and returns how it ended; with `port`, runs it until that
-    /// port answers instead. The container is removed either way.
+    /// Runs `image` once with `args` until it exits, answers `probe`, or `timeout` passes,
+    /// whichever comes first; Ctrl-C stops it too. The container is removed whatever happens.
     fn run_once(
         &self,
         image: &str,
         args: &[String],
-        port: Option<u16>,
+        probe: Option<&Probe>,
+        timeout: Duration,
+        interruption: &Interruption,
     ) -> impl Future<Output = Result<RunOutcome, EngineError>> + Send;
 }
 
@@ -277,7 +312,11 @@ pub struct Docker {
 }
 
 fn api_error(action: &'static str) -> impl FnOnce(BollardError) -> EngineError {
-    move |source| EngineError::Api { action, source }
+    move |source| EngineError::Api { action, phase: Phase::Build, source }
+}
+
+fn run_error(action: &'static str) -> impl FnOnce(BollardError) -> EngineError {
+    move |source| EngineError::Api { action, phase: Phase::Run, source }
 }
 
 impl Docker {
@@ -438,7 +477,7 @@ impl Engine for Docker {
                     Err(BollardError::DockerStreamError { error }) => {
                         vec![Err(EngineError::BuildFailed(error))]
                     }
-                    Err(source) => vec![Err(EngineError::Api { action: "build the image", source })],
+                    Err(source) => vec![Err(api_error("build the image")(source))],
                 };
                 futures_util::stream::iter(events)
             })
@@ -469,14 +508,22 @@ impl Engine for Docker {
         })
     }
 
-    async fn run_once(&self, image: &str, args: &[String], port: Option<u16>) -> Result<RunOutcome, EngineError> {
+    async fn run_once(
+        &self,
+        image: &str,
+        args: &[String],
+        probe: Option<&Probe>,
+        timeout: Duration,
+        interruption: &Interruption,
+    ) -> Result<RunOutcome, EngineError> {
         let name = format!("containerize-run-{}", std::process::id());
         let mut host_config = bollard::models::HostConfig::default();
-        if let Some(port) = port {
+        if let Some(probe) = probe {
             // Published on loopback only, on a port the engine picks.
             let binding =
                 bollard::models::PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(String::new()) };
-            host_config.port_bindings = Some([(format!("{port}/tcp"), Some(vec![binding]))].into_iter().collect());
+            host_config.port_bindings =
+                Some([(format!("{}/tcp", probe.port), Some(vec![binding]))].into_iter().collect());
         }
         let body = bollard::models::ContainerCreateBody {
             image: Some(image.to_owned()),
@@ -484,42 +531,55 @@ impl Engine for Docker {
             host_config: Some(host_config),
             ..Default::default()
         };
+        if interruption.happened() {
+            return Err(EngineError::Interrupted);
+        }
+        // Not abandoned midway, or the container could be made unseen: Ctrl-C is heeded after.
         let create = CreateContainerOptionsBuilder::default().name(&name).build();
-        self.client.create_container(Some(create), body).await.map_err(api_error("create the smoke-run container"))?;
+        self.client.create_container(Some(create), body).await.map_err(run_error("create the smoke-run container"))?;
         // Whatever happens next, the container goes.
-        let outcome = self.run_created(&name, image, port).await;
+        let outcome = tokio::select! {
+            biased;
+            () = interruption.wait() => Err(EngineError::Interrupted),
+            outcome = self.run_created(&name, probe, timeout) => outcome,
+        };
         let remove = RemoveContainerOptionsBuilder::default().force(true).build();
         let removed = self
             .client
             .remove_container(&name, Some(remove))
             .await
-            .map_err(api_error("remove the smoke-run container"));
+            .map_err(run_error("remove the smoke-run container"));
         let outcome = outcome?;
         removed?;
         Ok(outcome)
     }
 }
 
-/// How long a service may take to answer on its port.
-const SERVICE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a probe waits for the app to answer or close a connection it accepted: the
+/// engine's port proxy closes at once when nothing in the container takes it.
+const PROBE_HOLD: Duration = Duration::from_millis(500);
+/// How long between two probes.
+const PROBE_INTERVAL: Duration = Duration::from_millis(200);
 
 impl Docker {
-    async fn run_created(&self, name: &str, image: &str, port: Option<u16>) -> Result<RunOutcome, EngineError> {
-        self.client.start_container(name, None).await.map_err(api_error("start the smoke-run container"))?;
-        let status = match port {
-            Some(port) => {
-                self.wait_for_port(name, image, port).await?;
-                None
-            }
-            None => Some(self.wait(name).await?),
+    async fn run_created(
+        &self,
+        name: &str,
+        probe: Option<&Probe>,
+        timeout: Duration,
+    ) -> Result<RunOutcome, EngineError> {
+        self.client.start_container(name, None).await.map_err(run_error("start the smoke-run container"))?;
+        let ending = tokio::select! {
+            status = self.wait(name) => Ending::Exited(status?),
+            answered = self.probe_until_answered(name, probe, timeout) => answered?,
         };
         let mut logs = String::new();
         let options = LogsOptionsBuilder::default().stdout(true).stderr(true).build();
         let mut stream = self.client.logs(name, Some(options));
         while let Some(chunk) = stream.next().await {
-            logs.push_str(&chunk.map_err(api_error("read the container's output"))?.to_string());
+            logs.push_str(&chunk.map_err(run_error("read the container's output"))?.to_string());
         }
-        Ok(RunOutcome { status, logs })
+        Ok(RunOutcome { ending, logs })
     }
 
     async fn wait(&self, name: &str) -> Result<i64, EngineError> {
@@ -531,36 +591,78 @@ impl Docker {
                 Ok(response) => response.status_code,
                 // bollard reports a non-zero exit as this error.
                 Err(BollardError::DockerContainerWaitError { code, .. }) => code,
-                Err(source) => {
-                    return Err(EngineError::Api { action: "wait for the container", source });
-                }
+                Err(source) => return Err(run_error("wait for the container")(source)),
             };
         }
         Ok(status)
     }
 
-    async fn wait_for_port(&self, name: &str, image: &str, port: u16) -> Result<(), EngineError> {
-        let deadline = tokio::time::Instant::now() + SERVICE_TIMEOUT;
+    /// Probes until the service answers, or `timeout` passes (forever, without a probe).
+    async fn probe_until_answered(
+        &self,
+        name: &str,
+        probe: Option<&Probe>,
+        timeout: Duration,
+    ) -> Result<Ending, EngineError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let Some(probe) = probe else {
+            tokio::time::sleep_until(deadline).await;
+            return Ok(Ending::TimedOut(None));
+        };
+        let mut last = None;
         while tokio::time::Instant::now() < deadline {
             let container =
-                self.client.inspect_container(name, None).await.map_err(api_error("inspect the container"))?;
-            if container.state.as_ref().and_then(|s| s.running) == Some(false) {
-                let status = container.state.and_then(|s| s.exit_code).unwrap_or(-1);
-                return Err(EngineError::RunFailed { image: image.to_owned(), status });
-            }
+                self.client.inspect_container(name, None).await.map_err(run_error("inspect the container"))?;
             let published = container
                 .network_settings
                 .and_then(|n| n.ports)
-                .and_then(|ports| ports.get(&format!("{port}/tcp")).cloned().flatten())
+                .and_then(|ports| ports.get(&format!("{}/tcp", probe.port)).cloned().flatten())
                 .and_then(|bindings| bindings.into_iter().find_map(|b| b.host_port?.parse::<u16>().ok()));
-            if let Some(host_port) = published
-                && tokio::net::TcpStream::connect(("127.0.0.1", host_port)).await.is_ok()
-            {
-                return Ok(());
+            if let Some(host_port) = published {
+                match tokio::time::timeout_at(deadline, ask(host_port, probe)).await {
+                    Ok(Ok(answer)) => return Ok(Ending::Answered(answer)),
+                    Ok(Err(failure)) => last = Some(failure),
+                    Err(_) => break,
+                }
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(PROBE_INTERVAL).await;
         }
-        Err(EngineError::ServiceNotReady { image: image.to_owned(), port, seconds: SERVICE_TIMEOUT.as_secs() })
+        Ok(Ending::TimedOut(last))
+    }
+}
+
+/// Asks the service once, through the published `host_port`: how it answered, or why that
+/// was no answer. The engine's port proxy accepts every connection, then closes it when
+/// nothing in the container takes it on: only what comes back (or a connection kept open)
+/// shows that the app itself is listening where the outside reaches it.
+async fn ask(host_port: u16, probe: &Probe) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream =
+        tokio::net::TcpStream::connect(("127.0.0.1", host_port)).await.map_err(|e| format!("connecting: {e}"))?;
+    let closed = "the connection was closed without an answer".to_owned();
+    match &probe.http_path {
+        Some(path) => {
+            let request = format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\nconnection: close\r\n\r\n", probe.port);
+            stream.write_all(request.as_bytes()).await.map_err(|_| closed.clone())?;
+            let mut response = Vec::new();
+            let _ = stream.read_to_end(&mut response).await;
+            let response = String::from_utf8_lossy(&response);
+            let status = response.lines().next().unwrap_or_default();
+            let code = status.strip_prefix("HTTP/").and_then(|s| s.split_whitespace().nth(1));
+            match code {
+                Some(code) if code.starts_with('2') || code.starts_with('3') => Ok(format!("{status} to GET {path}")),
+                Some(_) => Err(format!("the last answer was {status}")),
+                None => Err(closed),
+            }
+        }
+        None => {
+            let mut byte = [0u8; 1];
+            match tokio::time::timeout(PROBE_HOLD, stream.read(&mut byte)).await {
+                Err(_) => Ok("accepted a connection and kept it open".to_owned()),
+                Ok(Ok(read)) if read > 0 => Ok("accepted a connection and sent data".to_owned()),
+                Ok(_) => Err(closed),
+            }
+        }
     }
 }
 

@@ -1,6 +1,8 @@
-//! The library's errors, and the exit status each maps to at the CLI's edge.
+//! The library's errors, and the exit status each maps to at the CLI's edge: one table,
+//! [`Error::exit_code`], documented in `--help` from [`exit::STATUSES`].
 
-use crate::engine::EngineError;
+use crate::context::ContextError;
+use crate::engine::{EngineError, Phase};
 use containerize_build::Diagnostic;
 use containerize_build::project::ProjectError;
 use containerize_build::spec::SpecError;
@@ -21,6 +23,21 @@ pub mod exit {
     pub const RUN: u8 = 6;
     /// Interrupted by Ctrl-C.
     pub const INTERRUPTED: u8 = 130;
+
+    /// Each status and what it means, for `--help` and the README.
+    pub const STATUSES: [(u8, &str); 8] = [
+        (0, "done"),
+        (INTERNAL, "internal error (a bug), or the output could not be written"),
+        (USAGE, "bad flags or settings"),
+        (
+            PROJECT,
+            "project problem: metadata, unknown package or binary, a bad .dockerignore or file pattern, a file from outside the project",
+        ),
+        (ENGINE, "engine unavailable: not running, permission denied, too old, no BuildKit when asked, or lost midway"),
+        (BUILD, "image build failed: a step, a missing base image, a file that changed while sent, a refused tag"),
+        (RUN, "smoke run failed: a non-zero exit, no answer from outside the container, the --run-timeout passed"),
+        (INTERRUPTED, "interrupted by Ctrl-C"),
+    ];
 }
 
 /// Anything that stops `cargo containerize`.
@@ -44,6 +61,12 @@ pub enum Error {
     /// Writing the output failed.
     #[error("failed to write the output")]
     Output(#[source] std::io::Error),
+    /// Ctrl-C: the images reported as built keep their tags; no other tag was changed.
+    #[error("interrupted; {}", if .tagged.is_empty() { "nothing was tagged".to_owned() } else { format!("tagged before the interruption: {}", .tagged.join(", ")) })]
+    Interrupted {
+        /// The tags applied, each image's whole set, before Ctrl-C.
+        tagged: Vec<String>,
+    },
 }
 
 impl From<SpecError> for Error {
@@ -56,13 +79,42 @@ impl From<SpecError> for Error {
 }
 
 impl Error {
-    /// The exit status for this error.
+    /// The exit status for this error: the one table, with no catch-all, so that a new error
+    /// must be given the status its meaning documents.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Settings(_) => exit::USAGE,
             Error::Metadata(_) | Error::Project(_) | Error::Selection(_) => exit::PROJECT,
-            Error::Engine(e) => e.exit_code(),
             Error::Output(_) => exit::INTERNAL,
+            Error::Interrupted { .. } => exit::INTERRUPTED,
+            Error::Engine(error) => match error {
+                EngineError::Unreachable { .. }
+                | EngineError::PermissionDenied { .. }
+                | EngineError::TooOld { .. }
+                | EngineError::NoBuildKit { .. } => exit::ENGINE,
+                EngineError::Api { source, .. } if engine_lost(source) => exit::ENGINE,
+                // What the project holds, not what the build did: fixed in the project.
+                EngineError::Context(
+                    ContextError::Ignore(_)
+                    | ContextError::Pattern { .. }
+                    | ContextError::LinkOutside { .. }
+                    | ContextError::Outside(_)
+                    | ContextError::Excluded(_)
+                    | ContextError::NotAFile(_)
+                    | ContextError::Name(_),
+                ) => exit::PROJECT,
+                EngineError::Context(ContextError::Changed(_) | ContextError::Io { .. })
+                | EngineError::BaseImageMissing { .. }
+                | EngineError::StepFailed { .. }
+                | EngineError::BuildFailed(_)
+                | EngineError::NoImage
+                | EngineError::Api { phase: Phase::Build, .. } => exit::BUILD,
+                EngineError::RunFailed { .. }
+                | EngineError::NotAnswered { .. }
+                | EngineError::RunTimedOut { .. }
+                | EngineError::Api { phase: Phase::Run, .. } => exit::RUN,
+                EngineError::Interrupted => exit::INTERRUPTED,
+            },
         }
     }
 
@@ -80,5 +132,53 @@ impl Error {
             Error::Engine(e) => e.help(),
             _ => None,
         }
+    }
+}
+
+/// Whether a failed call means the engine itself went away (the connection failed), rather
+/// than the engine refusing what was asked.
+fn engine_lost(error: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as E;
+    matches!(
+        error,
+        E::HyperResponseError { .. }
+            | E::HyperLegacyError { .. }
+            | E::IOError { .. }
+            | E::SocketNotFoundError(_)
+            | E::RequestTimeoutError
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(phase: Phase, source: bollard::errors::Error) -> Error {
+        Error::Engine(EngineError::Api { action: "do it", phase, source })
+    }
+
+    fn refused() -> bollard::errors::Error {
+        bollard::errors::Error::DockerResponseServerError { status_code: 500, message: "no".into() }
+    }
+
+    #[test]
+    fn an_engine_that_refuses_is_not_an_unavailable_engine() {
+        assert_eq!(api(Phase::Build, refused()).exit_code(), exit::BUILD, "a refused tag or inspection");
+        assert_eq!(api(Phase::Run, refused()).exit_code(), exit::RUN, "a refused container");
+        let lost = bollard::errors::Error::IOError { err: std::io::Error::other("broken pipe") };
+        assert_eq!(api(Phase::Run, lost).exit_code(), exit::ENGINE);
+    }
+
+    #[test]
+    fn a_bad_dockerignore_is_a_project_problem() {
+        let ignore = crate::dockerignore::DockerIgnore::parse("src/[").unwrap_err();
+        assert_eq!(Error::Engine(EngineError::Context(ignore.into())).exit_code(), exit::PROJECT);
+    }
+
+    #[test]
+    fn every_documented_status_is_distinct() {
+        let mut codes: Vec<u8> = exit::STATUSES.iter().map(|(code, _)| *code).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), exit::STATUSES.len());
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::context::{Context, ContextError, ContextSize, DOCKERFILE};
 use crate::engine::{BuildEvent, BuildRequest, Engine, EngineError};
+use crate::interrupt::Interruption;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -51,25 +52,25 @@ pub struct Job<'a> {
 }
 
 /// Builds a job: nothing is tagged unless the build succeeds, and then every tag is, or none.
-/// `interrupted` resolving stops the build (dropping the request makes the engine cancel it).
+/// An interruption stops the build (dropping the request makes the engine cancel it) and, up to
+/// the last tag, leaves every tag as it was.
 pub async fn build(
     engine: &impl Engine,
     job: Job<'_>,
     progress: &mut impl Progress,
-    interrupted: impl Future<Output = ()>,
+    interruption: &Interruption,
 ) -> Result<Built, EngineError> {
     let (body, size) = stream_context(job.context, job.dockerfile);
     let request =
         BuildRequest { dockerfile: DOCKERFILE.to_owned(), target: job.target.to_owned(), buildkit: job.buildkit };
     let mut events = engine.build(&request, body);
-    let mut interrupted = pin!(interrupted);
     let mut size = pin!(size);
     let mut context_size: Option<Result<ContextSize, ContextError>> = None;
     let (mut stage, mut step, mut output, mut image) = (String::new(), String::new(), String::new(), None);
     loop {
         let event = tokio::select! {
             biased;
-            () = &mut interrupted => return Err(EngineError::Interrupted),
+            () = interruption.wait() => return Err(EngineError::Interrupted),
             sent = &mut size, if context_size.is_none() => {
                 let sent = sent.unwrap_or_else(|_| Err(ContextError::Io { path: DOCKERFILE.into(), source: io::Error::other("the context writer stopped") }));
                 if let Ok(sent) = &sent {
@@ -117,8 +118,14 @@ pub async fn build(
         return Err(context_error.into());
     }
     let id = image.ok_or(EngineError::NoImage)?;
-    tag_all(engine, &id, job.tags).await?;
-    let info = engine.inspect(&id).await?;
+    // Inspected before tagging, so that tagging is the last step and nothing after it can
+    // leave an image tagged but unreported.
+    let info = tokio::select! {
+        biased;
+        () = interruption.wait() => return Err(EngineError::Interrupted),
+        info = engine.inspect(&id) => info?,
+    };
+    tag_all(engine, &id, job.tags, interruption).await?;
     let context_bytes = context_size.and_then(Result::ok).map_or(0, |s| s.bytes);
     Ok(Built { binary: job.binary.to_owned(), id, tags: job.tags.to_vec(), size: info.size, context_bytes })
 }
@@ -143,15 +150,35 @@ async fn missing_base(engine: &impl Engine, bases: &[String], message: String) -
     EngineError::BuildFailed(message)
 }
 
-/// Applies every tag, or, if one fails, takes back those applied.
-async fn tag_all(engine: &impl Engine, id: &str, tags: &[String]) -> Result<(), EngineError> {
-    for (applied, tag) in tags.iter().enumerate() {
-        if let Err(error) = engine.tag(id, tag).await {
-            for done in &tags[..applied] {
-                // Best effort: the tag error is the one to report.
-                let _ = engine.untag(done).await;
+/// Applies every tag, or, if one fails or Ctrl-C comes first, puts back those applied: each
+/// on the image it named before, or removed if it named none. A request is never abandoned
+/// midway (the engine might apply it unseen): the interruption is checked between them.
+async fn tag_all(
+    engine: &impl Engine,
+    id: &str,
+    tags: &[String],
+    interruption: &Interruption,
+) -> Result<(), EngineError> {
+    let mut applied: Vec<(&String, Option<String>)> = Vec::new();
+    for tag in tags {
+        let result = if interruption.happened() {
+            Err(EngineError::Interrupted)
+        } else {
+            let previous = engine.inspect(tag).await.ok().map(|image| image.id);
+            engine.tag(id, tag).await.map(|()| previous)
+        };
+        match result {
+            Ok(previous) => applied.push((tag, previous)),
+            Err(error) => {
+                for (tag, previous) in applied {
+                    // Best effort: the first error is the one to report.
+                    let _ = match previous {
+                        Some(previous) => engine.tag(&previous, tag).await,
+                        None => engine.untag(tag).await,
+                    };
+                }
+                return Err(error);
             }
-            return Err(error);
         }
     }
     Ok(())
@@ -211,19 +238,31 @@ impl Write for ChannelWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{ImageInfo, RunOutcome};
+    use crate::engine::{ImageInfo, Probe, RunOutcome};
+    use crate::interrupt::Trigger;
     use std::sync::Mutex;
+    use std::time::Duration;
 
     /// Plays a script of build events and records every call.
     struct Fake {
         script: Vec<Result<BuildEvent, String>>,
         failing_tag: Option<&'static str>,
+        /// Tags the engine had before the build, and the images they named.
+        existing: Vec<(&'static str, &'static str)>,
+        /// Pressed during the first tag request.
+        ctrl_c_while_tagging: Option<Trigger>,
         calls: Mutex<Vec<String>>,
     }
 
     impl Fake {
         fn new(script: Vec<Result<BuildEvent, String>>) -> Fake {
-            Fake { script, failing_tag: None, calls: Mutex::new(Vec::new()) }
+            Fake {
+                script,
+                failing_tag: None,
+                existing: vec![],
+                ctrl_c_while_tagging: None,
+                calls: Mutex::new(Vec::new()),
+            }
         }
 
         fn calls(&self) -> Vec<String> {
@@ -255,6 +294,9 @@ mod tests {
 
         async fn tag(&self, id: &str, reference: &str) -> Result<(), EngineError> {
             self.record(format!("tag {id} {reference}"));
+            if let Some(ctrl_c) = &self.ctrl_c_while_tagging {
+                ctrl_c.interrupt();
+            }
             if self.failing_tag == Some(reference) {
                 return Err(EngineError::NoImage);
             }
@@ -268,8 +310,13 @@ mod tests {
 
         async fn inspect(&self, reference: &str) -> Result<ImageInfo, EngineError> {
             self.record(format!("inspect {reference}"));
+            let id = match self.existing.iter().find(|(tag, _)| *tag == reference) {
+                Some((_, id)) => id.to_string(),
+                None if reference.starts_with("sha256:") => reference.to_owned(),
+                None => return Err(EngineError::NoImage),
+            };
             Ok(ImageInfo {
-                id: reference.into(),
+                id,
                 size: 1234,
                 tags: vec![],
                 user: String::new(),
@@ -278,7 +325,14 @@ mod tests {
             })
         }
 
-        async fn run_once(&self, _: &str, _: &[String], _: Option<u16>) -> Result<RunOutcome, EngineError> {
+        async fn run_once(
+            &self,
+            _: &str,
+            _: &[String],
+            _: Option<&Probe>,
+            _: Duration,
+            _: &Interruption,
+        ) -> Result<RunOutcome, EngineError> {
             unreachable!("not used by builds")
         }
     }
@@ -304,6 +358,10 @@ mod tests {
     }
 
     async fn run(fake: &Fake) -> (Result<Built, EngineError>, Recorder) {
+        run_until(fake, &Interruption::manual().1).await
+    }
+
+    async fn run_until(fake: &Fake, interruption: &Interruption) -> (Result<Built, EngineError>, Recorder) {
         let files = [("Cargo.toml", "[package]"), ("src/main.rs", "fn main() {}")];
         let context = Context::generated(files.map(|(path, text)| (path.to_owned(), text.to_owned())).to_vec());
         let tags = ["app:1.0".to_owned(), "app:latest".to_owned()];
@@ -317,7 +375,7 @@ mod tests {
             tags: &tags,
         };
         let mut recorder = Recorder::default();
-        let result = build(fake, job, &mut recorder, std::future::pending()).await;
+        let result = build(fake, job, &mut recorder, interruption).await;
         (result, recorder)
     }
 
@@ -337,9 +395,11 @@ mod tests {
             fake.calls(),
             [
                 "build .containerize/Dockerfile --target runtime",
+                "inspect sha256:2",
+                "inspect app:1.0",
                 "tag sha256:2 app:1.0",
+                "inspect app:latest",
                 "tag sha256:2 app:latest",
-                "inspect sha256:2"
             ]
         );
         assert_eq!(recorder.sent.unwrap().files, 3, "two project files and the Dockerfile");
@@ -383,6 +443,34 @@ mod tests {
         let mut fake = Fake::new(vec![Ok(BuildEvent::ImageId("sha256:2".into()))]);
         fake.failing_tag = Some("app:latest");
         assert!(run(&fake).await.0.is_err());
-        assert_eq!(fake.calls()[1..], ["tag sha256:2 app:1.0", "tag sha256:2 app:latest", "untag app:1.0"]);
+        let tags: Vec<String> = fake.calls().into_iter().filter(|c| !c.starts_with("inspect")).collect();
+        assert_eq!(tags[1..], ["tag sha256:2 app:1.0", "tag sha256:2 app:latest", "untag app:1.0"]);
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_while_tagging_puts_every_tag_back() {
+        let (trigger, interruption) = Interruption::manual();
+        let mut fake = Fake::new(vec![Ok(BuildEvent::ImageId("sha256:2".into()))]);
+        // `app:1.0` named an older image: it names it again; `app:latest` was not there.
+        fake.existing = vec![("app:1.0", "sha256:old")];
+        fake.ctrl_c_while_tagging = Some(trigger);
+        let (result, _) = run_until(&fake, &interruption).await;
+        assert!(matches!(result, Err(EngineError::Interrupted)), "{result:?}");
+        let tags: Vec<String> =
+            fake.calls().into_iter().filter(|c| c.starts_with("tag") || c.starts_with("untag")).collect();
+        assert_eq!(
+            tags,
+            ["tag sha256:2 app:1.0", "tag sha256:old app:1.0"],
+            "the request under way ends, then is undone"
+        );
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_before_tagging_tags_nothing() {
+        let (trigger, interruption) = Interruption::manual();
+        let fake = Fake::new(vec![Ok(BuildEvent::ImageId("sha256:2".into()))]);
+        trigger.interrupt();
+        assert!(matches!(run_until(&fake, &interruption).await.0, Err(EngineError::Interrupted)));
+        assert!(fake.calls().iter().all(|c| !c.starts_with("tag")), "{:?}", fake.calls());
     }
 }

@@ -33,3 +33,5 @@ pub mod engine;
 pub mod error;
 #[cfg(feature = "cli")]
 pub mod image;
+#[cfg(feature = "cli")]
+pub mod interrupt;

@@ -23,9 +23,14 @@ Settings live in Cargo.toml; the flags above override them:
   [workspace.metadata.containerize]  # defaults for every member
   suite = \"trixie\"
 
-Every key, with an example: cargo containerize --help-settings
-Exit status: 0 done, 1 internal error, 2 bad flags or settings, 3 project problem,
-4 engine unavailable, 5 image build failed, 6 smoke run failed, 130 interrupted.";
+Every key, with an example: cargo containerize --help-settings";
+
+/// The examples, then every exit status and its meaning.
+fn after_long_help() -> String {
+    let statuses: Vec<String> =
+        crate::error::exit::STATUSES.iter().map(|(code, meaning)| format!("  {code:>3}  {meaning}")).collect();
+    format!("{EXAMPLES}\n\nExit status:\n{}", statuses.join("\n"))
+}
 
 /// `cargo containerize`, as cargo runs it: `cargo-containerize containerize ...`.
 #[derive(Debug, Parser)]
@@ -44,7 +49,7 @@ pub enum Cargo {
         Reads Cargo metadata and the [package.metadata.containerize] settings, writes a multi-stage \
         Dockerfile (a builder stage with the project's toolchain, a minimal runtime stage), sends \
         the engine only the files cargo needs, then builds, tags and reports one image per binary.",
-    after_long_help = EXAMPLES,
+    after_long_help = after_long_help(),
 )]
 pub struct Args {
     #[command(flatten)]
@@ -104,9 +109,14 @@ pub struct Args {
     #[arg(long, help_heading = "Output")]
     pub json: bool,
     /// After building, run the image once and show its output; arguments after `--` are
-    /// passed to it. A service runs until its first exposed port answers.
+    /// passed to it. It runs until it exits or, if it exposes a port, until it answers there
+    /// from outside the container (GET on the healthcheck's path, else a connection the app
+    /// itself takes): a service reachable only on the container's loopback fails.
     #[arg(long, help_heading = "Output")]
     pub run: bool,
+    /// How long `--run` waits for the image to exit or answer before it stops it and fails
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration, requires = "run", help_heading = "Output")]
+    pub run_timeout: std::time::Duration,
     /// Arguments for `--run`
     #[arg(last = true, value_name = "ARGS", requires = "run")]
     pub run_args: Vec<String>,
@@ -127,6 +137,18 @@ pub struct Args {
     /// between builds): auto when the engine offers it, always, or never (the legacy builder)
     #[arg(long, value_name = "WHEN", default_value = "auto", help_heading = "Engine")]
     pub buildkit: BuildKit,
+}
+
+/// A duration as the settings write it (`90s`, `2m`, `1m30s`), at least a second.
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let millis = containerize_build::validate::duration(text)
+        .ok()
+        .and_then(|d| containerize_build::validate::millis(&d))
+        .ok_or_else(|| format!("`{text}` is not a duration: write it as `90s`, `2m` or `1m30s`"))?;
+    if millis < 1000 {
+        return Err(format!("`{text}` is too short for a container to start: give at least 1s"));
+    }
+    Ok(std::time::Duration::from_millis(millis))
 }
 
 /// Whether to build with BuildKit.
@@ -210,6 +232,7 @@ mod tests {
             "cargo containerize --print --profile dev --locked --offline",
             "cargo containerize -t a:1 -t b:2 --stage builder -q",
             "cargo containerize --run -- --version",
+            "cargo containerize --run --run-timeout 2m30s",
         ];
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {}", parse(line).unwrap_err());
@@ -220,6 +243,9 @@ mod tests {
             "cargo containerize -q -v",
             "cargo containerize --color sometimes",
             "cargo containerize -- x",
+            "cargo containerize --run-timeout 10s",
+            "cargo containerize --run --run-timeout 10",
+            "cargo containerize --run --run-timeout 0s",
         ];
         for line in bad {
             assert!(parse(line).is_err(), "{line} should be refused");

@@ -6,12 +6,14 @@ mod progress;
 mod report;
 
 use crate::context::{Context, LARGE as LARGE_CONTEXT};
-use crate::engine::{Docker, Engine, EngineError};
+use crate::engine::{Docker, Ending, Engine, EngineError, Probe};
 use crate::error::Error;
 use crate::image::{self, Built, Job};
+use crate::interrupt::Interruption;
 use args::{Args, BuildKit, Color};
 use containerize_build::diagnostic::{Diagnostic, Origin};
 use containerize_build::keys::KEYS;
+use containerize_build::plan::HEALTHCHECK_FLAG;
 use containerize_build::settings::{Base, Linkage, Set};
 use containerize_build::{Options, Plan, Project, Selection, Settings, plan_all, render, spec, validate};
 use progress::{Display, Verbosity};
@@ -236,13 +238,41 @@ fn flag_settings(args: &Args) -> Result<Settings, Error> {
     if errors.is_empty() { Ok(s) } else { Err(Error::Settings(errors)) }
 }
 
-async fn build_all(args: &Args, project: &Project, mut plans: Vec<Plan>) -> Result<(), Error> {
+/// Builds, tags and reports every image, then smoke-runs them if asked. Ctrl-C at any point
+/// stops with 130: the images reported so far keep their tags, and nothing else is tagged.
+async fn build_all(args: &Args, project: &Project, plans: Vec<Plan>) -> Result<(), Error> {
+    let interruption = Interruption::listen();
+    let mut built = Vec::new();
+    let result = build_and_run(args, project, plans, &interruption, &mut built).await;
+    match result {
+        Err(Error::Engine(EngineError::Interrupted)) => {
+            Err(Error::Interrupted { tagged: built.iter().flat_map(|b| b.tags.clone()).collect() })
+        }
+        // Ctrl-C may come as a step fails; it is what the user did last.
+        Err(_) | Ok(()) if interruption.happened() => {
+            Err(Error::Interrupted { tagged: built.iter().flat_map(|b| b.tags.clone()).collect() })
+        }
+        other => other,
+    }
+}
+
+async fn build_and_run(
+    args: &Args,
+    project: &Project,
+    mut plans: Vec<Plan>,
+    interruption: &Interruption,
+    built: &mut Vec<Built>,
+) -> Result<(), Error> {
     let verbosity = match (args.quiet, args.verbose) {
         (true, _) => Verbosity::Quiet,
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     };
-    let docker = Docker::connect().await?;
+    let docker = tokio::select! {
+        biased;
+        () = interruption.wait() => return Err(EngineError::Interrupted.into()),
+        docker = Docker::connect() => docker?,
+    };
     let buildkit = match args.buildkit {
         BuildKit::Always if !docker.info.buildkit => {
             let info = &docker.info;
@@ -261,8 +291,10 @@ async fn build_all(args: &Args, project: &Project, mut plans: Vec<Plan>) -> Resu
         eprintln!("engine: Docker {} (API {}) at {}, with {builder}", info.version, info.api_version, info.host);
     }
     let terminal = std::io::stderr().is_terminal();
-    let mut built = Vec::new();
     for plan in &plans {
+        if interruption.happened() {
+            return Err(EngineError::Interrupted.into());
+        }
         let context = context_of(project, plan)?;
         let job = Job {
             binary: &plan.binary,
@@ -274,13 +306,14 @@ async fn build_all(args: &Args, project: &Project, mut plans: Vec<Plan>) -> Resu
             bases: vec![plan.builder.image.clone(), plan.runtime.base.clone()],
         };
         let mut display = Display::new(verbosity, terminal, &plan.binary);
-        let result = image::build(&docker, job, &mut display, interrupted()).await;
+        let result = image::build(&docker, job, &mut display, interruption).await;
         display.finish();
         let image = result?;
+        // Tagged: it is built whatever comes next, and reported as such.
+        built.push(image.clone());
         if !args.json {
             report_built(&image)?;
         }
-        built.push(image);
     }
     if args.json {
         let json = serde_json::to_string_pretty(&built).expect("results serialize");
@@ -288,7 +321,7 @@ async fn build_all(args: &Args, project: &Project, mut plans: Vec<Plan>) -> Resu
     }
     if args.run {
         for (image, plan) in built.iter().zip(&plans) {
-            smoke_run(&docker, image, plan, &args.run_args).await?;
+            smoke_run(&docker, image, plan, args, interruption).await?;
         }
     }
     Ok(())
@@ -306,30 +339,52 @@ fn report_built(image: &Built) -> Result<(), Error> {
     write_stdout(&line)
 }
 
-/// Runs a built image once: a CLI with the given arguments until it exits; a service (an image
-/// that exposes a port, run with no arguments) until its first port answers.
-async fn smoke_run(engine: &impl Engine, image: &Built, plan: &Plan, run_args: &[String]) -> Result<(), Error> {
+/// Runs a built image once, until it exits or, when it exposes a port, answers there from
+/// outside the container; at most `--run-timeout`.
+async fn smoke_run(
+    engine: &impl Engine,
+    image: &Built,
+    plan: &Plan,
+    args: &Args,
+    interruption: &Interruption,
+) -> Result<(), Error> {
     let reference = image.tags.first().unwrap_or(&image.id);
-    let port = plan.runtime.expose.first().filter(|_| run_args.is_empty()).map(|p| p.number);
-    eprintln!("running {reference}{}", port.map_or(String::new(), |p| format!(" until port {p} answers")));
-    let outcome = tokio::select! {
-        outcome = engine.run_once(reference, run_args, port) => outcome?,
-        () = interrupted() => return Err(EngineError::Interrupted.into()),
-    };
+    let probe = probe(plan);
+    let until = probe.as_ref().map_or(String::new(), |p| format!(" until it answers {p}"));
+    eprintln!("running {reference}{until}, for at most {}s", args.run_timeout.as_secs());
+    let outcome = engine.run_once(reference, &args.run_args, probe.as_ref(), args.run_timeout, interruption).await?;
     eprint!("{}", outcome.logs);
-    match outcome.status {
-        Some(0) => eprintln!("{reference} exited with status 0"),
-        Some(status) => {
-            return Err(EngineError::RunFailed { image: reference.clone(), status }.into());
+    let image = reference.clone();
+    match outcome.ending {
+        Ending::Exited(0) => eprintln!("{reference} exited with status 0"),
+        Ending::Exited(status) => return Err(EngineError::RunFailed { image, status }.into()),
+        Ending::Answered(how) => eprintln!("{reference} answered from outside the container: {how}"),
+        Ending::TimedOut(last) => {
+            let waited = args.run_timeout;
+            return Err(match probe {
+                Some(probe) => EngineError::NotAnswered { image, probe, waited, last },
+                None => EngineError::RunTimedOut { image, waited },
+            }
+            .into());
         }
-        None => eprintln!("{reference} answered on port {}", port.unwrap_or_default()),
     }
     Ok(())
 }
 
-/// Resolves on Ctrl-C (a failure to listen for it counts as one: stop rather than run on deaf).
-async fn interrupted() {
-    let _ = tokio::signal::ctrl_c().await;
+/// How to tell that the image's service answers: GET on its healthcheck's path when it has
+/// an HTTP one, else a connection on its first exposed TCP port.
+fn probe(plan: &Plan) -> Option<Probe> {
+    let healthcheck = plan.runtime.healthcheck.as_ref().and_then(|check| {
+        let url = check.command.iter().skip_while(|word| *word != HEALTHCHECK_FLAG).nth(1)?;
+        let (port, path) = match url.strip_prefix("http://127.0.0.1:") {
+            Some(rest) => rest.split_at(rest.find('/').unwrap_or(rest.len())),
+            None => (url.strip_prefix("tcp://127.0.0.1:")?, ""),
+        };
+        let http_path = (!path.is_empty()).then(|| path.to_owned());
+        Some(Probe { port: port.parse().ok()?, http_path })
+    });
+    let exposed = plan.runtime.expose.iter().find(|p| p.protocol == containerize_build::validate::Protocol::Tcp);
+    healthcheck.or_else(|| exposed.map(|p| Probe { port: p.number, http_path: None }))
 }
 
 /// Every settings key, with its summary and an example, for `--help-settings` and the README.
