@@ -177,3 +177,79 @@ pub fn build(dir: &Path, tag: &TestTag, flags: &[&str]) -> serde_json::Value {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     report[0].clone()
 }
+
+/// A socket in front of the engine's that passes every byte through both ways, but holds one
+/// request, the `nth` (from 1) whose first line `matches`, until the test lets it go: the test
+/// can act (press Ctrl-C) while that very request is under way.
+pub struct HeldRequest {
+    dir: tempfile::TempDir,
+    arrived: std::sync::mpsc::Receiver<String>,
+    release: std::sync::mpsc::Sender<()>,
+}
+
+impl HeldRequest {
+    /// Starts passing requests through.
+    pub fn new(nth: usize, matches: fn(&str) -> bool) -> HeldRequest {
+        use std::os::unix::net::{UnixListener, UnixStream};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex, mpsc};
+        let engine = match std::env::var("DOCKER_HOST") {
+            Ok(host) => host.strip_prefix("unix://").expect("a unix DOCKER_HOST").to_owned(),
+            Err(_) => "/var/run/docker.sock".to_owned(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let listener = UnixListener::bind(dir.path().join("docker.sock")).unwrap();
+        let (arrived_sender, arrived) = mpsc::channel();
+        let (release, released) = mpsc::channel();
+        let released = Arc::new(Mutex::new(released));
+        let seen = Arc::new(AtomicUsize::new(0));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let mut upstream = UnixStream::connect(&engine).unwrap();
+                let (mut from_engine, mut to_client) = (upstream.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_engine, &mut to_client);
+                    let _ = to_client.shutdown(std::net::Shutdown::Write);
+                });
+                let (arrived, released, seen) = (arrived_sender.clone(), Arc::clone(&released), Arc::clone(&seen));
+                std::thread::spawn(move || {
+                    use std::io::{Read, Write};
+                    let mut buffer = vec![0; 64 * 1024];
+                    while let Ok(read) = client.read(&mut buffer)
+                        && read > 0
+                    {
+                        let chunk = &buffer[..read];
+                        let first_line = String::from_utf8_lossy(chunk).lines().next().unwrap_or_default().to_owned();
+                        let is_request =
+                            ["GET ", "POST ", "DELETE ", "HEAD "].iter().any(|m| first_line.starts_with(m));
+                        if is_request && matches(&first_line) && seen.fetch_add(1, Ordering::SeqCst) + 1 == nth {
+                            arrived.send(first_line).unwrap();
+                            released.lock().unwrap().recv().unwrap();
+                        }
+                        if upstream.write_all(chunk).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = upstream.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        HeldRequest { dir, arrived, release }
+    }
+
+    /// The `DOCKER_HOST` that leads through this socket.
+    pub fn docker_host(&self) -> String {
+        format!("unix://{}", self.dir.path().join("docker.sock").display())
+    }
+
+    /// Waits for the request to arrive; its first line.
+    pub fn arrived(&self) -> String {
+        self.arrived.recv_timeout(std::time::Duration::from_secs(600)).expect("the request to hold arrives")
+    }
+
+    /// Lets the request go on.
+    pub fn release(&self) {
+        self.release.send(()).unwrap();
+    }
+}

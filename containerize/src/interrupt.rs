@@ -31,6 +31,7 @@ impl Interruption {
             tokio::spawn(async move {
                 // A failure to listen counts as a Ctrl-C: stop rather than run on deaf.
                 let _ = ctrl_c.await;
+                eprintln!("interrupted: stopping, and putting back what was started");
                 trigger.interrupt();
             });
         } else {

@@ -247,28 +247,6 @@ fn no_engine_is_a_clear_error() {
 }
 
 #[test]
-fn the_smoke_run_shows_output_and_status() {
-    if !engine_available("the_smoke_run_shows_output_and_status") {
-        return;
-    }
-    let dir = example("hello");
-    let tag = TestTag::new("hello-run");
-    let output = containerize(dir.path()).args(["-q", "-t", &tag.0, "--run", "--", "smoke"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("Hello, smoke!") && stderr.contains("exited with status 0"), "{stderr}");
-
-    let web = example("web");
-    let web_tag = TestTag::new("web-run");
-    let output = containerize(web.path()).args(["-q", "-t", &web_tag.0, "--run"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("answered on port 8080"), "{stderr}");
-    let left = docker(&["ps", "-a", "--filter", &format!("ancestor={}", web_tag.0), "--format", "{{.ID}}"]);
-    assert!(left.is_empty(), "the smoke-run container is removed: {left}");
-}
-
-#[test]
 fn ctrl_c_stops_the_build_and_leaves_no_tag_nor_container() {
     if !engine_available("ctrl_c_stops_the_build_and_leaves_no_tag_nor_container") {
         return;

@@ -42,10 +42,14 @@ impl miette::Diagnostic for Report {
     }
 }
 
-/// Sets how reports are drawn.
+/// Sets how reports are drawn. Lines are wrapped for a terminal only: in a log or a pipe an
+/// image reference or a path stays whole, to copy or search for.
 pub(crate) fn init(color: bool) {
+    let wrap = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(miette::MietteHandlerOpts::new().color(color).unicode(color).terminal_links(false).build())
+        Box::new(
+            miette::MietteHandlerOpts::new().color(color).unicode(color).terminal_links(false).wrap_lines(wrap).build(),
+        )
     }));
 }
 
