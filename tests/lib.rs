@@ -225,7 +225,7 @@ impl HeldRequest {
                             ["GET ", "POST ", "DELETE ", "HEAD "].iter().any(|m| first_line.starts_with(m));
                         if is_request && matches(&first_line) && seen.fetch_add(1, Ordering::SeqCst) + 1 == nth {
                             arrived.send(first_line).unwrap();
-                            released.lock().unwrap().recv().unwrap();
+                            let _ = released.lock().unwrap().recv();
                         }
                         if upstream.write_all(chunk).is_err() {
                             break;

@@ -29,13 +29,10 @@ pub mod exit {
         (0, "done"),
         (INTERNAL, "internal error (a bug), or the output could not be written"),
         (USAGE, "bad flags or settings"),
-        (
-            PROJECT,
-            "project problem: metadata, unknown package or binary, a bad .dockerignore or file pattern, a file from outside the project",
-        ),
-        (ENGINE, "engine unavailable: not running, permission denied, too old, no BuildKit when asked, or lost midway"),
-        (BUILD, "image build failed: a step, a missing base image, a file that changed while sent, a refused tag"),
-        (RUN, "smoke run failed: a non-zero exit, no answer from outside the container, the --run-timeout passed"),
+        (PROJECT, "project problem: metadata, selection, a bad .dockerignore, a file from outside the project"),
+        (ENGINE, "engine unavailable: not running, no permission, too old, no BuildKit, or lost midway"),
+        (BUILD, "image build failed: a step, a missing base image, a file changed while sent, a refused tag"),
+        (RUN, "smoke run failed: non-zero exit, no answer from outside the container, --run-timeout passed"),
         (INTERRUPTED, "interrupted by Ctrl-C"),
     ];
 }

@@ -84,3 +84,16 @@ fn the_readme_shows_the_dockerfile_the_tool_writes() {
     let printed = String::from_utf8(output.stdout).unwrap();
     assert_eq!(without_revision(shown), without_revision(&printed), "regenerate the README's example:\n{printed}");
 }
+
+#[test]
+fn the_readme_lists_every_exit_status_as_help_does() {
+    let help = containerize_tests::containerize(std::path::Path::new(".")).arg("--help").output().unwrap().stdout;
+    let help = String::from_utf8(help).unwrap();
+    let statuses = help.split("Exit status:\n").nth(1).expect("--help lists the exit statuses");
+    let readme = readme();
+    for line in statuses.lines().filter(|l| !l.trim().is_empty()) {
+        let (code, meaning) = line.trim().split_once("  ").expect("a status and its meaning");
+        let row = format!("| {code} | {} |", meaning.trim());
+        assert!(readme.contains(&row), "README lacks the row {row}");
+    }
+}
