@@ -244,16 +244,11 @@ async fn build_all(args: &Args, project: &Project, plans: Vec<Plan>) -> Result<(
     let interruption = Interruption::listen();
     let mut built = Vec::new();
     let result = build_and_run(args, project, plans, &interruption, &mut built).await;
-    match result {
-        Err(Error::Engine(EngineError::Interrupted)) => {
-            Err(Error::Interrupted { tagged: built.iter().flat_map(|b| b.tags.clone()).collect() })
-        }
-        // Ctrl-C may come as a step fails; it is what the user did last.
-        Err(_) | Ok(()) if interruption.happened() => {
-            Err(Error::Interrupted { tagged: built.iter().flat_map(|b| b.tags.clone()).collect() })
-        }
-        other => other,
+    // Ctrl-C may also come as a step fails: it is what the user did last.
+    if matches!(result, Err(Error::Engine(EngineError::Interrupted))) || interruption.happened() {
+        return Err(Error::Interrupted { tagged: built.into_iter().flat_map(|image| image.tags).collect() });
     }
+    result
 }
 
 async fn build_and_run(
