@@ -294,3 +294,17 @@ fn ctrl_c_while_the_run_starts_leaves_no_container() {
     assert!(!stderr.contains("nothing was tagged"), "{stderr}");
     assert_eq!(left, None, "the container made as Ctrl-C came is removed");
 }
+
+#[test]
+fn ctrl_c_while_the_run_goes_on_leaves_no_container() {
+    if !engine_available("ctrl_c_while_the_run_goes_on_leaves_no_container") {
+        return;
+    }
+    let tag = TestTag::new("ctrl-c-waiting");
+    // The container is running: the tool waits for it to exit.
+    let held = HeldRequest::new(1, |line| line.starts_with("POST ") && line.contains("/wait?"));
+    let (status, stderr, left) = interrupt_at(shared("sleeper"), &held, &["-t", &tag.0, "--run", "--", "forever"]);
+    assert_eq!(status, Some(130), "{stderr}");
+    assert!(stderr.contains(&format!("interrupted; tagged before the interruption: {}", tag.0)), "{stderr}");
+    assert_eq!(left, None, "the running container is removed");
+}
