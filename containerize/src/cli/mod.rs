@@ -13,8 +13,9 @@ use crate::interrupt::Interruption;
 use args::{Args, BuildKit, Color};
 use containerize_build::diagnostic::{Diagnostic, Origin};
 use containerize_build::keys::KEYS;
-use containerize_build::plan::HEALTHCHECK_FLAG;
+use containerize_build::plan::{HEALTHCHECK_FLAG, HealthcheckPlan};
 use containerize_build::settings::{Base, Linkage, Set};
+use containerize_build::validate::{Port, Protocol};
 use containerize_build::{Options, Plan, Project, Selection, Settings, plan_all, render, spec, validate};
 use progress::{Display, Verbosity};
 use std::io::{IsTerminal, Write};
@@ -344,7 +345,7 @@ async fn smoke_run(
     interruption: &Interruption,
 ) -> Result<(), Error> {
     let reference = image.tags.first().unwrap_or(&image.id);
-    let probe = probe(plan);
+    let probe = probe(plan.runtime.healthcheck.as_ref(), &plan.runtime.expose);
     let until = probe.as_ref().map_or(String::new(), |p| format!(" until it answers {p}"));
     eprintln!("running {reference}{until}, for at most {}s", args.run_timeout.as_secs());
     let outcome = engine.run_once(reference, &args.run_args, probe.as_ref(), args.run_timeout, interruption).await?;
@@ -367,9 +368,9 @@ async fn smoke_run(
 }
 
 /// How to tell that the image's service answers: GET on its healthcheck's path when it has
-/// an HTTP one, else a connection on its first exposed TCP port.
-fn probe(plan: &Plan) -> Option<Probe> {
-    let healthcheck = plan.runtime.healthcheck.as_ref().and_then(|check| {
+/// an HTTP one, else a connection on the healthcheck's port or its first exposed TCP port.
+fn probe(healthcheck: Option<&HealthcheckPlan>, expose: &[Port]) -> Option<Probe> {
+    let healthcheck = healthcheck.and_then(|check| {
         let url = check.command.iter().skip_while(|word| *word != HEALTHCHECK_FLAG).nth(1)?;
         let (port, path) = match url.strip_prefix("http://127.0.0.1:") {
             Some(rest) => rest.split_at(rest.find('/').unwrap_or(rest.len())),
@@ -378,7 +379,7 @@ fn probe(plan: &Plan) -> Option<Probe> {
         let http_path = (!path.is_empty()).then(|| path.to_owned());
         Some(Probe { port: port.parse().ok()?, http_path })
     });
-    let exposed = plan.runtime.expose.iter().find(|p| p.protocol == containerize_build::validate::Protocol::Tcp);
+    let exposed = expose.iter().find(|p| p.protocol == Protocol::Tcp);
     healthcheck.or_else(|| exposed.map(|p| Probe { port: p.number, http_path: None }))
 }
 
@@ -395,4 +396,29 @@ pub fn settings_reference() -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn healthcheck(url: &str) -> HealthcheckPlan {
+        let command = ["/usr/local/bin/web", HEALTHCHECK_FLAG, url, "1000"].map(str::to_owned).to_vec();
+        HealthcheckPlan { command, timing: Default::default() }
+    }
+
+    #[test]
+    fn a_smoke_run_asks_what_the_healthcheck_asks_else_takes_a_connection() {
+        let tcp = |number| Port { number, protocol: Protocol::Tcp };
+        let udp = Port { number: 53, protocol: Protocol::Udp };
+        let http = healthcheck("http://127.0.0.1:8080/healthz?full=1");
+        assert_eq!(
+            probe(Some(&http), &[tcp(9090)]),
+            Some(Probe { port: 8080, http_path: Some("/healthz?full=1".into()) })
+        );
+        let connect = healthcheck("tcp://127.0.0.1:7070");
+        assert_eq!(probe(Some(&connect), &[tcp(9090)]), Some(Probe { port: 7070, http_path: None }));
+        assert_eq!(probe(None, &[udp, tcp(9090)]), Some(Probe { port: 9090, http_path: None }));
+        assert_eq!(probe(None, &[udp]), None, "nothing to connect to: the run waits for an exit");
+    }
 }
