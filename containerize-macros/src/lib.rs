@@ -7,7 +7,7 @@
 
 use containerize_build::attribute;
 use containerize_build::keys::Scope;
-use containerize_build::plan::HEALTHCHECK_FLAG;
+use containerize_build::plan::{HEALTHCHECK_FLAG, STOP_SIGNAL_VARIABLE};
 use containerize_build::settings::{Signals, read_table};
 use containerize_build::{Diagnostic, Origin, SourceFile};
 use proc_macro2::{Span, TokenStream};
@@ -49,7 +49,7 @@ fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     Ok(quote! {
         #(#attrs)*
         #vis #sig {
-            ::containerize::__private::start(#signals, #HEALTHCHECK_FLAG);
+            ::containerize::__private::start(#signals, #HEALTHCHECK_FLAG, #STOP_SIGNAL_VARIABLE);
             #block
         }
     })
