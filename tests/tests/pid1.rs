@@ -36,9 +36,10 @@ impl Drop for Container {
     }
 }
 
-/// Starts the app with `args` and waits until it says it is ready; gives it and its output.
-fn ready(image: &Image, args: &[&str]) -> (Container, String) {
-    let container = Container(docker(&[&["run", "-d", &image.tag.0], args].concat()));
+/// Starts the app with `docker run` flags and `args`, and waits until it says it is ready;
+/// gives it and its output.
+fn ready(image: &Image, flags: &[&str], args: &[&str]) -> (Container, String) {
+    let container = Container(docker(&[&["run", "-d"], flags, &[&image.tag.0], args].concat()));
     let (logs, _) = poll(
         Duration::from_secs(30),
         || Some(docker(&["logs", &container.0])).filter(|logs| logs.ends_with("ready")),
@@ -58,13 +59,18 @@ fn docker_stop_ends_the_app_with_the_configured_signal() {
     }
     let image = image();
     assert_eq!(docker(&["image", "inspect", "--format", "{{.Config.StopSignal}}", &image.tag.0]), "SIGQUIT");
-    let (stopped, _) = ready(&image, &["serve"]);
+    let (stopped, _) = ready(&image, &[], &["serve"]);
     // Unhandled, SIGQUIT would leave PID 1 running until the grace period ends in SIGKILL (137).
     docker(&["stop", "--time", "60", &stopped.0]);
     assert_eq!(exit_code(&stopped), "131", "128 + SIGQUIT");
 
+    // With a terminal, which the app is given.
+    let (with_terminal, _) = ready(&image, &["--tty"], &["serve"]);
+    docker(&["stop", "--time", "60", &with_terminal.0]);
+    assert_eq!(exit_code(&with_terminal), "131", "128 + SIGQUIT, with a terminal");
+
     // Any other signal reaches the app too, and ends it as the signal's default action does.
-    let (hung_up, _) = ready(&image, &["serve"]);
+    let (hung_up, _) = ready(&image, &[], &["serve"]);
     docker(&["kill", "--signal", "SIGHUP", &hung_up.0]);
     docker(&["wait", &hung_up.0]);
     assert_eq!(exit_code(&hung_up), "129", "128 + SIGHUP");
@@ -76,7 +82,7 @@ fn orphans_are_reaped_and_the_app_keeps_its_childrens_statuses() {
         return;
     }
     let image = image();
-    let (container, logs) = ready(&image, &["serve"]);
+    let (container, logs) = ready(&image, &[], &["serve"]);
     let statuses: Vec<String> = (1..=20).map(|code| format!("Some({code})")).collect();
     assert!(logs.contains(&format!("children: [{}]", statuses.join(", "))), "{logs}");
     // The orphan the app left ends at once; once reaped, only PID 1 and the app remain.
