@@ -17,44 +17,56 @@ use signal_hook::consts::{FORBIDDEN, SIGCHLD, SIGINT, SIGTERM};
 use std::ffi::c_int;
 use std::os::unix::process::CommandExt;
 
-/// The signals Docker can name, as the platform numbers them.
-const NAMED: [(&str, Signal); 31] = [
-    ("SIGHUP", Signal::HUP),
-    ("SIGINT", Signal::INT),
-    ("SIGQUIT", Signal::QUIT),
-    ("SIGILL", Signal::ILL),
-    ("SIGTRAP", Signal::TRAP),
-    ("SIGABRT", Signal::ABORT),
-    ("SIGBUS", Signal::BUS),
-    ("SIGFPE", Signal::FPE),
-    ("SIGKILL", Signal::KILL),
-    ("SIGUSR1", Signal::USR1),
-    ("SIGSEGV", Signal::SEGV),
-    ("SIGUSR2", Signal::USR2),
-    ("SIGPIPE", Signal::PIPE),
-    ("SIGALRM", Signal::ALARM),
-    ("SIGTERM", Signal::TERM),
-    ("SIGSTKFLT", Signal::STKFLT),
-    ("SIGCHLD", Signal::CHILD),
-    ("SIGCONT", Signal::CONT),
-    ("SIGSTOP", Signal::STOP),
-    ("SIGTSTP", Signal::TSTP),
-    ("SIGTTIN", Signal::TTIN),
-    ("SIGTTOU", Signal::TTOU),
-    ("SIGURG", Signal::URG),
-    ("SIGXCPU", Signal::XCPU),
-    ("SIGXFSZ", Signal::XFSZ),
-    ("SIGVTALRM", Signal::VTALARM),
-    ("SIGPROF", Signal::PROF),
-    ("SIGWINCH", Signal::WINCH),
-    ("SIGIO", Signal::IO),
-    ("SIGPWR", Signal::POWER),
-    ("SIGSYS", Signal::SYS),
-];
+/// A signal Docker can name, as this platform numbers it.
+fn named(name: &str) -> Option<Signal> {
+    Some(match name {
+        "SIGHUP" => Signal::HUP,
+        "SIGINT" => Signal::INT,
+        "SIGQUIT" => Signal::QUIT,
+        "SIGILL" => Signal::ILL,
+        "SIGTRAP" => Signal::TRAP,
+        "SIGABRT" => Signal::ABORT,
+        "SIGBUS" => Signal::BUS,
+        "SIGFPE" => Signal::FPE,
+        "SIGKILL" => Signal::KILL,
+        "SIGUSR1" => Signal::USR1,
+        "SIGSEGV" => Signal::SEGV,
+        "SIGUSR2" => Signal::USR2,
+        "SIGPIPE" => Signal::PIPE,
+        "SIGALRM" => Signal::ALARM,
+        "SIGTERM" => Signal::TERM,
+        // Not on MIPS and SPARC, where Docker does not name it either.
+        #[cfg(not(any(
+            target_arch = "mips",
+            target_arch = "mips32r6",
+            target_arch = "mips64",
+            target_arch = "mips64r6",
+            target_arch = "sparc",
+            target_arch = "sparc64"
+        )))]
+        "SIGSTKFLT" => Signal::STKFLT,
+        "SIGCHLD" => Signal::CHILD,
+        "SIGCONT" => Signal::CONT,
+        "SIGSTOP" => Signal::STOP,
+        "SIGTSTP" => Signal::TSTP,
+        "SIGTTIN" => Signal::TTIN,
+        "SIGTTOU" => Signal::TTOU,
+        "SIGURG" => Signal::URG,
+        "SIGXCPU" => Signal::XCPU,
+        "SIGXFSZ" => Signal::XFSZ,
+        "SIGVTALRM" => Signal::VTALARM,
+        "SIGPROF" => Signal::PROF,
+        "SIGWINCH" => Signal::WINCH,
+        "SIGIO" => Signal::IO,
+        "SIGPWR" => Signal::POWER,
+        "SIGSYS" => Signal::SYS,
+        _ => return None,
+    })
+}
 
 /// What PID 1 passes on: what tini does, every signal but those the kernel raises for a fault
-/// of PID 1's own (SIGSEGV, SIGBUS, ...) and those a terminal sends about PID 1's own reads and
-/// writes (SIGTTIN, SIGTTOU).
+/// of PID 1's own (SIGSEGV, SIGBUS, ...), those a terminal sends about PID 1's own reads and
+/// writes (SIGTTIN, SIGTTOU), and SIGSTKFLT, which not every platform has.
 const FORWARDED: [Signal; 18] = [
     Signal::HUP,
     Signal::INT,
@@ -64,7 +76,6 @@ const FORWARDED: [Signal; 18] = [
     Signal::PIPE,
     Signal::ALARM,
     Signal::TERM,
-    Signal::STKFLT,
     Signal::CONT,
     Signal::TSTP,
     Signal::URG,
@@ -74,6 +85,7 @@ const FORWARDED: [Signal; 18] = [
     Signal::PROF,
     Signal::WINCH,
     Signal::IO,
+    Signal::POWER,
 ];
 
 /// Becomes the init as PID 1, and otherwise (in the app) sets up the stop signal, which the
@@ -105,7 +117,7 @@ fn number(signal: &str) -> Option<c_int> {
     if let Some(rest) = signal.strip_prefix("SIGRTMAX") {
         return offset(rest).map(|n| 64 - n);
     }
-    NAMED.iter().find(|(name, _)| *name == signal).map(|(_, s)| s.as_raw())
+    named(signal).map(Signal::as_raw)
 }
 
 /// Exits with 128 + the signal on the first of `signals` (those that can be caught).
@@ -179,6 +191,7 @@ mod tests {
     fn stop_signals_by_name_and_number() {
         assert_eq!(number("SIGQUIT"), Some(3));
         assert_eq!(number("SIGHUP"), Some(1));
+        assert_eq!(number("SIGPWR"), Some(30));
         assert_eq!(number("10"), Some(10));
         assert_eq!(number("SIGRTMIN"), Some(34));
         assert_eq!(number("SIGRTMIN+3"), Some(37));
