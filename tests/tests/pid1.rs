@@ -3,6 +3,8 @@
 //! the container ends with the app's status. One image (tests/fixtures/pid1) serves them all.
 
 use containerize_tests::{Example, TestTag, build, docker, engine_available, fixture, poll};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -32,7 +34,7 @@ struct Container(String);
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("docker").args(["rm", "-f", &self.0]).output();
+        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
     }
 }
 
@@ -107,4 +109,43 @@ fn the_container_ends_with_the_apps_status() {
     let output =
         std::process::Command::new("docker").args(["run", "--rm", &image.tag.0, "exit", "3"]).output().unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// `docker run -it` as a user at a terminal runs it: `script` gives the client a terminal, and
+/// `timeout` ends a client that would otherwise wait forever.
+fn at_a_terminal(image: &Image, name: &str, args: &str) -> (Container, Child) {
+    let name = format!("containerize-test-pid1-{name}-{}", std::process::id());
+    let run = format!("timeout 60 docker run --rm -it --name {name} {} {args}", image.tag.0);
+    let child = Command::new("script")
+        .args(["-qec", &run, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    (Container(name), child)
+}
+
+#[test]
+fn at_a_terminal_the_app_reads_it_and_ctrl_c_ends_it() {
+    if !engine_available("at_a_terminal_the_app_reads_it_and_ctrl_c_ends_it") {
+        return;
+    }
+    let image = image();
+    // PID 1 gives the app the terminal: reading it, the app is not stopped as a background job.
+    let (_reader, mut reading) = at_a_terminal(&image, "read", "read");
+    reading.stdin.as_mut().unwrap().write_all(b"hello\n").unwrap();
+    let output = reading.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && text.contains("read: hello"), "{:?}: {text}", output.status);
+
+    // Ctrl-C, from the terminal, ends it as SIGINT does.
+    let (_server, mut serving) = at_a_terminal(&image, "serve", "serve");
+    let mut lines = BufReader::new(serving.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("ready") {
+        line.clear();
+        assert!(lines.read_line(&mut line).unwrap() > 0, "the app ended before it was ready");
+    }
+    serving.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+    assert_eq!(serving.wait().unwrap().code(), Some(130), "128 + SIGINT");
 }
