@@ -12,8 +12,17 @@ pub fn repo() -> PathBuf {
 /// can change it and build in parallel. The crates the examples depend on by path are copied
 /// beside it, where those paths lead.
 pub fn example(name: &str) -> Example {
-    let example = copy_of("examples", name);
-    let root = example.root.path();
+    with_crates(copy_of("examples", name))
+}
+
+/// A fresh copy of the test project `tests/fixtures/<name>`, with the crates it may depend on
+/// by path, as [`example`] makes.
+pub fn fixture(name: &str) -> Example {
+    with_crates(copy_of("tests/fixtures", name))
+}
+
+fn with_crates(copy: Example) -> Example {
+    let root = copy.root.path();
     let crates = ["containerize", "containerize-build", "containerize-macros"];
     for (krate, part) in crates.iter().flat_map(|c| [(c, "Cargo.toml"), (c, "src")]) {
         let from = repo().join(krate).join(part);
@@ -25,12 +34,7 @@ pub fn example(name: &str) -> Example {
             std::fs::copy(from, to).unwrap();
         }
     }
-    example
-}
-
-/// A fresh copy of the test project `tests/fixtures/<name>`.
-pub fn fixture(name: &str) -> Example {
-    copy_of("tests/fixtures", name)
+    copy
 }
 
 /// A copy of `<dir>/<name>` at the same relative place in a temporary directory.

@@ -115,7 +115,11 @@ pub const KEYS: &[KeyDoc] = &[
         r#"labels = { "com.example.team" = "platform" }"#,
     ).and_attribute(),
     key("volumes", "Directories that hold data outside the container (`VOLUME`).", r#"volumes = ["/data"]"#).and_attribute(),
-    key("stop-signal", "Signal `docker stop` sends (`STOPSIGNAL`).", r#"stop-signal = "SIGINT""#).and_attribute(),
+    key(
+        "stop-signal",
+        "Signal `docker stop` sends (`STOPSIGNAL`), as Docker names it (`SIGQUIT`, `SIGRTMIN+3`) or numbers it.",
+        r#"stop-signal = "SIGINT""#,
+    ).and_attribute(),
     key(
         "healthcheck",
         "A `HEALTHCHECK` that runs the binary's built-in probe (no shell or curl needed): an HTTP `path`, or a TCP connect, on `port` (default: the first exposed), with `interval`, `timeout`, `start-period` and `retries`. Needs `#[containerize::main]` on the binary.",
@@ -124,7 +128,7 @@ pub const KEYS: &[KeyDoc] = &[
     .and_attribute(),
     key(
         "signals",
-        "`exit` (default): as PID 1, end promptly on SIGTERM (status 143) and SIGINT (130); `app`: the app handles signals itself. Only in the attribute.",
+        "`exit` (default): end promptly on the stop signal (status 128 + its number); `app`: the app handles signals itself. Only in the attribute.",
         r#"#[containerize::main(signals = "app")]"#,
     )
     .attribute_only(),

@@ -85,6 +85,27 @@ mod tests {
     }
 
     #[test]
+    fn durations_and_signals_the_engine_cannot_use_are_errors() {
+        let (_, diagnostics) = diagnostics_of(
+            "[package.metadata.containerize]\nhealthcheck = { timeout = \"0s\", interval = \"6000000000000h\", start-period = \"500us\" }\nstop-signal = \"SIGFOO\"\n",
+        );
+        insta::assert_snapshot!(diagnostics.join("\n"), @r"
+        error: `healthcheck.timeout`: `0s` is no time at all
+          --> Cargo.toml:2:27
+          = help: write e.g. `10s` or `500ms`
+        error: `healthcheck.interval`: `6000000000000h` is longer than the engine can count
+          --> Cargo.toml:2:44
+          = help: durations go up to 2562047h, some 292 years
+        error: `healthcheck.start-period`: `500us` is less than a millisecond
+          --> Cargo.toml:2:77
+          = help: the engine counts these times in milliseconds: write `1ms` or more
+        error: `stop-signal`: `SIGFOO` is not a signal
+          --> Cargo.toml:3:15
+          = help: write a name such as `SIGTERM` or `SIGQUIT`, or a number from 1 to 64
+        ");
+    }
+
+    #[test]
     fn per_binary_tables_override_the_package() {
         let (settings, diagnostics) = diagnostics_of(
             "[package.metadata.containerize]\nbase = \"scratch\"\nenv = { A = \"1\" }\n[package.metadata.containerize.bin.admin]\nbase = \"debian-slim\"\nenv = { B = \"2\" }\ninclude = [{ src = \"c.toml\", dest = \"/etc/c.toml\", mode = 0o600 }]\n",

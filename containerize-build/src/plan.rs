@@ -26,6 +26,9 @@ pub const SOURCES_DIR: &str = ".containerize/sources";
 pub const INCLUDE_DIR: &str = ".containerize/include";
 /// The argument that turns a binary with `#[containerize::main]` into its own health probe.
 pub const HEALTHCHECK_FLAG: &str = "--containerize-healthcheck";
+/// The variable that tells the runtime of `#[containerize::main]`, in the container, which
+/// signal `docker stop` sends (the `STOPSIGNAL`), so that it ends the app on that signal.
+pub const STOP_SIGNAL_VARIABLE: &str = "CONTAINERIZE_STOP_SIGNAL";
 /// How long a probe may take when the healthcheck sets no timeout.
 const DEFAULT_PROBE_TIMEOUT: &str = "5s";
 /// The variable that carries the git revision into the builder, where there is no checkout.
@@ -501,7 +504,7 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             cmd: value(&s.args).unwrap_or_default(),
             user: value(&s.user).unwrap_or_else(|| DEFAULT_USER.to_owned()),
             workdir: value(&s.workdir),
-            env: s.env.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+            env: runtime_env(image),
             labels: labels(project, package, s),
             expose: value(&s.expose).unwrap_or_default(),
             volumes: value(&s.volumes).unwrap_or_default(),
@@ -523,6 +526,17 @@ fn origins(project: &Project, s: &Settings, options: &Options) -> BTreeMap<Strin
         origins.insert("tags".to_owned(), SettingOrigin::new(Layer::Flags, &Origin::Flag("--tag"), root));
     }
     origins
+}
+
+/// The container's environment: the user's, and the stop signal for the runtime support, which
+/// only it reads (the user's value under that name would only mislead it).
+fn runtime_env(image: &ImageSpec) -> BTreeMap<String, String> {
+    let s = &image.settings;
+    let mut env: BTreeMap<String, String> = s.env.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
+    if let Some(signal) = value(&s.stop_signal).filter(|_| image.runtime_support) {
+        env.insert(STOP_SIGNAL_VARIABLE.to_owned(), signal);
+    }
+    env
 }
 
 /// The probe of a healthcheck: on loopback, at the set port or the first exposed one; HTTP when

@@ -79,22 +79,38 @@ pub fn configure() {
             _ => Vec::new(),
         };
         for diagnostic in diagnostics.iter().filter(|d| d.is_error()) {
-            let _ = writeln!(out, "cargo::error={}", one_line(diagnostic));
+            let _ = directive(&mut out, "error", &summary(diagnostic));
         }
         if diagnostics.is_empty() {
-            let _ = writeln!(out, "cargo::error=containerize: {error}");
+            let _ = directive(&mut out, "error", &format!("containerize: {error}"));
         }
         // cargo fails the build on `cargo::error` and shows each message as an error.
         let _ = out.flush();
     }
 }
 
-/// A diagnostic as one line: `file:line:column: message (help: ...)`.
-fn one_line(diagnostic: &Diagnostic) -> String {
+/// A diagnostic in one line: `file:line:column: message (help: ...)`.
+fn summary(diagnostic: &Diagnostic) -> String {
     let location =
         diagnostic.origin.location().map(|(path, line, column)| format!("{}:{line}:{column}: ", path.display()));
     let help = diagnostic.help.as_ref().map(|h| format!(" (help: {h})")).unwrap_or_default();
     format!("{}{}{help}", location.unwrap_or_default(), diagnostic.message)
+}
+
+/// Writes `cargo::<name>=<value>` as one line whatever `value` holds (a key with a newline in
+/// it, a path, an environment variable): control characters are written as escapes, so no
+/// value can end the line and start a directive of its own. A path so escaped names no file,
+/// which makes cargo run the script every time: rather that than a missed change.
+fn directive(out: &mut dyn Write, name: &str, value: &str) -> std::io::Result<()> {
+    let mut line = format!("cargo::{name}=");
+    for c in value.chars() {
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
+    writeln!(out, "{line}")
 }
 
 fn env(name: &'static str) -> Result<String, ScriptError> {
@@ -119,11 +135,11 @@ pub fn run(out: &mut impl Write) -> Result<Vec<Plan>, ScriptError> {
     let selection = Selection { packages: vec![package.clone()], ..Selection::default() };
     let spec = spec::resolve(&project, &selection, &Settings::default())?;
     spec::check_files(&project, &spec)?;
-    let emit = |out: &mut dyn Write, line: String| {
-        writeln!(out, "{line}").map_err(|source| ScriptError::Write { path: "stdout".into(), source })
+    let mut emit = |name: &str, value: &str| {
+        directive(out, name, value).map_err(|source| ScriptError::Write { path: "stdout".into(), source })
     };
     for warning in &spec.warnings {
-        emit(out, format!("cargo::warning={}", one_line(warning)))?;
+        emit("warning", &summary(warning))?;
     }
     let plans = plan_all(&project, &spec, &Options::default()).map_err(ScriptError::Settings)?;
     for plan in &plans {
@@ -147,14 +163,14 @@ pub fn run(out: &mut impl Write) -> Result<Vec<Plan>, ScriptError> {
             ("CONTAINERIZE_VERSION", main.version.clone()),
             ("CONTAINERIZE_REVISION", revision),
         ] {
-            emit(out, format!("cargo::rustc-env={name}={value}"))?;
+            emit("rustc-env", &format!("{name}={value}"))?;
         }
     }
     for path in inputs(&project) {
-        emit(out, format!("cargo::rerun-if-changed={path}"))?;
+        emit("rerun-if-changed", &path)?;
     }
     for variable in ["SOURCE_DATE_EPOCH", "RUSTUP_TOOLCHAIN", REVISION_VARIABLE] {
-        emit(out, format!("cargo::rerun-if-env-changed={variable}"))?;
+        emit("rerun-if-env-changed", variable)?;
     }
     Ok(plans)
 }
@@ -204,4 +220,27 @@ fn git_files(root: &cargo_metadata::camino::Utf8Path) -> Vec<Utf8PathBuf> {
         files.push(dir.join(branch));
     }
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::SourceFile;
+
+    #[test]
+    fn every_directive_is_one_line() {
+        // A quoted TOML key may hold any character: this one would start directives of its own.
+        let toml = "[package.metadata.containerize]\n\"a\\ncargo::rustc-env=X=1\\r\\u001b[2J\" = 1\n";
+        let mut diagnostics = Vec::new();
+        crate::manifest::read(&SourceFile::new("Cargo.toml", toml), &mut diagnostics);
+        let mut out = Vec::new();
+        for diagnostic in &diagnostics {
+            directive(&mut out, "warning", &summary(diagnostic)).unwrap();
+        }
+        directive(&mut out, "rerun-if-changed", "/work/odd\ndir/Cargo.toml").unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap(), @r"
+        cargo::warning=Cargo.toml:2:1: unknown key `a\ncargo::rustc-env=X=1\r\u{1b}[2J` in [package.metadata.containerize] (help: see the settings reference: `cargo containerize --help`)
+        cargo::rerun-if-changed=/work/odd\ndir/Cargo.toml
+        ");
+    }
 }

@@ -185,7 +185,7 @@ fn provenance<T>(set: &Option<Set<T>>) -> Option<(Layer, &Origin)> {
     set.as_ref().map(|s| (s.layer, &s.origin))
 }
 
-/// Who handles SIGTERM and SIGINT when the binary runs as PID 1.
+/// Who handles the image's stop signal in a binary with `#[containerize::main]`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Signals {
@@ -491,8 +491,8 @@ impl Reader<'_> {
             let read = match self.name(key).as_str() {
                 "path" => self.one(value, validate::http_path).map(|v| check.path = Some(v)),
                 "port" => self.string_or_number(value, validate::port_number).map(|v| check.port = Some(v)),
-                "interval" => self.one(value, validate::duration).map(|v| check.interval = Some(v)),
-                "timeout" => self.one(value, validate::duration).map(|v| check.timeout = Some(v)),
+                "interval" => self.one(value, validate::probe_time).map(|v| check.interval = Some(v)),
+                "timeout" => self.one(value, validate::probe_time).map(|v| check.timeout = Some(v)),
                 "start-period" => self.one(value, validate::duration).map(|v| check.start_period = Some(v)),
                 "retries" => self.string_or_number(value, validate::retries).map(|v| check.retries = Some(v)),
                 _ => {

@@ -160,28 +160,65 @@ pub fn http_path(s: &str) -> Checked<String> {
     }
 }
 
-/// A duration as Docker writes it: `30s`, `1m30s`, `500ms`.
+/// A duration as Docker writes it: `30s`, `1m30s`, `500ms`. The engine holds it in signed
+/// 64-bit nanoseconds and counts healthcheck times in whole milliseconds: `0s` or at least
+/// `1ms`, at most some 292 years.
 pub fn duration(s: &str) -> Checked<String> {
-    match millis(s) {
-        Some(_) if !s.is_empty() => Ok(s.to_owned()),
-        _ => Err(Invalid::new(format!("`{s}` is not a duration")).help("write e.g. `10s`, `1m30s` or `500ms`")),
+    match nanos(s)? {
+        1..NANOS_PER_MILLI => Err(Invalid::new(format!("`{s}` is less than a millisecond"))
+            .help("the engine counts these times in milliseconds: write `1ms` or more")),
+        _ => Ok(s.to_owned()),
     }
 }
 
-/// A duration in milliseconds (`ns` and `us` parts count as none); `None` if it is not one.
+/// A healthcheck's `interval` or `timeout`: a [`duration`] that is not zero, which would give a
+/// probe no time to answer (the engine would use its default interval, not none).
+pub fn probe_time(s: &str) -> Checked<String> {
+    match nanos(s)? {
+        0 => Err(Invalid::new(format!("`{s}` is no time at all")).help("write e.g. `10s` or `500ms`")),
+        _ => duration(s),
+    }
+}
+
+const NANOS_PER_MILLI: u64 = 1_000_000;
+
+/// A duration in whole milliseconds; `None` if it is not a valid [`duration`].
 pub fn millis(s: &str) -> Option<u64> {
+    nanos(s).ok().map(|n| n / NANOS_PER_MILLI)
+}
+
+/// A duration in nanoseconds, as the engine parses it (Go's `time.ParseDuration`, without
+/// fractions), refused where it would not fit.
+fn nanos(s: &str) -> Checked<u64> {
+    let not_a_duration =
+        || Invalid::new(format!("`{s}` is not a duration")).help("write e.g. `10s`, `1m30s` or `500ms`");
+    let too_long = || {
+        Invalid::new(format!("`{s}` is longer than the engine can count"))
+            .help("durations go up to 2562047h, some 292 years")
+    };
+    if s.is_empty() {
+        return Err(not_a_duration());
+    }
     let mut total = 0u64;
     let mut rest = s;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        let number: u64 = rest[..digits].parse().ok()?;
-        let (unit, per) = [("ns", 0), ("us", 0), ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(not_a_duration)?;
+        if digits == 0 {
+            return Err(not_a_duration());
+        }
+        let (unit, per) = [("ns", 1), ("us", 1_000), ("ms", NANOS_PER_MILLI), ("s", 1_000_000_000)]
             .into_iter()
-            .find(|(u, _)| rest[digits..].starts_with(u))?;
-        total += number * per;
+            .chain([("m", 60_000_000_000), ("h", 3_600_000_000_000)])
+            .find(|(u, _)| rest[digits..].starts_with(u))
+            .ok_or_else(not_a_duration)?;
+        let part = rest[..digits].parse::<u64>().ok().and_then(|number| number.checked_mul(per));
+        total = part.and_then(|part| total.checked_add(part)).ok_or_else(too_long)?;
         rest = &rest[digits + unit.len()..];
     }
-    Some(total)
+    if total > i64::MAX as u64 {
+        return Err(too_long());
+    }
+    Ok(total)
 }
 
 /// A number of retries: 1 to 100.
@@ -192,16 +229,43 @@ pub fn retries(s: &str) -> Checked<u32> {
     }
 }
 
-/// A signal name or number, normalised to `SIGNAME` or the number.
+/// The signal names Docker takes (moby's `signal_linux.go`), without `SIG`; the aliases
+/// `CLD`, `IOT` and `POLL` are written as the names they stand for.
+const SIGNAL_NAMES: [&str; 31] = [
+    "ABRT", "ALRM", "BUS", "CHLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "KILL", "PIPE", "PROF", "PWR", "QUIT",
+    "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH",
+    "XCPU", "XFSZ",
+];
+
+/// A signal as Docker takes it (any case, with or without `SIG`, or a number from 1 to 64),
+/// normalised to `SIGNAME` or the number.
 pub fn signal(s: &str) -> Checked<String> {
-    let name = s.strip_prefix("SIG").unwrap_or(s);
-    if s.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n)) {
-        Ok(s.to_owned())
-    } else if all_chars(name, |c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '+') {
+    if let Ok(number @ 1..=64) = s.parse::<u8>() {
+        return Ok(number.to_string());
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    let name = match name {
+        "CLD" => "CHLD",
+        "IOT" => "ABRT",
+        "POLL" => "IO",
+        other => other,
+    };
+    // SIGRTMIN+1 to +15 and SIGRTMAX-14 to SIGRTMAX, as Docker numbers the real-time signals.
+    let offset = |prefix: &str, sign: char| {
+        name.strip_prefix(prefix).is_some_and(|rest| {
+            rest.is_empty()
+                || rest.strip_prefix(sign).is_some_and(|n| {
+                    !n.starts_with('0')
+                        && n.parse::<u8>().is_ok_and(|n| (1..=15).contains(&n) && (sign == '+' || n < 15))
+                })
+        })
+    };
+    if SIGNAL_NAMES.contains(&name) || offset("RTMIN", '+') || offset("RTMAX", '-') {
         Ok(format!("SIG{name}"))
     } else {
         Err(Invalid::new(format!("`{s}` is not a signal"))
-            .help("write a name such as `SIGTERM` or `SIGINT`, or a number"))
+            .help("write a name such as `SIGTERM` or `SIGQUIT`, or a number from 1 to 64"))
     }
 }
 
@@ -394,7 +458,68 @@ mod tests {
         assert!(user("app\nUSER root").is_err());
         assert!(debian_package("curl && rm -rf /").is_err());
         assert_eq!(signal("TERM").unwrap(), "SIGTERM");
+        assert!(signal("SIGQUIT\nRUN x").is_err());
+    }
+
+    #[test]
+    fn signals_are_those_docker_takes() {
+        for (written, normal) in [
+            ("SIGQUIT", "SIGQUIT"),
+            ("hup", "SIGHUP"),
+            ("sigwinch", "SIGWINCH"),
+            ("SIGCLD", "SIGCHLD"),
+            ("IOT", "SIGABRT"),
+            ("SIGRTMIN", "SIGRTMIN"),
+            ("SIGRTMIN+3", "SIGRTMIN+3"),
+            ("SIGRTMIN+15", "SIGRTMIN+15"),
+            ("rtmax-14", "SIGRTMAX-14"),
+            ("SIGRTMAX", "SIGRTMAX"),
+            ("9", "9"),
+            ("64", "64"),
+            ("+03", "3"),
+        ] {
+            assert_eq!(signal(written).as_deref(), Ok(normal), "{written}");
+        }
+        for refused in [
+            "SIGFOO",
+            "SIG",
+            "",
+            "0",
+            "65",
+            "SIGRTMIN+16",
+            "SIGRTMIN+0",
+            "SIGRTMIN+03",
+            "SIGRTMAX-15",
+            "SIGRTMAX+1",
+            "SIGUNUSED",
+            "SIGINFO",
+            "SIG TERM",
+        ] {
+            assert!(signal(refused).is_err(), "{refused}");
+        }
         assert_eq!(port("53/udp").unwrap().to_string(), "53/udp");
         assert_eq!(mode("0o755").unwrap(), 0o755);
+    }
+
+    #[test]
+    fn durations_fit_the_engine() {
+        assert_eq!(millis("1m30s"), Some(90_000));
+        assert_eq!(millis("1500us"), Some(1));
+        assert_eq!(duration("2562047h").as_deref(), Ok("2562047h"));
+        assert_eq!(duration("0s").as_deref(), Ok("0s"));
+        for overflowing in
+            ["2562048h", "6000000000000h", "18446744073709551615ms", "99999999999999999999s", "5124094h5124094h"]
+        {
+            let invalid = duration(overflowing).unwrap_err();
+            assert!(invalid.message.contains("longer than the engine can count"), "{overflowing}: {invalid:?}");
+            assert_eq!(millis(overflowing), None);
+        }
+        for bad in ["", "s", "10", "1.5s", "10 s", "-1s", "1d"] {
+            assert!(duration(bad).unwrap_err().message.contains("is not a duration"), "{bad}");
+        }
+        assert!(duration("500us").unwrap_err().message.contains("less than a millisecond"));
+        assert!(probe_time("0s").unwrap_err().message.contains("no time at all"));
+        assert!(probe_time("0ms0s").is_err());
+        assert_eq!(probe_time("1ms").as_deref(), Ok("1ms"));
     }
 }

@@ -256,6 +256,8 @@ fn settings_in_code_give_a_healthcheck_and_cargo_toml_overrides_them() {
     let project = with_main("stop-signal = \"SIGTERM\"", main);
     let dockerfile = dockerfiles(&project);
     assert!(dockerfile.contains("STOPSIGNAL SIGTERM"), "Cargo.toml overrides the attribute: {dockerfile}");
+    // The runtime support learns it in the container.
+    assert!(dockerfile.contains("ENV CONTAINERIZE_STOP_SIGNAL=\"SIGTERM\""), "{dockerfile}");
     assert!(dockerfile.contains("EXPOSE 8080/tcp"), "{dockerfile}");
     insta::assert_snapshot!(dockerfile);
 }

@@ -7,7 +7,7 @@
 
 use containerize_build::attribute;
 use containerize_build::keys::Scope;
-use containerize_build::plan::HEALTHCHECK_FLAG;
+use containerize_build::plan::{HEALTHCHECK_FLAG, STOP_SIGNAL_VARIABLE};
 use containerize_build::settings::{Signals, read_table};
 use containerize_build::{Diagnostic, Origin, SourceFile};
 use proc_macro2::{Span, TokenStream};
@@ -15,8 +15,9 @@ use quote::quote;
 
 /// Declares a binary's container settings next to its code, and adds the runtime support a
 /// minimal image lacks: a built-in healthcheck probe (the image's `HEALTHCHECK` runs the binary
-/// itself, so no shell or curl is needed) and, as PID 1, a prompt exit on SIGTERM (status 143)
-/// and SIGINT (130) unless `signals = "app"`. The function is otherwise untouched: its
+/// itself, so no shell or curl is needed) and, as PID 1, an init that runs the app as its child,
+/// passes signals on, reaps orphans and exits with the app's status; the app exits at once on
+/// the image's stop signal unless `signals = "app"`. The function is otherwise untouched: its
 /// arguments, return type and errors behave as before; it may be `async` (under
 /// `#[tokio::main]`, on either side of this attribute).
 ///
@@ -49,7 +50,7 @@ fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     Ok(quote! {
         #(#attrs)*
         #vis #sig {
-            ::containerize::__private::start(#signals, #HEALTHCHECK_FLAG);
+            ::containerize::__private::start(#signals, #HEALTHCHECK_FLAG, #STOP_SIGNAL_VARIABLE);
             #block
         }
     })

@@ -1,13 +1,18 @@
 //! What `#[containerize::main]` adds to a binary at run time: the healthcheck probe its image's
-//! `HEALTHCHECK` runs, and a prompt exit on SIGTERM and SIGINT when it runs as PID 1 (where the
-//! kernel ignores signals a process does not handle, so `docker stop` would wait out its grace
-//! period). Small on purpose: std and signal-hook, no async runtime.
+//! `HEALTHCHECK` runs, and, as PID 1, an init (see [`init`]) that forwards signals to the app,
+//! reaps orphaned processes and ends with the app's status. Small on purpose: std,
+//! signal-hook and rustix, no async runtime.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-/// Who handles SIGTERM and SIGINT as PID 1.
+// Containers run Linux; elsewhere the binary runs as it would without the attribute.
+#[cfg(target_os = "linux")]
+mod init;
+
+/// Who handles the stop signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signals {
     /// Exit at once with status 128 + the signal.
@@ -16,13 +21,17 @@ pub enum Signals {
     App,
 }
 
-/// Called first in `main`: answers a healthcheck and exits, or sets up signal handling.
-pub fn start(signals: Signals, healthcheck_flag: &str) {
-    let mut args = std::env::args().skip(1);
-    if args.next().as_deref() == Some(healthcheck_flag) {
-        let url = args.next().unwrap_or_default();
-        let timeout = Duration::from_millis(args.next().and_then(|t| t.parse().ok()).unwrap_or(5000));
-        std::process::exit(match probe(&url, timeout) {
+/// Called first in `main`: answers a healthcheck and exits; as PID 1, becomes the container's
+/// init and runs the app as its child; in that child, sets up the stop signal. The flag and the
+/// variable are the plan's, which the macro passes in: the app compiles none of the core.
+pub fn start(signals: Signals, healthcheck_flag: &str, stop_signal_variable: &str) {
+    // Arguments as the OS gives them: an app may well take file names that are not UTF-8.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|first| first == healthcheck_flag) {
+        let mut text = args.map(OsString::into_string);
+        let url = text.next().and_then(Result::ok).unwrap_or_default();
+        let timeout = text.next().and_then(Result::ok).and_then(|t| t.parse().ok()).unwrap_or(5000);
+        std::process::exit(match probe(&url, Duration::from_millis(timeout)) {
             Ok(()) => 0,
             Err(reason) => {
                 eprintln!("unhealthy: {reason}");
@@ -30,9 +39,10 @@ pub fn start(signals: Signals, healthcheck_flag: &str) {
             }
         });
     }
-    if signals == Signals::Exit && std::process::id() == 1 {
-        exit_on_signals();
-    }
+    #[cfg(target_os = "linux")]
+    init::start(signals, stop_signal_variable);
+    #[cfg(not(target_os = "linux"))]
+    let _ = (signals, stop_signal_variable);
 }
 
 /// `http://host:port/path`: a GET answered 2xx or 3xx; `tcp://host:port`: a connection.
@@ -64,22 +74,6 @@ fn probe(url: &str, timeout: Duration) -> Result<(), String> {
         _ => Err(format!("GET {url} answered {status}")),
     }
 }
-
-#[cfg(unix)]
-fn exit_on_signals() {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) else {
-        return;
-    };
-    std::thread::spawn(move || {
-        if let Some(signal) = signals.forever().next() {
-            std::process::exit(128 + signal);
-        }
-    });
-}
-
-#[cfg(not(unix))]
-fn exit_on_signals() {}
 
 #[cfg(test)]
 mod tests {

@@ -52,3 +52,18 @@ fn a_mistake_in_the_attribute_points_into_the_source() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("src/main.rs:") && stderr.contains("`expose`: `eighty` is not a port number"), "{stderr}");
 }
+
+#[test]
+#[cfg(unix)]
+fn arguments_that_are_not_utf8_reach_main() {
+    use std::os::unix::ffi::OsStrExt;
+    let fixture = repo().join("tests/fixtures/pid1");
+    let built = escargot::CargoBuild::new()
+        .manifest_path(fixture.join("Cargo.toml"))
+        .target_dir(repo().join("target/fixtures"))
+        .run()
+        .expect("the fixture builds");
+    let output = built.command().arg(std::ffi::OsStr::from_bytes(b"caf\xe9")).arg("au lait").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "[\"caf\\xE9\", \"au lait\"]\n");
+}

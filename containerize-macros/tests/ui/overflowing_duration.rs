@@ -1,0 +1,2 @@
+#[containerize::main(healthcheck(path = "/healthz", interval = "6000000000000h"))]
+fn main() {}

@@ -1,0 +1,2 @@
+#[containerize::main(healthcheck(path = "/healthz", timeout = "0s"))]
+fn main() {}
