@@ -31,8 +31,13 @@ fn two_copies_of_one_project_each_run_their_own_code() {
         std::thread::sleep(Duration::from_secs(2));
         edit_file(&a.path().join("src/main.rs"), "Hello", "Hallo from A");
         let (tag_a, tag_b) = (TestTag::new(&format!("copy-a-{builder}")), TestTag::new(&format!("copy-b-{builder}")));
-        build(a.path(), &tag_a, &["--buildkit", builder]);
+        let report = build(a.path(), &tag_a, &["--buildkit", builder]);
         build(b.path(), &tag_b, &["--buildkit", builder]);
+        // The plan a build used is the one `--print-plan` shows for the same flags and builder.
+        let printed =
+            containerize(a.path()).args(["--print-plan", "-t", &tag_a.0, "--buildkit", builder]).output().unwrap();
+        let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+        assert_eq!(report["plan"], printed[0], "{builder}");
         assert_eq!(greeting(&tag_a), "Hallo from A, x! (from a static container)", "{builder}");
         assert_eq!(greeting(&tag_b), "Bonjour from B, x! (from a static container)", "{builder}");
     }

@@ -105,7 +105,8 @@ pub struct Args {
     /// stdout) and exit; build it with `docker build -f .containerize/Dockerfile - < FILE`
     #[arg(long, value_name = "FILE", conflicts_with_all = ["print", "print_plan"], help_heading = "Output")]
     pub print_context: Option<PathBuf>,
-    /// Print the built images as JSON on stdout
+    /// Print the built images as JSON on stdout, each with the plan it was built from (the one
+    /// `--print-plan` shows for the same flags and builder)
     #[arg(long, help_heading = "Output")]
     pub json: bool,
     /// After building, run the image once and show its output; arguments after `--` are

@@ -16,7 +16,7 @@ use containerize_build::keys::KEYS;
 use containerize_build::plan::{HEALTHCHECK_FLAG, HealthcheckPlan};
 use containerize_build::settings::{Base, Linkage, Set};
 use containerize_build::validate::{Port, Protocol};
-use containerize_build::{Options, Plan, Project, Selection, Settings, plan_all, render, spec, validate};
+use containerize_build::{Options, Plan, Project, Selection, Settings, Spec, plan_all, render, spec, validate};
 use progress::{Display, Verbosity};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -43,7 +43,10 @@ fn run(args: &Args) -> Result<(), Error> {
     if args.help_settings {
         return write_stdout(&settings_reference());
     }
-    let (project, plans) = prepare(args)?;
+    let (project, spec) = prepare(args)?;
+    // Printed without an engine, a Dockerfile assumes BuildKit, the docker CLI's default; a
+    // build plans again once the engine says which builder it has.
+    let plans = plans(args, &project, &spec, args.buildkit != BuildKit::Never)?;
     if args.print {
         let dockerfiles: Vec<String> = plans.iter().map(render).collect();
         return write_stdout(&dockerfiles.join("\n"));
@@ -56,7 +59,7 @@ fn run(args: &Args) -> Result<(), Error> {
         return write_stdout(&format!("{json}\n"));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Error::Output)?;
-    runtime.block_on(build_all(args, &project, plans))
+    runtime.block_on(build_all(args, &project, &spec))
 }
 
 /// Writes the one image's context as a tar, streamed: to a regular file only once it is whole
@@ -168,8 +171,8 @@ fn write_stdout(text: &str) -> Result<(), Error> {
     out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(Error::Output)
 }
 
-/// Metadata, settings and plans: everything up to the engine.
-fn prepare(args: &Args) -> Result<(Project, Vec<Plan>), Error> {
+/// Metadata and settings: everything up to planning.
+fn prepare(args: &Args) -> Result<(Project, Spec), Error> {
     let mut command = args.manifest.metadata();
     command.other_options(args.cargo_flags());
     let metadata = command.exec().map_err(Error::Metadata)?;
@@ -184,16 +187,19 @@ fn prepare(args: &Args) -> Result<(Project, Vec<Plan>), Error> {
     let spec = spec::resolve(&project, &selection, &flag_settings(args)?)?;
     spec.warnings.iter().for_each(report::diagnostic);
     spec::check_files(&project, &spec)?;
+    Ok((project, spec))
+}
+
+/// Every image's plan, for a builder with BuildKit or without.
+fn plans(args: &Args, project: &Project, spec: &Spec, buildkit: bool) -> Result<Vec<Plan>, Error> {
     let options = Options {
         tags: args.tags.clone(),
         stage: args.stage.clone(),
         cargo_flags: args.cargo_flags(),
-        // Printed without an engine, a Dockerfile assumes BuildKit, the docker CLI's default.
-        cache_mounts: args.buildkit != BuildKit::Never,
+        cache_mounts: buildkit,
         ..Options::default()
     };
-    let plans = plan_all(&project, &spec, &options).map_err(Error::Settings)?;
-    Ok((project, plans))
+    plan_all(project, spec, &options).map_err(Error::Settings)
 }
 
 /// The settings layer the flags make, the highest in precedence.
@@ -241,10 +247,10 @@ fn flag_settings(args: &Args) -> Result<Settings, Error> {
 
 /// Builds, tags and reports every image, then smoke-runs them if asked. Ctrl-C at any point
 /// stops with 130: the images reported so far keep their tags, and nothing else is tagged.
-async fn build_all(args: &Args, project: &Project, plans: Vec<Plan>) -> Result<(), Error> {
+async fn build_all(args: &Args, project: &Project, spec: &Spec) -> Result<(), Error> {
     let interruption = Interruption::listen();
     let mut built = Vec::new();
-    let result = build_and_run(args, project, plans, &interruption, &mut built).await;
+    let result = build_and_run(args, project, spec, &interruption, &mut built).await;
     // Ctrl-C may also come as a step fails: it is what the user did last.
     if matches!(result, Err(Error::Engine(EngineError::Interrupted))) || interruption.happened() {
         return Err(Error::Interrupted { tagged: built.into_iter().flat_map(|image| image.tags).collect() });
@@ -255,7 +261,7 @@ async fn build_all(args: &Args, project: &Project, plans: Vec<Plan>) -> Result<(
 async fn build_and_run(
     args: &Args,
     project: &Project,
-    mut plans: Vec<Plan>,
+    spec: &Spec,
     interruption: &Interruption,
     built: &mut Vec<Built>,
 ) -> Result<(), Error> {
@@ -278,9 +284,7 @@ async fn build_and_run(
         BuildKit::Auto => docker.info.buildkit,
         BuildKit::Never => false,
     };
-    for plan in &mut plans {
-        plan.builder.cache_mounts &= buildkit;
-    }
+    let plans = plans(args, project, spec, buildkit)?;
     if verbosity != Verbosity::Quiet {
         let builder = if buildkit { "BuildKit" } else { "the legacy builder" };
         let info = &docker.info;
@@ -312,7 +316,10 @@ async fn build_and_run(
         }
     }
     if args.json {
-        let json = serde_json::to_string_pretty(&built).expect("results serialize");
+        // Each image with the plan it was built from: the one `--print-plan` shows for the
+        // same flags and builder.
+        let reports: Vec<Report<'_>> = built.iter().zip(&plans).map(|(image, plan)| Report { image, plan }).collect();
+        let json = serde_json::to_string_pretty(&reports).expect("results serialize");
         write_stdout(&format!("{json}\n"))?;
     }
     if args.run {
@@ -321,6 +328,14 @@ async fn build_and_run(
         }
     }
     Ok(())
+}
+
+/// An image in the `--json` report.
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    image: &'a Built,
+    plan: &'a Plan,
 }
 
 fn report_built(image: &Built) -> Result<(), Error> {
