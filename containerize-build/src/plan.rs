@@ -129,24 +129,41 @@ pub struct BuilderStage {
     pub output: String,
     /// The git revision the sources come from, for build scripts to read.
     pub revision: Option<String>,
-    /// Whether cargo's registry, git checkouts and target directory are BuildKit cache mounts,
-    /// kept between builds. Such a Dockerfile needs BuildKit.
-    pub cache_mounts: bool,
-    /// The target directory's cache mount id (`freshness::target_cache_id`).
-    pub target_cache: String,
+    /// The BuildKit cache mounts of every cargo step, kept between builds: cargo's registry
+    /// and git checkouts (shared by every project) and the target directory
+    /// ([`freshness::target_cache_id`]). None for the legacy builder or with `cache-mounts =
+    /// false`; a Dockerfile with them needs BuildKit.
+    pub cache_mounts: Vec<CacheMount>,
+    /// Installs `packages` first (`sh -c`), when there are any.
+    pub install: Option<Vec<String>>,
+    /// The step that builds the real sources: restamps them when the target directory is a
+    /// cache mount (`freshness`), runs `cargo`, then copies the binary to `output` (`sh -c`).
+    pub build: Vec<String>,
+}
+
+/// A BuildKit cache mount, shared by concurrent builds in turn (`sharing=locked`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CacheMount {
+    /// Its id: builds that name the same id share it.
+    pub id: String,
+    /// Where it is mounted.
+    pub target: String,
 }
 
 /// Where the runtime's CA certificates come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CaCertificates {
     /// The base image has them.
     InBase,
-    /// Copied from the builder (scratch, debian-slim).
-    FromBuilder,
+    /// This bundle is copied from the builder, to the same path (scratch, debian-slim).
+    FromBuilder(String),
     /// A custom base: its own business.
     Unmanaged,
 }
+
+/// Debian's CA bundle, where TLS libraries look for it.
+const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// The stage that is shipped.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -155,6 +172,8 @@ pub struct RuntimeStage {
     pub base: String,
     /// Debian packages installed in it.
     pub packages: Vec<String>,
+    /// Installs `packages` (`sh -c`), when there are any.
+    pub install: Option<Vec<String>>,
     /// CA certificates.
     pub ca_certificates: CaCertificates,
     /// The binary's path.
@@ -453,6 +472,30 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
         .chain([profile_dir, image.binary.as_str()])
         .collect::<Vec<_>>()
         .join("/");
+    let cache_mounts = if options.cache_mounts && value(&s.cache_mounts).unwrap_or(true) {
+        vec![
+            CacheMount { id: "containerize-cargo-registry".into(), target: "/usr/local/cargo/registry".into() },
+            CacheMount { id: "containerize-cargo-git".into(), target: "/usr/local/cargo/git".into() },
+            CacheMount {
+                id: freshness::target_cache_id(&package.name, project.workspace_root.as_str()),
+                target: target_dir.clone(),
+            },
+        ]
+    } else {
+        Vec::new()
+    };
+    let output = format!("/out/{}", image.binary);
+    let restamp =
+        if cache_mounts.is_empty() { String::new() } else { format!("{} && ", shell_words(&freshness::command())) };
+    let output_dir = output.rsplit_once('/').map_or("/", |(dir, _)| dir).to_owned();
+    let build = format!(
+        "{restamp}{} && mkdir -p {} && cp {} {}",
+        shell_words(&cargo),
+        shell_words(&[output_dir]),
+        shell_words(std::slice::from_ref(&artifact)),
+        shell_words(std::slice::from_ref(&output)),
+    );
+    let build_packages = value(&s.build_packages).unwrap_or_default();
     let mut env = BTreeMap::from([("CARGO_TARGET_DIR".to_owned(), target_dir)]);
     if value(&s.builder).is_none() {
         // The image's toolchain, whatever a copied rust-toolchain.toml says: rustup would
@@ -473,7 +516,8 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             toolchain,
             toolchain_reason,
             suite,
-            packages: value(&s.build_packages).unwrap_or_default(),
+            install: apt_install(&build_packages),
+            packages: build_packages,
             env,
             build_args: image.settings.build_args.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
             workdir,
@@ -481,22 +525,23 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             target,
             cargo,
             clean,
-            output: format!("/out/{}", image.binary),
+            output,
             revision: project.vcs.as_ref().map(|v| v.revision.clone()),
             artifact,
-            cache_mounts: options.cache_mounts && value(&s.cache_mounts).unwrap_or(true),
-            target_cache: freshness::target_cache_id(&package.name, project.workspace_root.as_str()),
+            cache_mounts,
+            build: ["sh", "-c", &build].map(str::to_owned).to_vec(),
         },
         runtime: RuntimeStage {
             base: base_image(&base, suite),
             ca_certificates: match base {
-                Base::Scratch => CaCertificates::FromBuilder,
+                Base::Scratch => CaCertificates::FromBuilder(CA_BUNDLE.to_owned()),
                 Base::DebianSlim if !runtime_packages.iter().any(|p| p == "ca-certificates") => {
-                    CaCertificates::FromBuilder
+                    CaCertificates::FromBuilder(CA_BUNDLE.to_owned())
                 }
                 Base::Image(_) => CaCertificates::Unmanaged,
                 _ => CaCertificates::InBase,
             },
+            install: apt_install(&runtime_packages),
             packages: runtime_packages,
             entrypoint: value(&s.entrypoint).unwrap_or_else(|| vec![binary_path.clone()]),
             binary: binary_path,
@@ -890,4 +935,27 @@ fn normalize(path: &str) -> String {
         }
     }
     parts.join("/")
+}
+
+/// `apt-get install` of Debian packages, as a `sh -c` command; none for no packages.
+fn apt_install(packages: &[String]) -> Option<Vec<String>> {
+    (!packages.is_empty()).then(|| {
+        let install = format!(
+            "apt-get update && apt-get install --yes --no-install-recommends {} && rm -rf /var/lib/apt/lists/*",
+            shell_words(packages)
+        );
+        ["sh", "-c", &install].map(str::to_owned).to_vec()
+    })
+}
+
+/// Words for `sh -c`: each single-quoted unless it is plainly safe.
+fn shell_words(words: &[String]) -> String {
+    let word = |w: &String| {
+        if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
+            w.clone()
+        } else {
+            format!("'{}'", w.replace('\'', "'\\''"))
+        }
+    };
+    words.iter().map(word).collect::<Vec<_>>().join(" ")
 }

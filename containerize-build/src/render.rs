@@ -8,12 +8,10 @@
 //! frontend image.
 
 use crate::freshness;
-use crate::plan::{BUILD_ROOT, CaCertificates, INCLUDE_DIR, Plan, REVISION_VARIABLE, SOURCES_DIR, STAGING};
+use crate::plan::{BUILD_ROOT, CaCertificates, CacheMount, INCLUDE_DIR, Plan, REVISION_VARIABLE, SOURCES_DIR, STAGING};
 use crate::skeleton::SKELETON_DIR;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-
-const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// Renders the Dockerfile of a plan.
 pub fn render(plan: &Plan) -> String {
@@ -39,8 +37,8 @@ pub fn render(plan: &Plan) -> String {
     line(&mut out, "");
     line(&mut out, &format!("# Compile with Rust {}, {}.", comment(&b.toolchain), comment(&b.toolchain_reason)));
     line(&mut out, &format!("FROM {} AS builder", plain(&b.image)));
-    if !b.packages.is_empty() {
-        line(&mut out, &apt_install(&b.packages));
+    if let Some(install) = &b.install {
+        line(&mut out, &format!("RUN {}", json(install)));
     }
     for (name, default) in &b.build_args {
         line(&mut out, &format!("ARG {}={}", plain(name), quoted(default)));
@@ -48,7 +46,7 @@ pub fn render(plan: &Plan) -> String {
     line(&mut out, &assignments("ENV", &b.env, plain));
     line(&mut out, &format!("WORKDIR {}", quoted(&b.workdir)));
     // Under BuildKit, cargo's downloads and target directory persist between builds.
-    let mounts = if b.cache_mounts { cache_mounts(plan) } else { String::new() };
+    let mounts = cache_mounts(&b.cache_mounts);
     line(&mut out, "# Third-party dependencies first, from a skeleton of the workspace (versions masked,");
     line(&mut out, "# placeholder sources): source edits and version bumps leave these layers cached.");
     line(&mut out, &format!("COPY {}", json_words(&[format!("{SKELETON_DIR}/"), format!("{BUILD_ROOT}/")])));
@@ -67,22 +65,13 @@ pub fn render(plan: &Plan) -> String {
         line(&mut out, &assignments("ENV", &BTreeMap::from([(REVISION_VARIABLE.to_owned(), revision.clone())]), plain));
     }
     line(&mut out, &format!("COPY {}", json_words(&[format!("{SOURCES_DIR}/"), format!("{BUILD_ROOT}/")])));
-    let output_dir = b.output.rsplit_once('/').map_or("/", |(dir, _)| dir).to_owned();
-    // The cached target directory outlives the build: stamp the sources with the time their
-    // content last changed there, so cargo's freshness check can't be fooled (`freshness`).
-    let restamp = if b.cache_mounts { format!("{} && ", shell_words(&freshness::command())) } else { String::new() };
-    if b.cache_mounts {
+    if !b.cache_mounts.is_empty() {
+        // The cached target directory outlives the build: the build step stamps the sources
+        // with the time their content last changed there (`freshness`).
         let script = [freshness::CONTEXT_PATH.to_owned(), freshness::BUILDER_PATH.to_owned()];
         line(&mut out, &format!("COPY {}", json_words(&script)));
     }
-    let build_and_copy = format!(
-        "{restamp}{} && mkdir -p {} && cp {} {}",
-        shell_words(&b.cargo),
-        shell_words(&[output_dir]),
-        shell_words(std::slice::from_ref(&b.artifact)),
-        shell_words(std::slice::from_ref(&b.output)),
-    );
-    line(&mut out, &format!("RUN {mounts}{}", json(&["sh".to_owned(), "-c".to_owned(), build_and_copy])));
+    line(&mut out, &format!("RUN {mounts}{}", json(&b.build)));
     for include in &plan.context.include {
         let staged = format!("{STAGING}{}", include.dest);
         line(&mut out, &format!("COPY {}", json_words(&[format!("{INCLUDE_DIR}/{}", include.src), staged.clone()])));
@@ -95,11 +84,11 @@ pub fn render(plan: &Plan) -> String {
     line(&mut out, "");
     line(&mut out, "# Ship the binary alone on a minimal base.");
     line(&mut out, &format!("FROM {} AS runtime", plain(&r.base)));
-    if !r.packages.is_empty() {
-        line(&mut out, &apt_install(&r.packages));
+    if let Some(install) = &r.install {
+        line(&mut out, &format!("RUN {}", json(install)));
     }
-    if r.ca_certificates == CaCertificates::FromBuilder {
-        line(&mut out, &format!("COPY --from=builder {}", json_words(&[CA_BUNDLE.to_owned(), CA_BUNDLE.to_owned()])));
+    if let CaCertificates::FromBuilder(bundle) = &r.ca_certificates {
+        line(&mut out, &format!("COPY --from=builder {}", json_words(&[bundle.clone(), bundle.clone()])));
     }
     // The image's settings before its files: they stay cached when only the binary changes,
     // which matters to the legacy builder, for which every instruction after a changed one is
@@ -154,31 +143,12 @@ pub fn render(plan: &Plan) -> String {
     out
 }
 
-/// The cache mounts of a cargo step: the registry and git checkouts (shared by every project),
-/// and the target directory the plan names. `sharing=locked` makes concurrent builds take turns.
-fn cache_mounts(plan: &Plan) -> String {
-    let target_dir = plan.builder.env.get("CARGO_TARGET_DIR").map_or("/build/target", String::as_str);
-    let mounts = [
-        ("containerize-cargo-registry".to_owned(), "/usr/local/cargo/registry"),
-        ("containerize-cargo-git".to_owned(), "/usr/local/cargo/git"),
-        (plain(&plan.builder.target_cache), target_dir),
-    ];
+/// The cache mounts of a cargo step.
+fn cache_mounts(mounts: &[CacheMount]) -> String {
     mounts
         .iter()
-        .map(|(id, target)| format!("--mount=type=cache,id={id},target={},sharing=locked \\\n    ", plain(target)))
+        .map(|m| format!("--mount=type=cache,id={},target={},sharing=locked \\\n    ", plain(&m.id), plain(&m.target)))
         .collect()
-}
-
-/// Words for `sh -c`: each single-quoted unless it is plainly safe.
-fn shell_words(words: &[String]) -> String {
-    let word = |w: &String| {
-        if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
-            w.clone()
-        } else {
-            format!("'{}'", w.replace('\'', "'\\''"))
-        }
-    };
-    words.iter().map(word).collect::<Vec<_>>().join(" ")
 }
 
 /// One instruction setting several `KEY="value"` pairs, one per continued line.
@@ -189,15 +159,6 @@ fn assignments(instruction: &str, pairs: &BTreeMap<String, String>, key: fn(&str
         let _ = write!(text, "{separator}{}={}", key(name), quoted(value));
     }
     text
-}
-
-fn apt_install(packages: &[String]) -> String {
-    // `=` pins a version (`libssl-dev=3.0.11-1`); it is plain here, as no key precedes it.
-    let names =
-        packages.iter().map(|p| p.split('=').map(plain).collect::<Vec<_>>().join("=")).collect::<Vec<_>>().join(" ");
-    format!(
-        "RUN apt-get update \\\n && apt-get install --yes --no-install-recommends {names} \\\n && rm -rf /var/lib/apt/lists/*"
-    )
 }
 
 /// A JSON array for `COPY` and `VOLUME`, which expand `$VARIABLES` even in this form: `\` and

@@ -183,7 +183,12 @@ fn hostile_values_cannot_add_instructions() {
     plan.builder.image = hostile.into();
     plan.runtime.base = hostile.into();
     plan.package = hostile.into();
-    plan.builder.target_cache = hostile.into();
+    for mount in &mut plan.builder.cache_mounts {
+        mount.id = hostile.into();
+        mount.target = hostile.into();
+    }
+    plan.builder.install = Some(vec![hostile.into()]);
+    plan.runtime.ca_certificates = containerize_build::plan::CaCertificates::FromBuilder(hostile.into());
     plan.builder.toolchain_reason = hostile.into();
     let dockerfile = render(&plan);
     let mut expected_with_new = expected.clone();
@@ -192,6 +197,12 @@ fn hostile_values_cannot_add_instructions() {
         let at = expected_with_new.iter().rposition(|i| i == after).unwrap() + 1;
         expected_with_new.insert(at, added.to_owned());
     }
+    // And installs packages in the builder, right after its `FROM`.
+    let builder_from = expected_with_new.iter().position(|i| i == "FROM").unwrap();
+    expected_with_new.insert(builder_from + 1, "RUN".to_owned());
+    // And copies the CA bundle right after the runtime's `FROM`.
+    let runtime_from = expected_with_new.iter().rposition(|i| i == "FROM").unwrap();
+    expected_with_new.insert(runtime_from + 1, "COPY".to_owned());
     assert_eq!(instructions(&dockerfile), expected_with_new, "{dockerfile}");
     assert!(!dockerfile.contains("\nRUN rm"), "{dockerfile}");
     assert!(!dockerfile.contains("\nUSER root"), "{dockerfile}");

@@ -176,7 +176,7 @@ impl Context {
         }
         let skeleton = plan.context.skeleton.iter().map(|f| (format!("{SKELETON_DIR}/{}", f.path), f.contents.clone()));
         let mut generated: Vec<(String, String)> = skeleton.collect();
-        if plan.builder.cache_mounts {
+        if !plan.builder.cache_mounts.is_empty() {
             generated.push((freshness::CONTEXT_PATH.to_owned(), freshness::SCRIPT.to_owned()));
         }
         lister.resolve_links()?;
