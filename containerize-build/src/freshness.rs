@@ -33,17 +33,18 @@ pub const BUILDER_PATH: &str = "/usr/local/lib/containerize/restamp.sh";
 /// The record's name, in the target directory.
 pub const RECORD: &str = ".containerize-source-times";
 
-/// The target-directory cache mount's id for a package of the workspace at `workspace_root`.
+/// The target-directory cache mount's id for a package of the checkout `checkout_key` names
+/// (`Project::checkout_key`).
 ///
-/// One per workspace directory, as on the host, where each checkout has its own `target/`:
-/// stamping makes cargo's own freshness check right, but a build script or proc macro may read
-/// files cargo does not track, and only a target directory of its own keeps another copy's
-/// output of those away. One per freshness scheme too: a target directory filled by a different
-/// stamping script or skeleton (another version of this tool) is never reused, since its
-/// record, or its lack of one, would mislead this one.
-pub fn target_cache_id(package: &str, workspace_root: &str) -> String {
+/// One per checkout, as on the host, where each has its own `target/`: stamping makes cargo's
+/// own freshness check right, but a build script or proc macro may read files cargo does not
+/// track, and only a target directory of its own keeps another checkout's output of those
+/// away. One per freshness scheme too: a target directory filled by a different stamping
+/// script or skeleton (another version of this tool) is never reused, since its record, or its
+/// lack of one, would mislead this one.
+pub fn target_cache_id(package: &str, checkout_key: &str) -> String {
     let scheme = [SCRIPT.as_bytes(), b"\0", crate::skeleton::MASKED_VERSION.as_bytes(), b"\0"];
-    let hash = fnv1a(scheme.iter().copied().chain([workspace_root.as_bytes()]));
+    let hash = fnv1a(scheme.iter().copied().chain([checkout_key.as_bytes()]));
     format!("containerize-target-{package}-{hash:016x}")
 }
 

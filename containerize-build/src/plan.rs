@@ -113,8 +113,7 @@ pub struct BuilderStage {
     pub workdir: String,
     /// Static or dynamic.
     pub linkage: Linkage,
-    /// The target triple, when one is given explicitly (static builds, so that build scripts
-    /// and proc-macros are not linked statically).
+    /// The target triple, given explicitly.
     pub target: Option<String>,
     /// The cargo command line (run once on the skeleton, for the dependencies, then on the
     /// real sources).
@@ -456,9 +455,12 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
     let workdir = format!("{BUILD_ROOT}/{}", relative(&context.root, project.workspace_root.as_str()))
         .trim_end_matches('/')
         .to_owned();
-    let target = (linkage == Linkage::Static).then(|| format!("{}-unknown-linux-gnu", options.arch));
+    // Always explicit: static builds then link build scripts and proc macros dynamically, and
+    // a `build.target` in the project's cargo configuration can't move the binary.
+    let target = Some(format!("{}-unknown-linux-gnu", options.arch));
     let profile = value(&s.profile).unwrap_or_else(|| "release".to_owned());
-    let cargo = cargo_command(project, package, image, &profile, target.as_deref(), options);
+    let triple = target.as_deref().expect("the target is always explicit");
+    let cargo = cargo_command(project, package, image, &profile, triple, linkage, options);
     let clean = clean_command(project, &profile, target.as_deref(), options);
     let profile_dir = match profile.as_str() {
         "dev" | "test" => "debug",
@@ -477,7 +479,7 @@ pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<P
             CacheMount { id: "containerize-cargo-registry".into(), target: "/usr/local/cargo/registry".into() },
             CacheMount { id: "containerize-cargo-git".into(), target: "/usr/local/cargo/git".into() },
             CacheMount {
-                id: freshness::target_cache_id(&package.name, project.workspace_root.as_str()),
+                id: freshness::target_cache_id(&package.name, &project.checkout_key),
                 target: target_dir.clone(),
             },
         ]
@@ -765,7 +767,8 @@ fn cargo_command(
     package: &LocalPackage,
     image: &ImageSpec,
     profile: &str,
-    target: Option<&str>,
+    target: &str,
+    linkage: Linkage,
     options: &Options,
 ) -> Vec<String> {
     let s = &image.settings;
@@ -789,12 +792,18 @@ fn cargo_command(
     if value(&s.no_default_features) == Some(true) {
         args.push("--no-default-features".to_owned());
     }
-    if let Some(target) = target {
-        args.extend(["--target".to_owned(), target.to_owned()]);
+    args.extend(["--target".to_owned(), target.to_owned()]);
+    if linkage == Linkage::Static {
         // Through --config, into the table the project's own .cargo/config.toml uses, so cargo
-        // merges the two: it ignores `build.rustflags` once any `target` rustflags exist.
+        // merges the two: it ignores `build.rustflags` once any `target` rustflags exist. A
+        // list merges into a list; flags written as one string are replaced by that string
+        // with ours added (cargo can't merge a list into a string).
         let table = if project.config_has_target_rustflags { format!("target.{target}") } else { "build".to_owned() };
-        args.push(format!("--config={table}.rustflags=[\"-C\", \"target-feature=+crt-static\"]"));
+        let flags = match project.config_string_rustflags.get(&table) {
+            Some(theirs) => toml::Value::String(format!("{theirs} -C target-feature=+crt-static")).to_string(),
+            None => "[\"-C\", \"target-feature=+crt-static\"]".to_owned(),
+        };
+        args.push(format!("--config={table}.rustflags={flags}"));
     }
     let locked = project.root_files.iter().any(|f| f == "Cargo.lock") && options.cargo_flags.is_empty();
     if locked {
@@ -879,17 +888,10 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
     // member left with its skeleton manifest (version masked) would disagree with the lockfile.
     copies.extend(project.packages.iter().map(|p| in_context(p.dir.as_str(), "Cargo.toml")));
     // Each target's root file by name, whatever the ignore rules say: the build can't do
-    // without it. One outside its package brings its directory (its modules) along.
+    // without it. One outside its package is still inside the workspace root or another
+    // package, whose walk brings its modules as that walk chooses files.
     for p in &needed {
-        for target in &p.targets {
-            let path = in_context(p.dir.as_str(), &target.path);
-            let outside = target.path.starts_with("../");
-            copies.push(if outside {
-                path.rsplit_once('/').map_or(path.clone(), |(dir, _)| dir.to_owned())
-            } else {
-                path
-            });
-        }
+        copies.extend(p.targets.iter().map(|target| in_context(p.dir.as_str(), &target.path)));
     }
     copies
         .extend(value(&s.build_include).unwrap_or_default().iter().map(|path| in_context(package.dir.as_str(), path)));

@@ -6,6 +6,7 @@ use crate::toolchain::{self, Toolchain};
 use cargo_metadata::camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::{DependencyKind, Metadata, TargetKind};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A Cargo project as containerize sees it.
@@ -29,12 +30,18 @@ pub struct Project {
     /// Whether the project's `.cargo/config.toml` sets `target.<...>.rustflags`, which makes
     /// cargo ignore `build.rustflags`.
     pub config_has_target_rustflags: bool,
+    /// `rustflags` the project's cargo configuration writes as one string, not a list, by
+    /// table (`build`, `target.<triple>`).
+    pub config_string_rustflags: BTreeMap<String, String>,
     /// The toolchain.
     pub toolchain: Toolchain,
     /// The git checkout, if the workspace is in one.
     pub vcs: Option<Vcs>,
     /// `SOURCE_DATE_EPOCH`, when set: the build's reproducible creation time.
     pub source_date_epoch: Option<i64>,
+    /// Names this checkout's target directory for as long as it lives: the engine's cached
+    /// target directory is this one's, as on the host (`freshness::target_cache_id`).
+    pub checkout_key: String,
 }
 
 /// A package whose sources are on this machine.
@@ -204,6 +211,17 @@ impl Project {
             let targets = config.get("target").and_then(toml::Value::as_table);
             targets.is_some_and(|t| t.values().any(|v| v.get("rustflags").is_some()))
         });
+        let mut config_string_rustflags = BTreeMap::new();
+        for config in &configs {
+            let build = config.get("build").map(|b| ("build".to_owned(), b));
+            let targets = config.get("target").and_then(toml::Value::as_table).into_iter().flatten();
+            let tables = build.into_iter().chain(targets.map(|(triple, t)| (format!("target.{triple}"), t)));
+            for (table, value) in tables {
+                if let Some(flags) = value.get("rustflags").and_then(toml::Value::as_str) {
+                    config_string_rustflags.entry(table).or_insert_with(|| flags.to_owned());
+                }
+            }
+        }
         // Vendored sources (`cargo vendor`): directories of packages, so a package walk would
         // leave them out as nested packages, yet the build reads them.
         let vendored = configs
@@ -234,9 +252,11 @@ impl Project {
             lockfile: std::fs::read_to_string(root.join("Cargo.lock")).ok(),
             root_files,
             config_has_target_rustflags,
+            config_string_rustflags,
             toolchain,
             vcs: Vcs::of(root),
             source_date_epoch,
+            checkout_key: checkout_key(metadata.target_directory.as_std_path()),
         })
     }
 
@@ -392,5 +412,38 @@ impl Vcs {
             revision: git(&["rev-parse", "HEAD"])?,
             commit_time: git(&["log", "-1", "--format=%ct"])?.parse().ok()?,
         })
+    }
+}
+
+/// A key kept in the target directory, made once: a new checkout, even at an old one's path,
+/// or a `cargo clean`, gets a new key, and so a target directory of its own in the engine's
+/// cache, just as it gets an empty `target/` on the host. Files cargo does not track (read by
+/// a build script or a proc macro without `rerun-if-changed`) can then never come from another
+/// checkout's build. Where the target directory can't be written, the workspace's path stands
+/// in (the same directory is then shared by checkouts at that path).
+fn checkout_key(target_directory: &std::path::Path) -> String {
+    let file = target_directory.join("containerize").join("checkout-key");
+    if let Ok(key) = std::fs::read_to_string(&file)
+        && !key.trim().is_empty()
+    {
+        return key.trim().to_owned();
+    }
+    // Unique enough for a cache name: the time, the process and std's random hash keys.
+    let mut hasher = std::hash::BuildHasher::build_hasher(&std::collections::hash_map::RandomState::new());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    std::hash::Hash::hash(&(now.as_nanos(), std::process::id(), target_directory), &mut hasher);
+    let key = format!("{:016x}", std::hash::Hasher::finish(&hasher));
+    let made = std::fs::create_dir_all(file.parent().expect("a file in a directory")).and_then(|()| {
+        // `create_new`: of two first builds at once, one writes and both read its key.
+        let mut out = std::fs::File::options().write(true).create_new(true).open(&file)?;
+        std::io::Write::write_all(&mut out, key.as_bytes())
+    });
+    match made {
+        Ok(()) => key,
+        Err(_) => std::fs::read_to_string(&file)
+            .ok()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| target_directory.display().to_string()),
     }
 }

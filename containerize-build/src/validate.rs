@@ -79,12 +79,14 @@ pub fn image_path(s: &str) -> Checked<String> {
     }
 }
 
-/// A path relative to the package directory, for files taken from the project.
+/// A path relative to the package directory, for files taken from the project. It may climb
+/// with `..` (a sibling member's `../api/schema.json`): the context refuses whatever leads out
+/// of the workspace root and the local packages.
 pub fn project_path(s: &str) -> Checked<String> {
     let safe = all_chars(s, |c| c.is_ascii_alphanumeric() || "._/@+=,:~-".contains(c));
-    if s.starts_with('/') || s.split('/').any(|part| part == "..") || !safe {
+    if s.starts_with('/') || !safe {
         Err(Invalid::new(format!("`{s}` is not a plain relative path"))
-            .help("name a file or directory inside the package, e.g. `config/app.toml`"))
+            .help("name a file or directory of the project, relative to the package, e.g. `config/app.toml`"))
     } else {
         Ok(s.trim_end_matches('/').to_owned())
     }

@@ -144,9 +144,9 @@ pub struct Context {
 }
 
 impl Context {
-    /// Lists the context of a plan. `workspace_root` holds the `.dockerignore`; `target_dir` is
-    /// never sent.
-    pub fn of(plan: &Plan, workspace_root: &Path, target_dir: &Path) -> Result<Context, ContextError> {
+    /// Lists the context of a plan. `workspace_root` holds the `.dockerignore`; `never` (the
+    /// target directory, the file `--print-context` writes) is never sent.
+    pub fn of(plan: &Plan, workspace_root: &Path, never: &[&Path]) -> Result<Context, ContextError> {
         let ignore = match read_ignore_file(&workspace_root.join(".dockerignore"))? {
             Some(text) => DockerIgnore::parse(&text)?,
             None => DockerIgnore::default(),
@@ -159,7 +159,11 @@ impl Context {
         let ignore_base = workspace_root.strip_prefix(&root).unwrap_or(Path::new("")).to_string_lossy().into_owned();
         let mut lister = Lister {
             roots: plan.context.roots.iter().map(canonical).collect::<Result<_, _>>()?,
-            never: target_dir.to_owned(),
+            never: never
+                .iter()
+                .flat_map(|path| std::iter::once(path.to_path_buf()).chain(std::fs::canonicalize(path).ok()))
+                .collect(),
+            canonical_root: std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone()),
             root,
             dockerignore: Arc::new(Dockerignore { ignore, base: ignore_base }),
             entries: BTreeMap::new(),
@@ -395,7 +399,10 @@ struct Lister {
     root: PathBuf,
     /// Canonical directories nothing may come from outside of.
     roots: Vec<PathBuf>,
-    never: PathBuf,
+    /// Paths never sent, as given and canonical.
+    never: Vec<PathBuf>,
+    /// The context root, canonical.
+    canonical_root: PathBuf,
     dockerignore: Arc<Dockerignore>,
     entries: BTreeMap<String, Entry>,
     /// Links that lead inside the roots, by archive name, with where they lead: resolved once
@@ -512,7 +519,7 @@ impl Lister {
                         true
                     });
                 !(entry.file_name() == ".git"
-                    || path == never
+                    || never.iter().any(|n| path == n)
                     || nested_package
                     || package_target
                     || pruned
@@ -568,8 +575,16 @@ impl Lister {
         if !self.roots.iter().any(|root| resolved.starts_with(root)) {
             return Err(ContextError::Outside(path.display().to_string()));
         }
-        if self.dockerignore.excludes(relative) {
-            return Err(ContextError::Excluded(relative.to_owned()));
+        // Where it really is counts too: a link must not carry what is left out there.
+        let real = resolved.strip_prefix(&self.canonical_root).unwrap_or(&resolved).to_string_lossy().into_owned();
+        for name in [relative, real.as_str()] {
+            if self.dockerignore.excludes(name) {
+                return Err(ContextError::Excluded(name.to_owned()));
+            }
+        }
+        if resolved.components().any(|c| c.as_os_str() == ".git") || self.never.iter().any(|n| resolved.starts_with(n))
+        {
+            return Err(ContextError::Excluded(real));
         }
         self.tree(under, relative, &resolved, true)
     }
@@ -599,7 +614,7 @@ impl Lister {
     fn tree(&mut self, under: &'static str, relative: &str, path: &Path, named: bool) -> Result<(), ContextError> {
         let io_error = |source| ContextError::Io { path: path.to_owned(), source };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name == ".git" || path == self.never || (!named && is_dotenv(&name)) {
+        if name == ".git" || self.never.iter().any(|n| path == n) || (!named && is_dotenv(&name)) {
             return Ok(());
         }
         if relative.chars().any(char::is_control) {

@@ -119,7 +119,7 @@ fn flags_override_settings() {
     let dockerfile = String::from_utf8(output.stdout).unwrap();
     assert!(dockerfile.contains("FROM debian:trixie-slim AS runtime"), "{dockerfile}");
     assert!(dockerfile.contains("\"--profile\", \"dev\""), "{dockerfile}");
-    assert!(dockerfile.contains("/build/target/debug/hello"), "{dockerfile}");
+    assert!(dockerfile.contains("/build/target/x86_64-unknown-linux-gnu/debug/hello"), "{dockerfile}");
 }
 
 #[test]

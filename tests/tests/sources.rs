@@ -192,6 +192,16 @@ fn print_context_replaces_a_file_whole_and_writes_through_anything_else() {
     let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left.len(), 2, "no temporary file left: {left:?}");
 
+    // Written inside the project, the archive is not in the next one.
+    let inside = dir.path().join("context.tar");
+    for _ in 0..2 {
+        containerize(dir.path()).arg("--print-context").arg(&inside).assert().success();
+    }
+    let mut archive = tar::Archive::new(std::fs::File::open(&inside).unwrap());
+    let names: Vec<String> =
+        archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
+    assert!(!names.iter().any(|n| n.ends_with("context.tar")), "{names:?}");
+
     // A device or a pipe is written to, never replaced.
     containerize(dir.path()).args(["--print-context", "/dev/null"]).assert().success();
     use std::os::unix::fs::FileTypeExt;
@@ -462,4 +472,61 @@ fn a_crate_patched_with_a_local_copy_builds_from_that_copy() {
         docker(&["run", "--rm", &tag.0]),
         "service Greeter from the shared proto | forty-two, patched | the local itoa"
     );
+}
+
+#[test]
+fn a_new_checkout_at_an_old_ones_path_never_gets_its_build_script_output() {
+    if !engine_available("a_new_checkout_at_an_old_ones_path_never_gets_its_build_script_output") {
+        return;
+    }
+    let dir = fixture("reads-files");
+    let path = dir.path().to_owned();
+    let make = |message: &str| {
+        // Only the script itself is declared: cargo can't know the asset matters.
+        edit_file(&path.join("build.rs"), "rerun-if-changed=assets/message.txt", "rerun-if-changed=build.rs");
+        std::fs::write(path.join("assets/message.txt"), format!("{message}\n")).unwrap();
+    };
+    make("the first checkout");
+    let tag = TestTag::new("same-path");
+    build(&path, &tag, &["--buildkit", "always"]);
+    assert!(docker(&["run", "--rm", &tag.0]).ends_with("| the first checkout"));
+    // Deleted, and another checkout made at the same path (a CI runner's fixed directory).
+    std::fs::remove_dir_all(&path).unwrap();
+    let again = fixture("reads-files");
+    copy_tree(again.path(), &path);
+    make("the second checkout");
+    build(&path, &tag, &["--buildkit", "always"]);
+    assert!(docker(&["run", "--rm", &tag.0]).ends_with("| the second checkout"), "as cargo in a fresh clone");
+}
+
+/// Copies a directory tree.
+fn copy_tree(from: &Path, to: &Path) {
+    let status = std::process::Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn rustflags_and_a_build_target_in_cargo_configuration_are_kept() {
+    if !engine_available("rustflags_and_a_build_target_in_cargo_configuration_are_kept") {
+        return;
+    }
+    let dir = example("hello");
+    std::fs::create_dir_all(dir.path().join(".cargo")).unwrap();
+    // Flags as one string (cargo takes a string or a list) and a default target.
+    let config = "[build]\nrustflags = \"--cfg from_config\"\ntarget = \"x86_64-unknown-linux-gnu\"\n";
+    std::fs::write(dir.path().join(".cargo/config.toml"), config).unwrap();
+    let main = r#"fn main() {
+    let name = std::env::args().nth(1).unwrap_or_default();
+    let word = if cfg!(from_config) { "Configured" } else { "Hello" };
+    let linkage = if cfg!(target_feature = "crt-static") { "static" } else { "dynamic" };
+    println!("{word}, {name}! (from a {linkage} container)");
+}
+"#;
+    std::fs::write(dir.path().join("src/main.rs"), main).unwrap();
+    for base in ["scratch", "distroless-cc"] {
+        let tag = TestTag::new(&format!("cargo-config-{base}"));
+        build(dir.path(), &tag, &["--base", base, "--buildkit", "always"]);
+        let linkage = if base == "scratch" { "static" } else { "dynamic" };
+        assert_eq!(docker(&["run", "--rm", &tag.0, "x"]), format!("Configured, x! (from a {linkage} container)"));
+    }
 }

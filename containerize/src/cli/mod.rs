@@ -72,7 +72,9 @@ fn write_context(project: &Project, plans: &[Plan], file: &std::path::Path) -> R
             Diagnostic::error(Origin::Flag("--print-context"), message, "").with_help("select one with --bin");
         return Err(Error::Settings(vec![diagnostic]));
     };
-    let context = context_of(project, plan)?;
+    // The archive written inside the project must not go into the next one.
+    let output = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
+    let context = context_of(project, plan, Some(&output))?;
     let interrupted = interrupt_flag();
     let write = |out: &mut dyn Write| {
         let mut out = std::io::BufWriter::new(Interruptible { out, interrupted: &interrupted });
@@ -143,10 +145,11 @@ impl<W: Write + ?Sized> Write for Interruptible<'_, W> {
     }
 }
 
-/// Lists a plan's context, with a warning when it is unexpectedly large.
-fn context_of(project: &Project, plan: &Plan) -> Result<Context, Error> {
-    let context = Context::of(plan, project.workspace_root.as_std_path(), project.target_directory.as_std_path())
-        .map_err(EngineError::from)?;
+/// Lists a plan's context, leaving out `output` (where `--print-context` writes), with a
+/// warning when it is unexpectedly large.
+fn context_of(project: &Project, plan: &Plan, output: Option<&std::path::Path>) -> Result<Context, Error> {
+    let never: Vec<&std::path::Path> = [project.target_directory.as_std_path()].into_iter().chain(output).collect();
+    let context = Context::of(plan, project.workspace_root.as_std_path(), &never).map_err(EngineError::from)?;
     let size = context.size();
     if size.bytes > LARGE_CONTEXT {
         let largest: Vec<String> = context
@@ -295,7 +298,7 @@ async fn build_and_run(
         if interruption.happened() {
             return Err(EngineError::Interrupted.into());
         }
-        let context = context_of(project, plan)?;
+        let context = context_of(project, plan, None)?;
         let job = Job {
             binary: &plan.binary,
             dockerfile: render(plan),

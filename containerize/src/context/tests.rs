@@ -15,7 +15,8 @@ fn lister(root: &Path, dockerignore: &str) -> Lister {
         links: Vec::new(),
         root: root.to_owned(),
         roots: vec![fs::canonicalize(root).unwrap()],
-        never: root.join("target"),
+        never: vec![root.join("target")],
+        canonical_root: fs::canonicalize(root).unwrap(),
         dockerignore: Arc::new(Dockerignore {
             ignore: DockerIgnore::parse(dockerignore).unwrap(),
             base: String::new(),
@@ -372,4 +373,18 @@ fn a_named_path_that_dockerignore_excludes_is_refused_not_dropped() {
     write_files(root, &[("config/app.toml", "port = 1")]);
     let error = lister(root, "config\n").named(INCLUDE_DIR, "config/app.toml").unwrap_err();
     assert!(matches!(&error, ContextError::Excluded(path) if path == "config/app.toml"), "{error:?}");
+}
+
+#[test]
+fn a_named_link_into_what_is_left_out_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_files(root, &[("secrets/app.toml", "TOKEN=abc"), (".git/config", "token"), ("target/out", "x")]);
+    std::os::unix::fs::symlink("secrets", root.join("cfg")).unwrap();
+    std::os::unix::fs::symlink(".git/config", root.join("gitconfig")).unwrap();
+    std::os::unix::fs::symlink("target/out", root.join("built")).unwrap();
+    for named in ["cfg/app.toml", "gitconfig", "built"] {
+        let error = lister(root, "secrets/\n").named(INCLUDE_DIR, named).unwrap_err();
+        assert!(matches!(error, ContextError::Excluded(_)), "{named}: {error:?}");
+    }
 }
