@@ -731,7 +731,7 @@ fn linkage(s: &Settings, base: &Base) -> Result<Linkage, Diagnostic> {
 
 fn tags(package: &LocalPackage, image: &ImageSpec, options: &Options) -> Result<Vec<String>, Diagnostic> {
     if !options.tags.is_empty() {
-        return options
+        let mut tags: Vec<String> = options
             .tags
             .iter()
             .map(|t| {
@@ -745,7 +745,9 @@ fn tags(package: &LocalPackage, image: &ImageSpec, options: &Options) -> Result<
                     (name, None, _) => format!("{name}:latest"),
                 })
             })
-            .collect();
+            .collect::<Result<Vec<_>, _>>()?;
+        once_each(&mut tags);
+        return Ok(tags);
     }
     let name = match &image.settings.name {
         Some(set) => set.value.clone(),
@@ -759,7 +761,15 @@ fn tags(package: &LocalPackage, image: &ImageSpec, options: &Options) -> Result<
     };
     let tags =
         value(&image.settings.tags).unwrap_or_else(|| vec![package.version.replace('+', "_"), "latest".to_owned()]);
-    Ok(tags.iter().map(|t| format!("{name}:{t}")).collect())
+    let mut tags: Vec<String> = tags.iter().map(|t| format!("{name}:{t}")).collect();
+    once_each(&mut tags);
+    Ok(tags)
+}
+
+/// Keeps the first of tags named twice (`-t app -t app:latest`): one tag, applied once.
+fn once_each(tags: &mut Vec<String>) {
+    let mut seen = std::collections::BTreeSet::new();
+    tags.retain(|t| seen.insert(t.clone()));
 }
 
 fn cargo_command(

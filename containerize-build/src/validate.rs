@@ -242,8 +242,19 @@ const SIGNAL_NAMES: [&str; 31] = [
 /// A signal as Docker takes it (any case, with or without `SIG`, or a number from 1 to 64),
 /// normalised to `SIGNAME` or the number.
 pub fn signal(s: &str) -> Checked<String> {
+    let refused = |why: &str| {
+        Err(Invalid::new(format!("`{s}` can't be a stop signal: {why}"))
+            .help("use a signal a process can catch, such as `SIGTERM`, `SIGINT` or `SIGQUIT`"))
+    };
     if let Ok(number @ 1..=64) = s.parse::<u8>() {
-        return Ok(number.to_string());
+        // As numbered on Linux: KILL, STOP, the faults, CHLD, and glibc's two internal ones.
+        return match number {
+            9 | 19 => refused("it can't be caught, so the app can't stop cleanly"),
+            4 | 7 | 8 | 11 => refused("it reports a fault, and an init can't pass it on"),
+            17 => refused("it says a child ended, and an init keeps it to reap children"),
+            32 | 33 => refused("the C library keeps it for itself"),
+            _ => Ok(number.to_string()),
+        };
     }
     let upper = s.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
@@ -263,7 +274,13 @@ pub fn signal(s: &str) -> Checked<String> {
                 })
         })
     };
-    if SIGNAL_NAMES.contains(&name) || offset("RTMIN", '+') || offset("RTMAX", '-') {
+    if ["KILL", "STOP"].contains(&name) {
+        refused("it can't be caught, so the app can't stop cleanly")
+    } else if ["SEGV", "BUS", "ILL", "FPE"].contains(&name) {
+        refused("it reports a fault, and an init can't pass it on")
+    } else if name == "CHLD" {
+        refused("it says a child ended, and an init keeps it to reap children")
+    } else if SIGNAL_NAMES.contains(&name) || offset("RTMIN", '+') || offset("RTMAX", '-') {
         Ok(format!("SIG{name}"))
     } else {
         Err(Invalid::new(format!("`{s}` is not a signal"))
@@ -372,7 +389,9 @@ pub mod image {
         if has_domain {
             parts.remove(0);
         }
-        if s.len() <= 255 && parts.iter().all(|p| path_component_ok(p)) {
+        // The engine refuses a name that could be mistaken for an image id.
+        let looks_like_an_id = s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if s.len() <= 255 && parts.iter().all(|p| path_component_ok(p)) && !looks_like_an_id {
             Ok(s.to_owned())
         } else {
             Err(Invalid::new(format!("`{s}` is not an image name"))
@@ -446,6 +465,9 @@ mod tests {
         for bad in ["", "app:", ":1", "App:1", "a b:1", "app@", "a:b:c", "app:-1"] {
             assert!(image::tag_reference(bad).is_err(), "{bad}");
         }
+        // A repository named like an image id, which the engine refuses to tag.
+        assert!(image::tag_reference(&format!("{}:x", "a".repeat(64))).is_err());
+        assert!(image::tag_reference(&format!("{}:x", "a".repeat(63))).is_ok());
         for ok in ["app", "app:1.0", "localhost:5000/a/b:x", "ghcr.io/acme/app"] {
             assert!(image::tag_reference(ok).is_ok(), "{ok}");
         }
@@ -469,18 +491,22 @@ mod tests {
             ("SIGQUIT", "SIGQUIT"),
             ("hup", "SIGHUP"),
             ("sigwinch", "SIGWINCH"),
-            ("SIGCLD", "SIGCHLD"),
+            ("SIGPOLL", "SIGIO"),
             ("IOT", "SIGABRT"),
             ("SIGRTMIN", "SIGRTMIN"),
             ("SIGRTMIN+3", "SIGRTMIN+3"),
             ("SIGRTMIN+15", "SIGRTMIN+15"),
             ("rtmax-14", "SIGRTMAX-14"),
             ("SIGRTMAX", "SIGRTMAX"),
-            ("9", "9"),
+            ("10", "10"),
             ("64", "64"),
             ("+03", "3"),
         ] {
             assert_eq!(signal(written).as_deref(), Ok(normal), "{written}");
+        }
+        // Signals that can't stop an app through an init.
+        for refused in ["SIGKILL", "stop", "SIGSEGV", "SIGCLD", "SIGCHLD", "9", "17", "32", "33"] {
+            assert!(signal(refused).unwrap_err().message.contains("can't be a stop signal"), "{refused}");
         }
         for refused in [
             "SIGFOO",

@@ -644,10 +644,13 @@ async fn ask(host_port: u16, probe: &Probe) -> Result<String, String> {
         Some(path) => {
             let request = format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\nconnection: close\r\n\r\n", probe.port);
             stream.write_all(request.as_bytes()).await.map_err(|_| closed.clone())?;
-            let mut response = Vec::new();
-            let _ = stream.read_to_end(&mut response).await;
-            let response = String::from_utf8_lossy(&response);
-            let status = response.lines().next().unwrap_or_default();
+            // The status line is the answer: a server that keeps the connection open after it
+            // (ignoring `connection: close`) has answered all the same.
+            let mut status_line = Vec::new();
+            let mut reader = tokio::io::BufReader::new(stream);
+            let _ = tokio::io::AsyncBufReadExt::read_until(&mut reader, b'\n', &mut status_line).await;
+            let response = String::from_utf8_lossy(&status_line);
+            let status = response.trim_end();
             let code = status.strip_prefix("HTTP/").and_then(|s| s.split_whitespace().nth(1));
             match code {
                 Some(code) if code.starts_with('2') || code.starts_with('3') => Ok(format!("{status} to GET {path}")),

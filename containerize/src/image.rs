@@ -170,7 +170,8 @@ async fn tag_all(
         match result {
             Ok(previous) => applied.push((tag, previous)),
             Err(error) => {
-                for (tag, previous) in applied {
+                // Newest first, so a tag applied twice ends where it was before the first.
+                for (tag, previous) in applied.into_iter().rev() {
                     // Best effort: the first error is the one to report.
                     let _ = match previous {
                         Some(previous) => engine.tag(&previous, tag).await,

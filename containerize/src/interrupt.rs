@@ -1,6 +1,8 @@
-//! Ctrl-C, heard once for the whole run: a signal that arrives while nothing is waiting for
-//! it (between two requests, while tagging) is remembered, so the next check stops the run.
+//! Ctrl-C (and SIGTERM, SIGHUP), heard once for the whole run: a signal that arrives while
+//! nothing is waiting for it (between two requests, while tagging) is remembered, so the next
+//! check stops the run.
 
+#[cfg(not(unix))]
 use futures_util::FutureExt;
 use tokio::sync::watch;
 
@@ -20,22 +22,46 @@ impl Trigger {
 }
 
 impl Interruption {
-    /// Listens for Ctrl-C from now on (inside a tokio runtime). SIGINT then no longer ends the
-    /// process: the run checks, cleans up and exits with 130.
+    /// Listens for Ctrl-C from now on (inside a tokio runtime), and for SIGTERM and SIGHUP (a
+    /// CI job cancelled, a terminal closed), which must clean up as well. They then no longer
+    /// end the process: the run checks, cleans up and exits with 130.
     pub fn listen() -> Interruption {
         let (trigger, interruption) = Interruption::manual();
-        let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
-        // Polled once here, the handler is in place before this returns: no window in which
-        // a Ctrl-C would still kill the process outright.
-        if (&mut ctrl_c).now_or_never().is_none() {
-            tokio::spawn(async move {
-                // A failure to listen counts as a Ctrl-C: stop rather than run on deaf.
-                let _ = ctrl_c.await;
-                eprintln!("interrupted: stopping, and putting back what was started");
-                trigger.interrupt();
-            });
-        } else {
+        let trigger = std::sync::Arc::new(trigger);
+        let heard = |trigger: std::sync::Arc<Trigger>| {
+            eprintln!("interrupted: stopping, and putting back what was started");
             trigger.interrupt();
+        };
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            for kind in [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()] {
+                // The handler is in place once `signal` returns: no window in which the signal
+                // would still end the process outright. A failure to listen counts as the
+                // signal: stop rather than run on deaf.
+                match signal(kind) {
+                    Ok(mut listener) => {
+                        let trigger = std::sync::Arc::clone(&trigger);
+                        tokio::spawn(async move {
+                            listener.recv().await;
+                            heard(trigger);
+                        });
+                    }
+                    Err(_) => trigger.interrupt(),
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+            if (&mut ctrl_c).now_or_never().is_none() {
+                tokio::spawn(async move {
+                    let _ = ctrl_c.await;
+                    heard(trigger);
+                });
+            } else {
+                trigger.interrupt();
+            }
         }
         interruption
     }

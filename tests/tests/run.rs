@@ -180,6 +180,11 @@ fn a_bad_dockerignore_is_a_project_problem() {
 /// presses Ctrl-C, waits for the tool to take note, then lets the request go on. Gives the
 /// exit status, all it printed on stderr, and the smoke-run container it left, if any.
 fn interrupt_at(dir: &Path, held: &HeldRequest, flags: &[&str]) -> (Option<i32>, String, Option<String>) {
+    signal_at("-INT", dir, held, flags)
+}
+
+/// As [`interrupt_at`], with another signal (`-TERM`, `-HUP`).
+fn signal_at(signal: &str, dir: &Path, held: &HeldRequest, flags: &[&str]) -> (Option<i32>, String, Option<String>) {
     let mut child = Command::new(binary())
         .args(["--buildkit", "never"])
         .args(flags)
@@ -191,7 +196,7 @@ fn interrupt_at(dir: &Path, held: &HeldRequest, flags: &[&str]) -> (Option<i32>,
         .spawn()
         .unwrap();
     let request = held.arrived();
-    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
     let (lines, stderr) = std::sync::mpsc::channel();
     let child_stderr = child.stderr.take().unwrap();
     std::thread::spawn(move || {
@@ -307,4 +312,20 @@ fn ctrl_c_while_the_run_goes_on_leaves_no_container() {
     assert_eq!(status, Some(130), "{stderr}");
     assert!(stderr.contains(&format!("interrupted; tagged before the interruption: {}", tag.0)), "{stderr}");
     assert_eq!(left, None, "the running container is removed");
+}
+
+#[test]
+fn sigterm_or_sighup_during_the_run_cleans_up_as_ctrl_c_does() {
+    if !engine_available("sigterm_or_sighup_during_the_run_cleans_up_as_ctrl_c_does") {
+        return;
+    }
+    // A cancelled CI job sends SIGTERM; a closed terminal, SIGHUP.
+    for signal in ["-TERM", "-HUP"] {
+        let tag = TestTag::new(&format!("signal{}", signal.to_lowercase()));
+        let held = HeldRequest::new(1, |line| line.starts_with("POST ") && line.contains("/wait?"));
+        let (status, stderr, left) =
+            signal_at(signal, shared("sleeper"), &held, &["-t", &tag.0, "--run", "--", "forever"]);
+        assert_eq!(status, Some(130), "{signal}: {stderr}");
+        assert_eq!(left, None, "{signal}: the running container is removed");
+    }
 }
