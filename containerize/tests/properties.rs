@@ -405,12 +405,10 @@ proptest! {
     /// Any table under the package's settings: the reader reports what is wrong, nothing panics.
     #[test]
     fn no_settings_table_panics(entries in prop::collection::vec((key(), toml_value()), 0..6), flags in prop::collection::vec((0..FLAG_SLOTS.len(), hostile()), 0..3)) {
-        let table: toml::Table = entries.into_iter().collect();
-        let manifest = toml::to_string(&toml::Table::from_iter([("package".to_owned(), toml::Value::Table(toml::Table::from_iter([
-            ("metadata".to_owned(), toml::Value::Table(toml::Table::from_iter([("containerize".to_owned(), toml::Value::Table(table))]))),
-        ])))])).unwrap();
+        // Quoted keys, inline values: one line each, whatever they hold.
+        let settings: Vec<String> = entries.iter().map(|(key, value)| format!("{} = {value}", toml_string(key))).collect();
         let flags: Vec<String> = flags.into_iter().map(|(slot, value)| format!("{}={value}", FLAG_SLOTS[slot].0)).collect();
-        dockerfiles(&project(manifest.split_once("[package.metadata.containerize]").map_or("", |(_, rest)| rest), None, None), &flags);
+        dockerfiles(&project(&settings.join("\n"), None, None), &flags);
     }
 
     /// Durations of any size, in the manifest and in the attribute.
