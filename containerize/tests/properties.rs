@@ -125,6 +125,7 @@ fn project(settings: &str, attribute: Option<&str>, metadata: Option<(&str, &str
         name: "app".into(),
         version,
         member: true,
+        patch: false,
         dir: ROOT.into(),
         manifest: SourceFile::new(format!("{ROOT}/Cargo.toml"), manifest),
         about,
