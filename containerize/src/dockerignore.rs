@@ -5,6 +5,9 @@
 //! here because no maintained crate implements these rules, and gitignore's (the `ignore`
 //! crate) differ: patterns are anchored at the root, `[!x]` is the literal set {`!`, `x`},
 //! the last matching rule wins, and a pattern also matches every path under what it matches.
+//! As in Docker, a pattern must first pass Go's `filepath.Match` syntax check, then matches as
+//! the Go regex patternmatcher builds from it: so `[[:alpha:]]` is a POSIX class and `\d` a
+//! digit, and a pattern either step refuses is refused here.
 
 use regex::Regex;
 
@@ -142,8 +145,8 @@ fn clean(path: &str) -> String {
     }
 }
 
-/// Go's `filepath.Match` refuses the pattern, as patternmatcher makes it do for each pattern:
-/// a trailing `\\`, a class left open or empty, a range missing an end.
+/// Refuses what Go's `filepath.Match` refuses, as patternmatcher has it check each pattern:
+/// a trailing `\`, a class left open or empty, a range missing an end.
 fn check_glob_syntax(pattern: &str) -> Result<(), String> {
     let mut chars = pattern.chars().peekable();
     // One class member (Go's `getEsc`), which must leave something after it.

@@ -5,7 +5,8 @@
 //! makes of that regex. The two syntaxes mostly agree; where they differ this follows Go's
 //! `regexp/syntax` parser: `[` inside a class is literal unless it opens `[:name:]`; `&&`, `--`
 //! and `~~` are literal; `\d`, `\s`, `\w` and `\b` are ASCII; octal escapes and `\Q...\E` are
-//! understood; and what Go refuses is refused.
+//! understood; and what Go refuses is refused (Unicode class names, `\p{Greek}`, are left to
+//! the `regex` crate, which knows Go's and a few more spellings).
 
 /// The `regex` crate's spelling of a Go regex, or why Go refuses it.
 pub(super) fn translate(go: &str) -> Result<String, String> {
