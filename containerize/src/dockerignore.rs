@@ -65,11 +65,12 @@ impl DockerIgnore {
             let exclusion = line.starts_with('!');
             if exclusion {
                 line = line[1..].trim();
-                if line.is_empty() {
-                    return Err(error("a lone `!` excludes nothing"));
-                }
             }
             let mut text = clean(line);
+            // Docker cleans `!/` to a lone `!` too.
+            if exclusion && (line.is_empty() || text == "/") {
+                return Err(error("a lone `!` excludes nothing"));
+            }
             if text.len() > 1 && text.starts_with('/') {
                 text.remove(0);
             }
@@ -407,6 +408,8 @@ mod tests {
             "[[:foo:]]",
             "a\\p{Nope}",
             "!",
+            "!/",
+            "! //",
         ];
         for pattern in invalid {
             assert!(DockerIgnore::parse(pattern).is_err(), "`{pattern}` was accepted");
