@@ -143,6 +143,8 @@ fn project(settings: &str, attribute: Option<&str>, metadata: Option<(&str, &str
         root_files: vec!["Cargo.lock".into()],
         lockfile: Some("version = 4\n".into()),
         config_has_target_rustflags: false,
+        config_string_rustflags: Default::default(),
+        checkout_key: "0123456789abcdef".into(),
         toolchain: Toolchain { pinned: None, local: Some("1.95.0".into()) },
         vcs: None,
         source_date_epoch: None,
