@@ -171,8 +171,9 @@ fn json_words(items: &[String]) -> String {
 /// A JSON array in the exec form, which no shell and no variable expansion touches.
 fn json(items: &[String]) -> String {
     let text = serde_json::to_string(items).expect("strings always serialize");
-    // serde_json writes `","`; Docker's own examples write `", "`.
-    text.replace("\",\"", "\", \"")
+    // serde_json writes `","`; Docker's own examples write `", "`. It leaves the Unicode line
+    // separators as they are, which editors show as line breaks: escaped, they read as one line.
+    text.replace("\",\"", "\", \"").replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029")
 }
 
 /// A double-quoted word: `\`, `"` and `$` are escaped; a control character, which Docker
@@ -186,7 +187,7 @@ fn quoted(value: &str) -> String {
                 text.push('\\');
                 text.push(c);
             }
-            c if c.is_control() && c != '\t' => text.extend(c.escape_default()),
+            c if breaks_a_line(c) && c != '\t' => text.extend(c.escape_default()),
             c => text.push(c),
         }
     }
@@ -203,5 +204,11 @@ fn plain(value: &str) -> String {
 
 /// Text for a comment line: control characters become spaces, so it stays one line.
 fn comment(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    text.chars().map(|c| if breaks_a_line(c) { ' ' } else { c }).collect()
+}
+
+/// Control characters, and the Unicode line and paragraph separators that editors break
+/// lines at although Docker does not.
+fn breaks_a_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }

@@ -35,11 +35,12 @@ fn all_chars(s: &str, ok: impl Fn(char) -> bool) -> bool {
 }
 
 /// Free text (an environment or label value): anything but control characters, which no
-/// Dockerfile instruction can carry.
+/// Dockerfile instruction can carry, and the Unicode line separators, which would show it on
+/// two lines.
 pub fn text(s: &str) -> Checked<String> {
-    match s.chars().find(|c| c.is_control() && *c != '\t') {
-        Some(c) => Err(Invalid::new(format!("contains the control character {c:?}"))
-            .help("a Dockerfile value is one line: remove newlines and other control characters")),
+    match s.chars().find(|&c| (c.is_control() && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')) {
+        Some(c) => Err(Invalid::new(format!("contains the line-breaking or control character {c:?}"))
+            .help("a Dockerfile value is one line: remove newlines, line separators and control characters")),
         None => Ok(s.to_owned()),
     }
 }

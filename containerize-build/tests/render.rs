@@ -166,7 +166,7 @@ fn hostile_values_cannot_add_instructions() {
     let spec = resolve(&tame, &Selection::default(), &Settings::default()).unwrap();
     let mut plan = plan(&tame, &spec.images[0], &options).unwrap();
     // Values validation would refuse, put straight into the plan: the renderer holds alone.
-    let hostile = "x\"\nRUN rm -rf / \\\n$HOME '<<EOF'\r\nUSER root\u{0}";
+    let hostile = "x\"\nRUN rm -rf / \\\n$HOME '<<EOF'\r\nUSER root\u{0}\u{2028}CMD sh\u{2029}";
     for map in [&mut plan.runtime.env, &mut plan.runtime.labels, &mut plan.builder.build_args, &mut plan.builder.env] {
         for value in map.values_mut() {
             *value = hostile.into();
@@ -208,6 +208,8 @@ fn hostile_values_cannot_add_instructions() {
     assert_eq!(instructions(&dockerfile), expected_with_new, "{dockerfile}");
     assert!(!dockerfile.contains("\nRUN rm"), "{dockerfile}");
     assert!(!dockerfile.contains("\nUSER root"), "{dockerfile}");
+    // Nor on a line of its own in an editor, which breaks lines at the Unicode separators.
+    assert!(!dockerfile.contains(['\u{2028}', '\u{2029}']), "{dockerfile}");
     insta::assert_snapshot!(dockerfile);
 }
 

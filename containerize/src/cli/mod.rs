@@ -206,7 +206,7 @@ fn plans(args: &Args, project: &Project, spec: &Spec, buildkit: bool) -> Result<
 }
 
 /// The settings layer the flags make, the highest in precedence.
-fn flag_settings(args: &Args) -> Result<Settings, Error> {
+pub fn flag_settings(args: &Args) -> Result<Settings, Error> {
     let mut errors = Vec::new();
     let mut check = |flag: &'static str, result: validate::Checked<()>| {
         if let Err(invalid) = result {
