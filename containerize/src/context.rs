@@ -147,10 +147,7 @@ impl Context {
     /// Lists the context of a plan. `workspace_root` holds the `.dockerignore`; `never` (the
     /// target directory, the file `--print-context` writes) is never sent.
     pub fn of(plan: &Plan, workspace_root: &Path, never: &[&Path]) -> Result<Context, ContextError> {
-        let ignore = match read_ignore_file(&workspace_root.join(".dockerignore"))? {
-            Some(text) => DockerIgnore::parse(&text)?,
-            None => DockerIgnore::default(),
-        };
+        let ignore = Context::dockerignore(workspace_root)?;
         let root = PathBuf::from(&plan.context.root);
         let canonical = |relative: &String| {
             let dir = root.join(relative);
@@ -185,6 +182,15 @@ impl Context {
         }
         lister.resolve_links()?;
         Ok(Context { entries: lister.entries, generated })
+    }
+
+    /// The workspace's `.dockerignore` (none is no patterns): read on its own, it can be
+    /// checked before any engine is asked anything.
+    pub fn dockerignore(workspace_root: &Path) -> Result<DockerIgnore, ContextError> {
+        match read_ignore_file(&workspace_root.join(".dockerignore"))? {
+            Some(text) => Ok(DockerIgnore::parse(&text)?),
+            None => Ok(DockerIgnore::default()),
+        }
     }
 
     /// A context of files made in memory only.

@@ -189,3 +189,16 @@ fn a_tag_must_be_a_tag() {
     assert_eq!(plans[0]["tags"], serde_json::json!(["reg.example/hello:latest"]));
     assert_eq!(plans[0]["origins"]["tags"]["at"], "--tag");
 }
+
+#[test]
+fn what_can_be_told_without_an_engine_is_told_before_asking_one() {
+    let dir = example("hello");
+    let no_engine = "unix:///nonexistent/docker.sock";
+    let output =
+        containerize(dir.path()).args(["--stage", "builder", "--run"]).env("DOCKER_HOST", no_engine).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--stage builder stops before the runtime stage"), "{}", stderr(&output));
+    std::fs::write(dir.path().join(".dockerignore"), "[\n").unwrap();
+    let output = containerize(dir.path()).env("DOCKER_HOST", no_engine).output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "a bad .dockerignore, not a missing engine: {}", stderr(&output));
+}

@@ -58,6 +58,13 @@ fn run(args: &Args) -> Result<(), Error> {
         let json = serde_json::to_string_pretty(&plans).expect("plans serialize");
         return write_stdout(&format!("{json}\n"));
     }
+    if args.run && args.stage.as_deref() == Some("builder") {
+        let message = "--run runs the image, but --stage builder stops before the runtime stage";
+        let diagnostic = Diagnostic::error(Origin::Flag("--run"), message, "").with_help("leave out --stage, or --run");
+        return Err(Error::Settings(vec![diagnostic]));
+    }
+    // A bad `.dockerignore` is the project's problem, told before any engine is asked.
+    Context::dockerignore(project.workspace_root.as_std_path()).map_err(EngineError::from)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Error::Output)?;
     runtime.block_on(build_all(args, &project, &spec))
 }
