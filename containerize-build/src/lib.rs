@@ -36,9 +36,9 @@ pub mod toolchain;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Origin, Severity, SourceFile};
-pub use plan::{Options, Plan, plan, plan_all};
+pub use plan::{Options, Plan, plan_all, plan_image};
 pub use project::Project;
-pub use render::render;
+pub use render::dockerfile;
 pub use script::configure;
 pub use settings::Settings;
 pub use spec::{ImageSpec, Selection, Spec, resolve};

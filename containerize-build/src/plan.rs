@@ -312,7 +312,7 @@ pub fn plan_all(project: &Project, spec: &Spec, options: &Options) -> Result<Vec
     let mut plans = Vec::new();
     let mut errors = Vec::new();
     for image in &spec.images {
-        match plan(project, image, options) {
+        match plan_image(project, image, options) {
             Ok(plan) => plans.push(plan),
             Err(problems) => {
                 // Workspace settings are shared: the same mistake comes back for every image.
@@ -390,7 +390,7 @@ fn and_list(items: &[String]) -> String {
 }
 
 /// Makes the plan for one image. Errors are settings that contradict each other or the project.
-pub fn plan(project: &Project, image: &ImageSpec, options: &Options) -> Result<Plan, Vec<Diagnostic>> {
+pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Result<Plan, Vec<Diagnostic>> {
     let package = project.member(&image.package).expect("the spec selects members of this project");
     let s = &image.settings;
     let mut errors = Vec::new();

@@ -148,6 +148,7 @@ pub struct Vcs {
 
 /// Why a project can't be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProjectError {
     /// A file could not be read.
     #[error("failed to read {path}")]

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Renders the Dockerfile of a plan.
-pub fn render(plan: &Plan) -> String {
+pub fn dockerfile(plan: &Plan) -> String {
     let mut out = String::new();
     let b = &plan.builder;
     let r = &plan.runtime;

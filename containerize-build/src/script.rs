@@ -27,12 +27,13 @@ use crate::diagnostic::Diagnostic;
 use crate::plan::REVISION_VARIABLE;
 use crate::project::{Project, ProjectError};
 use crate::spec::{self, Selection, SpecError};
-use crate::{Options, Plan, Settings, plan_all, render};
+use crate::{Options, Plan, Settings, dockerfile, plan_all};
 use cargo_metadata::camino::Utf8PathBuf;
 use std::io::Write;
 
 /// Why the build script failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScriptError {
     /// Not run by cargo as a build script.
     #[error("{0} is not set: call containerize_build::configure() from a build script")]
@@ -145,7 +146,7 @@ pub fn run(out: &mut impl Write) -> Result<Vec<Plan>, ScriptError> {
     for plan in &plans {
         let dir = metadata.target_directory.join("containerize").join(&plan.package).join(&plan.binary);
         let json = serde_json::to_string_pretty(&[plan]).expect("plans serialize") + "\n";
-        write_if_changed(&dir.join("Dockerfile"), &render(plan))?;
+        write_if_changed(&dir.join("Dockerfile"), &dockerfile(plan))?;
         write_if_changed(&dir.join("plan.json"), &json)?;
     }
     // The main binary's image: the one named like the package, else the first.

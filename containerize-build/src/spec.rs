@@ -41,6 +41,7 @@ pub struct ImageSpec {
 
 /// Why the request can't be met.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SpecError {
     /// Settings have errors (the diagnostics say which); warnings may be among them.
     #[error("invalid container settings")]

@@ -3,7 +3,9 @@
 
 use containerize_build::project::{About, Binary, LocalPackage, PackageFiles, TargetFile, TargetRole, Vcs};
 use containerize_build::toolchain::Toolchain;
-use containerize_build::{Options, Project, Selection, Settings, SourceFile, plan, plan_all, render, resolve};
+use containerize_build::{
+    Options, Project, Selection, Settings, SourceFile, dockerfile, plan_all, plan_image, resolve,
+};
 
 const ROOT: &str = "/home/dev/app";
 
@@ -67,7 +69,7 @@ fn dockerfiles(project: &Project) -> String {
     let options = Options { arch: "x86_64".into(), ..Options::default() };
     spec.images
         .iter()
-        .map(|image| render(&plan(project, image, &options).expect("a plan")))
+        .map(|image| dockerfile(&plan_image(project, image, &options).expect("a plan")))
         .collect::<Vec<_>>()
         .join("\n# ----------\n\n")
 }
@@ -164,7 +166,7 @@ fn hostile_values_cannot_add_instructions() {
     let expected = instructions(&dockerfiles(&tame));
     let options = Options { arch: "x86_64".into(), ..Options::default() };
     let spec = resolve(&tame, &Selection::default(), &Settings::default()).unwrap();
-    let mut plan = plan(&tame, &spec.images[0], &options).unwrap();
+    let mut plan = plan_image(&tame, &spec.images[0], &options).unwrap();
     // Values validation would refuse, put straight into the plan: the renderer holds alone.
     let hostile = "x\"\nRUN rm -rf / \\\n$HOME '<<EOF'\r\nUSER root\u{0}\u{2028}CMD sh\u{2029}";
     for map in [&mut plan.runtime.env, &mut plan.runtime.labels, &mut plan.builder.build_args, &mut plan.builder.env] {
@@ -192,7 +194,7 @@ fn hostile_values_cannot_add_instructions() {
     plan.builder.install = Some(vec![hostile.into()]);
     plan.runtime.ca_certificates = containerize_build::plan::CaCertificates::FromBuilder(hostile.into());
     plan.builder.toolchain_reason = hostile.into();
-    let dockerfile = render(&plan);
+    let dockerfile = dockerfile(&plan);
     let mut expected_with_new = expected.clone();
     // The hostile plan also sets WORKDIR, VOLUME and STOPSIGNAL, which the tame one lacks.
     for (after, added) in [("LABEL", "STOPSIGNAL"), ("COPY", "VOLUME"), ("VOLUME", "WORKDIR")] {
@@ -226,14 +228,14 @@ fn the_same_inputs_give_the_same_bytes() {
 fn plan_as_json() {
     let project = single("base = \"scratch\"");
     let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
-    let plan = plan(&project, &spec.images[0], &Options { arch: "x86_64".into(), ..Options::default() }).unwrap();
+    let plan = plan_image(&project, &spec.images[0], &Options { arch: "x86_64".into(), ..Options::default() }).unwrap();
     insta::assert_json_snapshot!(plan);
 }
 
 fn plan_errors(settings: &str) -> String {
     let project = single(settings);
     let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
-    let errors = plan(&project, &spec.images[0], &Options::default()).unwrap_err();
+    let errors = plan_image(&project, &spec.images[0], &Options::default()).unwrap_err();
     errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
@@ -254,7 +256,7 @@ fn the_legacy_builder_gets_no_cache_mounts() {
     let project = single("base = \"distroless-static\"");
     let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
     let options = Options { arch: "x86_64".into(), cache_mounts: false, ..Options::default() };
-    let dockerfile = render(&plan(&project, &spec.images[0], &options).unwrap());
+    let dockerfile = dockerfile(&plan_image(&project, &spec.images[0], &options).unwrap());
     assert!(!dockerfile.contains("--mount"), "{dockerfile}");
     insta::assert_snapshot!(dockerfile);
 }
@@ -281,11 +283,11 @@ fn settings_in_code_give_a_healthcheck_and_cargo_toml_overrides_them() {
 fn a_healthcheck_needs_the_attribute_and_a_port() {
     let project = single("healthcheck = { path = \"/healthz\", port = 8080 }");
     let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
-    let errors = plan(&project, &spec.images[0], &Options::default()).unwrap_err();
+    let errors = plan_image(&project, &spec.images[0], &Options::default()).unwrap_err();
     assert!(errors[0].message.contains("has no built-in probe"), "{errors:?}");
     let project = with_main("", "#[containerize::main(healthcheck(path = \"/\"))]\nfn main() {}\n");
     let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
-    let errors = plan(&project, &spec.images[0], &Options::default()).unwrap_err();
+    let errors = plan_image(&project, &spec.images[0], &Options::default()).unwrap_err();
     assert!(errors[0].message.contains("no port"), "{errors:?}");
 }
 

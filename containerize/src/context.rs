@@ -45,6 +45,7 @@ pub struct ContextSize {
 
 /// Why a context can't be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ContextError {
     /// The `.dockerignore` is invalid.
     #[error(transparent)]

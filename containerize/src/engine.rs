@@ -134,6 +134,7 @@ pub enum Phase {
 
 /// Why the engine could not do what was asked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EngineError {
     /// Nothing answers where the engine should be.
     #[error("no Docker engine answers at {host}")]

@@ -39,6 +39,7 @@ pub mod exit {
 
 /// Anything that stops `cargo containerize`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Settings are invalid; the diagnostics say where and why.
     #[error("invalid container settings")]

@@ -8,7 +8,7 @@ use containerize::cli::args::Cargo;
 use containerize::cli::flag_settings;
 use containerize_build::project::{About, Binary, LocalPackage, PackageFiles, TargetFile, TargetRole};
 use containerize_build::toolchain::Toolchain;
-use containerize_build::{Options, Project, Selection, SourceFile, keys::KEYS, plan, render, resolve};
+use containerize_build::{Options, Project, Selection, SourceFile, dockerfile, keys::KEYS, plan_image, resolve};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use std::sync::LazyLock;
@@ -164,7 +164,7 @@ fn dockerfiles(project: &Project, flags: &[String]) -> Option<Vec<String>> {
     let spec = resolve(project, &selection, &flag_settings(&args).ok()?).ok()?;
     let options =
         Options { arch: "x86_64".into(), tags: args.tags.clone(), stage: args.stage.clone(), ..Options::default() };
-    spec.images.iter().map(|image| plan(project, image, &options).ok().map(|plan| render(&plan))).collect()
+    spec.images.iter().map(|image| plan_image(project, image, &options).ok().map(|plan| dockerfile(&plan))).collect()
 }
 
 /// What each line of a Dockerfile is, as Docker's parser splits it (on `\n`): an instruction's

@@ -16,7 +16,7 @@ use containerize_build::keys::KEYS;
 use containerize_build::plan::{HEALTHCHECK_FLAG, HealthcheckPlan};
 use containerize_build::settings::{Base, Linkage, Set};
 use containerize_build::validate::{Port, Protocol};
-use containerize_build::{Options, Plan, Project, Selection, Settings, Spec, plan_all, render, spec, validate};
+use containerize_build::{Options, Plan, Project, Selection, Settings, Spec, dockerfile, plan_all, spec, validate};
 use progress::{Display, Verbosity};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -48,7 +48,7 @@ fn run(args: &Args) -> Result<(), Error> {
     // build plans again once the engine says which builder it has.
     let plans = plans(args, &project, &spec, args.buildkit != BuildKit::Never)?;
     if args.print {
-        let dockerfiles: Vec<String> = plans.iter().map(render).collect();
+        let dockerfiles: Vec<String> = plans.iter().map(dockerfile).collect();
         return write_stdout(&dockerfiles.join("\n"));
     }
     if let Some(file) = &args.print_context {
@@ -86,7 +86,7 @@ fn write_context(project: &Project, plans: &[Plan], file: &std::path::Path) -> R
     let write = |out: &mut dyn Write| {
         let mut out = std::io::BufWriter::new(Interruptible { out, interrupted: &interrupted });
         let written: Result<(), Error> =
-            context.write(&render(plan), &mut out).map(drop).map_err(|e| EngineError::from(e).into());
+            context.write(&dockerfile(plan), &mut out).map(drop).map_err(|e| EngineError::from(e).into());
         let written = written.and_then(|()| out.flush().map_err(Error::Output));
         if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(EngineError::Interrupted.into());
@@ -308,7 +308,7 @@ async fn build_and_run(
         let context = context_of(project, plan, None)?;
         let job = Job {
             binary: &plan.binary,
-            dockerfile: render(plan),
+            dockerfile: dockerfile(plan),
             context,
             target: &plan.target_stage,
             tags: &plan.tags,
