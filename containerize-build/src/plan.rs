@@ -62,7 +62,7 @@ pub struct Plan {
     /// The runtime stage.
     pub runtime: RuntimeStage,
     /// The build context.
-    pub context: Context,
+    pub context: ContextFiles,
     /// Where each setting that was set came from, by key (`user`, `env.RUST_LOG`,
     /// `healthcheck.timeout`); a key not listed has its built-in default.
     pub origins: BTreeMap<String, SettingOrigin>,
@@ -226,9 +226,10 @@ pub struct ProbeTiming {
     pub retries: Option<u32>,
 }
 
-/// The files sent to the engine.
+/// The files sent to the engine, as the plan names them (the `containerize` crate's `Context` lists
+/// and streams them).
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Context {
+pub struct ContextFiles {
     /// The directory the context is taken from: the workspace root, or the nearest directory
     /// holding it and every path dependency outside it.
     pub root: String,
@@ -879,7 +880,7 @@ fn relative(root: &str, path: &str) -> String {
 
 /// The context root holds the workspace and every local package, so relative paths between
 /// them (`path = "../lib"`) still hold in the builder.
-fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
+fn context(project: &Project, package: &LocalPackage, s: &Settings) -> ContextFiles {
     let mut root = project.workspace_root.clone();
     for p in &project.packages {
         while !p.dir.starts_with(&root) {
@@ -930,7 +931,7 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> Context {
         .collect();
     let with_skeleton =
         project.root_files.iter().filter(|f| *f != "Cargo.lock").map(|f| in_context(workspace, f)).collect();
-    Context { root, roots, skeleton, with_skeleton, packages, copies, include }
+    ContextFiles { root, roots, skeleton, with_skeleton, packages, copies, include }
 }
 
 /// A `/`-separated relative path with `dir/..` pairs folded; a leading `..` stays, so a path
