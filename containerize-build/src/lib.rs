@@ -25,6 +25,7 @@ pub mod freshness;
 pub mod keys;
 pub mod manifest;
 pub mod node;
+pub mod pipeline;
 pub mod plan;
 pub mod project;
 pub mod render;
@@ -36,6 +37,7 @@ pub mod toolchain;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Origin, Severity, SourceFile};
+pub use pipeline::{PlanError, prepare};
 pub use plan::{Options, Plan, plan_all, plan_image};
 pub use project::Project;
 pub use render::dockerfile;

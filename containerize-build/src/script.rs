@@ -24,10 +24,11 @@
 //! config files, the git `HEAD`), so an unchanged project does not run the script again.
 
 use crate::diagnostic::Diagnostic;
+use crate::pipeline::{self, PlanError};
 use crate::plan::REVISION_VARIABLE;
-use crate::project::{Project, ProjectError};
-use crate::spec::{self, Selection, SpecError};
-use crate::{Options, Plan, Settings, dockerfile, plan_all};
+use crate::project::Project;
+use crate::spec::Selection;
+use crate::{Options, Plan, Settings, dockerfile};
 use cargo_metadata::camino::Utf8PathBuf;
 use std::io::Write;
 
@@ -38,18 +39,9 @@ pub enum ScriptError {
     /// Not run by cargo as a build script.
     #[error("{0} is not set: call containerize_build::configure() from a build script")]
     NotABuildScript(&'static str),
-    /// `cargo metadata` failed.
-    #[error("failed to read the project's metadata: {0}")]
-    Metadata(#[from] cargo_metadata::Error),
-    /// The project can't be used.
+    /// The project could not be planned.
     #[error(transparent)]
-    Project(#[from] ProjectError),
-    /// The settings are invalid.
-    #[error("invalid container settings")]
-    Settings(Vec<Diagnostic>),
-    /// The package selection failed.
-    #[error(transparent)]
-    Selection(SpecError),
+    Plan(#[from] PlanError),
     /// Writing the Dockerfile or plan failed.
     #[error("failed to write {path}")]
     Write {
@@ -61,22 +53,13 @@ pub enum ScriptError {
     },
 }
 
-impl From<SpecError> for ScriptError {
-    fn from(error: SpecError) -> Self {
-        match error {
-            SpecError::Invalid(diagnostics) => ScriptError::Settings(diagnostics),
-            other => ScriptError::Selection(other),
-        }
-    }
-}
-
 /// Validates the package's container settings, writes its Dockerfiles and plans, and tells
 /// cargo what the app may read and when to run again. A problem fails the build.
 pub fn configure() {
     let mut out = std::io::stdout().lock();
     if let Err(error) = run(&mut out) {
         let diagnostics = match &error {
-            ScriptError::Settings(diagnostics) => diagnostics.clone(),
+            ScriptError::Plan(PlanError::Settings(diagnostics)) => diagnostics.clone(),
             _ => Vec::new(),
         };
         for diagnostic in diagnostics.iter().filter(|d| d.is_error()) {
@@ -131,18 +114,16 @@ pub fn run(out: &mut impl Write) -> Result<Vec<Plan>, ScriptError> {
     if let Ok(target) = std::env::var("TARGET") {
         command.other_options(vec!["--filter-platform".to_owned(), target]);
     }
-    let metadata = command.exec()?;
-    let project = Project::load(&metadata)?;
+    let metadata = command.exec().map_err(PlanError::from)?;
     let selection = Selection { packages: vec![package.clone()], ..Selection::default() };
-    let spec = spec::resolve(&project, &selection, &Settings::default())?;
-    spec::check_files(&project, &spec)?;
+    let (project, spec) = pipeline::prepare(&metadata, &selection, &Settings::default())?;
     let mut emit = |name: &str, value: &str| {
         directive(out, name, value).map_err(|source| ScriptError::Write { path: "stdout".into(), source })
     };
     for warning in &spec.warnings {
         emit("warning", &summary(warning))?;
     }
-    let plans = plan_all(&project, &spec, &Options::default()).map_err(ScriptError::Settings)?;
+    let plans = pipeline::plans(&project, &spec, &Options::default())?;
     for plan in &plans {
         let dir = metadata.target_directory.join("containerize").join(&plan.package).join(&plan.binary);
         let json = serde_json::to_string_pretty(&[plan]).expect("plans serialize") + "\n";

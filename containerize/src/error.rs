@@ -3,9 +3,9 @@
 
 use crate::context::ContextError;
 use crate::engine::{EngineError, Phase};
-use containerize_build::Diagnostic;
 use containerize_build::project::ProjectError;
 use containerize_build::spec::SpecError;
+use containerize_build::{Diagnostic, PlanError};
 
 /// Exit statuses, documented in `--help`.
 pub mod exit {
@@ -41,18 +41,12 @@ pub mod exit {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Settings are invalid; the diagnostics say where and why.
+    /// Settings or flags are invalid; the diagnostics say where and why.
     #[error("invalid container settings")]
     Settings(Vec<Diagnostic>),
-    /// `cargo metadata` failed.
-    #[error("failed to read the project's metadata")]
-    Metadata(#[source] cargo_metadata::Error),
-    /// The project can't be used.
+    /// The project could not be planned (metadata, project, selection).
     #[error(transparent)]
-    Project(#[from] ProjectError),
-    /// The selection can't be met.
-    #[error(transparent)]
-    Selection(SpecError),
+    Plan(PlanError),
     /// The engine failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -67,11 +61,12 @@ pub enum Error {
     },
 }
 
-impl From<SpecError> for Error {
-    fn from(error: SpecError) -> Self {
+impl From<PlanError> for Error {
+    fn from(error: PlanError) -> Self {
         match error {
-            SpecError::Invalid(diagnostics) => Error::Settings(diagnostics),
-            other => Error::Selection(other),
+            // Shown like the flags' own diagnostics, with the same status.
+            PlanError::Settings(diagnostics) => Error::Settings(diagnostics),
+            other => Error::Plan(other),
         }
     }
 }
@@ -82,7 +77,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Settings(_) => exit::USAGE,
-            Error::Metadata(_) | Error::Project(_) | Error::Selection(_) => exit::PROJECT,
+            Error::Plan(_) => exit::PROJECT,
             Error::Output(_) => exit::INTERNAL,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::Engine(error) => match error {
@@ -119,12 +114,16 @@ impl Error {
     /// How to fix it, where there is something to say.
     pub fn help(&self) -> Option<String> {
         match self {
-            Error::Metadata(_) => Some("run `cargo metadata` in the project to see cargo's own message".into()),
-            Error::Project(ProjectError::UnsupportedPath(_)) => Some("rename the file or directory".into()),
-            Error::Selection(SpecError::UnknownPackage { .. } | SpecError::UnknownBinary { .. }) => {
+            Error::Plan(PlanError::Metadata(_)) => {
+                Some("run `cargo metadata` in the project to see cargo's own message".into())
+            }
+            Error::Plan(PlanError::Project(ProjectError::UnsupportedPath(_))) => {
+                Some("rename the file or directory".into())
+            }
+            Error::Plan(PlanError::Selection(SpecError::UnknownPackage { .. } | SpecError::UnknownBinary { .. })) => {
                 Some("check the name, or leave the flag out to build every binary".into())
             }
-            Error::Selection(SpecError::NoBinaries(_)) => {
+            Error::Plan(PlanError::Selection(SpecError::NoBinaries(_))) => {
                 Some("select a package with a [[bin]] target, e.g. with -p".into())
             }
             Error::Engine(e) => e.help(),

@@ -13,10 +13,11 @@ use crate::interrupt::Interruption;
 use args::{Args, BuildKit, Color};
 use containerize_build::diagnostic::{Diagnostic, Origin};
 use containerize_build::keys::KEYS;
+use containerize_build::pipeline::{self, PlanError};
 use containerize_build::plan::{HEALTHCHECK_FLAG, HealthcheckPlan};
 use containerize_build::settings::{Base, Linkage, Set};
 use containerize_build::validate::{Port, Protocol};
-use containerize_build::{Options, Plan, Project, Selection, Settings, Spec, dockerfile, plan_all, spec, validate};
+use containerize_build::{Options, Plan, Project, Selection, Settings, Spec, dockerfile, validate};
 use progress::{Display, Verbosity};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -185,8 +186,7 @@ fn write_stdout(text: &str) -> Result<(), Error> {
 fn prepare(args: &Args) -> Result<(Project, Spec), Error> {
     let mut command = args.manifest.metadata();
     command.other_options(args.cargo_flags());
-    let metadata = command.exec().map_err(Error::Metadata)?;
-    let project = Project::load(&metadata)?;
+    let metadata = command.exec().map_err(PlanError::from)?;
     let selection = Selection {
         packages: args.workspace.package.clone(),
         workspace: args.workspace.workspace || args.workspace.all,
@@ -194,9 +194,8 @@ fn prepare(args: &Args) -> Result<(Project, Spec), Error> {
         bins: args.bins.clone(),
         current_package: metadata.root_package().map(|p| p.name.to_string()),
     };
-    let spec = spec::resolve(&project, &selection, &flag_settings(args)?)?;
+    let (project, spec) = containerize_build::prepare(&metadata, &selection, &flag_settings(args)?)?;
     spec.warnings.iter().for_each(report::diagnostic);
-    spec::check_files(&project, &spec)?;
     Ok((project, spec))
 }
 
@@ -209,7 +208,7 @@ fn plans(args: &Args, project: &Project, spec: &Spec, buildkit: bool) -> Result<
         cache_mounts: buildkit,
         ..Options::default()
     };
-    plan_all(project, spec, &options).map_err(Error::Settings)
+    Ok(pipeline::plans(project, spec, &options)?)
 }
 
 /// The settings layer the flags make, the highest in precedence.
