@@ -888,7 +888,10 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> ContextFi
         }
     }
     let root = root.to_string();
-    let in_context = |dir: &str, path: &str| normalize(&format!("{}/{path}", relative(&root, dir)));
+    let in_context = |dir: &str, path: &str| {
+        let dir = relative(&root, dir);
+        clean_path(&if dir.is_empty() { path.to_owned() } else { format!("{dir}/{path}") })
+    };
     let workspace = project.workspace_root.as_str();
     let needed = project.needed_by(package);
     let mut copies: Vec<String> = std::iter::once("Cargo.toml")
@@ -934,9 +937,11 @@ fn context(project: &Project, package: &LocalPackage, s: &Settings) -> ContextFi
     ContextFiles { root, roots, skeleton, with_skeleton, packages, copies, include }
 }
 
-/// A `/`-separated relative path with `dir/..` pairs folded; a leading `..` stays, so a path
-/// that leaves the context root is still seen as such.
-fn normalize(path: &str) -> String {
+/// Go's `filepath.Clean` for `/`-separated paths: `.` and empty parts dropped, `dir/..` pairs
+/// folded; a leading `..` stays (so a path that leaves the context root is still seen as
+/// such), and an empty result is `.`. Docker cleans `.dockerignore` patterns the same way.
+pub fn clean_path(path: &str) -> String {
+    let rooted = path.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {
@@ -944,10 +949,16 @@ fn normalize(path: &str) -> String {
             ".." if parts.last().is_some_and(|p| *p != "..") => {
                 parts.pop();
             }
-            part => parts.push(part),
+            ".." if rooted => {}
+            other => parts.push(other),
         }
     }
-    parts.join("/")
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_owned(),
+        (false, false) => joined,
+    }
 }
 
 /// `apt-get install` of Debian packages, as a `sh -c` command; none for no packages.

@@ -9,6 +9,7 @@
 //! the Go regex patternmatcher builds from it: so `[[:alpha:]]` is a POSIX class and `\d` a
 //! digit, and a pattern either step refuses is refused here.
 
+use containerize_build::plan::clean_path;
 use regex::Regex;
 
 mod re2;
@@ -66,7 +67,7 @@ impl DockerIgnore {
             if exclusion {
                 line = line[1..].trim();
             }
-            let mut text = clean(line);
+            let mut text = clean_path(line);
             // Docker cleans `!/` to a lone `!` too.
             if exclusion && (line.is_empty() || text == "/") {
                 return Err(error("a lone `!` excludes nothing"));
@@ -121,28 +122,6 @@ impl Pattern {
             }
             Kind::Regex(regex) => regex.is_match(path),
         }
-    }
-}
-
-/// Go's `filepath.Clean` for `/`-separated paths.
-fn clean(path: &str) -> String {
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." if parts.last().is_some_and(|p| *p != "..") => {
-                parts.pop();
-            }
-            ".." if rooted => {}
-            other => parts.push(other),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_owned(),
-        (false, false) => joined,
     }
 }
 
