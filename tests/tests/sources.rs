@@ -438,7 +438,7 @@ fn a_target_outside_every_package_is_refused_even_inside_the_context_root() {
     let output = containerize(dir.path()).args(["--bin", "beside", "--print-context", "-"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("elsewhere is outside the"), "{stderr}");
+    assert!(stderr.contains("elsewhere/main.rs is outside the project"), "{stderr}");
     assert!(output.stdout.is_empty());
 }
 
