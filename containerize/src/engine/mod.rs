@@ -1,0 +1,310 @@
+//! The container engine: the only async module, and the only one that talks to Docker.
+//!
+//! [`Engine`] is small on purpose: what a build, a tag, an inspection and a smoke run need.
+//! [`Docker`] implements it with bollard; tests use a recording fake.
+//!
+//! Here the port: the trait, what goes through it, and its errors. `docker` is the bollard
+//! adapter; `stream` reads the engine's build stream into [`BuildEvent`]s.
+
+use crate::context::ContextError;
+use crate::interrupt::Interruption;
+use bollard::errors::Error as BollardError;
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+mod docker;
+mod stream;
+
+pub use docker::Docker;
+pub use stream::{BuildKitProgress, stream_events};
+
+/// The oldest engine API that builds multi-stage Dockerfiles with `COPY --from` (Docker 17.06).
+pub const MINIMUM_API: (u32, u32) = (1, 30);
+/// The oldest engine API with BuildKit (Docker 18.09).
+pub const BUILDKIT_API: (u32, u32) = (1, 39);
+
+/// What the engine says about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineInfo {
+    /// Where it was reached.
+    pub host: String,
+    /// Its version, e.g. `20.10.24`.
+    pub version: String,
+    /// Its API version, e.g. `1.41`.
+    pub api_version: String,
+    /// Whether it builds with BuildKit through the API (Docker 18.09 and later; not Podman).
+    pub buildkit: bool,
+}
+
+/// What a build is asked to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildRequest {
+    /// The Dockerfile's path in the context.
+    pub dockerfile: String,
+    /// The stage to stop at.
+    pub target: String,
+    /// BuildKit, or the legacy builder.
+    pub buildkit: bool,
+}
+
+/// One thing that happened during a build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuildEvent {
+    /// A step began: `Step 3/12 : RUN ...`, or BuildKit's `[builder 3/12] RUN ...`.
+    Step {
+        /// The stage, where the builder names it (BuildKit does).
+        stage: Option<String>,
+        /// Its number.
+        number: u32,
+        /// How many there are.
+        total: u32,
+        /// The instruction.
+        instruction: String,
+    },
+    /// Output of the current step.
+    Output(String),
+    /// Progress of a pull.
+    Status(String),
+    /// The id of an image a stage produced; the last one is the result.
+    ImageId(String),
+}
+
+/// An image on the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// Its id.
+    pub id: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// The user it runs as.
+    pub user: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Its exposed ports, as `8080/tcp`.
+    pub exposed: Vec<String>,
+}
+
+/// How a smoke run checks that a service answers: from outside the container, through the
+/// port the engine publishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    /// The container's port.
+    pub port: u16,
+    /// An HTTP path to GET (the healthcheck's), else a TCP connection the app must accept.
+    pub http_path: Option<String>,
+}
+
+impl std::fmt::Display for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.http_path {
+            Some(path) => write!(f, "GET {path} on port {}", self.port),
+            None => write!(f, "a connection on port {}", self.port),
+        }
+    }
+}
+
+/// How a smoke run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The container exited with this status.
+    Exited(i64),
+    /// The service answered the probe (and was then stopped): how.
+    Answered(String),
+    /// The time ran out (the container was then stopped); the probe's last failure, if any.
+    TimedOut(Option<String>),
+}
+
+/// A smoke run: how it ended, and what the container printed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// How it ended.
+    pub ending: Ending,
+    /// What it printed, stdout and stderr interleaved.
+    pub logs: String,
+}
+
+/// When an engine call failed: while making the image, or while running it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Building, inspecting or tagging.
+    Build,
+    /// The smoke run.
+    Run,
+}
+
+/// Why the engine could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// Nothing answers where the engine should be.
+    #[error("no Docker engine answers at {host}")]
+    Unreachable {
+        /// Where we looked.
+        host: String,
+        /// What the connection said.
+        #[source]
+        source: BollardError,
+    },
+    /// The socket is there but not ours to use.
+    #[error("permission denied on the Docker socket at {host}")]
+    PermissionDenied {
+        /// Where we looked.
+        host: String,
+    },
+    /// `--buildkit always`, but the engine has no BuildKit.
+    #[error("the engine {version} (API {api}) does not offer BuildKit")]
+    NoBuildKit {
+        /// Its version.
+        version: String,
+        /// Its API version.
+        api: String,
+    },
+    /// The engine is too old.
+    #[error("the Docker engine {version} (API {api}) is too old: multi-stage builds need API {}.{} (Docker 17.06) or newer", MINIMUM_API.0, MINIMUM_API.1)]
+    TooOld {
+        /// Its version.
+        version: String,
+        /// Its API version.
+        api: String,
+    },
+    /// A base image is neither on the engine nor pullable.
+    #[error("base image `{image}` is not on the engine and could not be pulled")]
+    BaseImageMissing {
+        /// The image.
+        image: String,
+        /// What the engine said.
+        message: String,
+    },
+    /// A step of the build failed.
+    #[error("the image build failed at `{step}`: {message}")]
+    StepFailed {
+        /// The step's instruction.
+        step: String,
+        /// What the engine said.
+        message: String,
+        /// What the step printed.
+        output: String,
+    },
+    /// The build stream reported an error (before it is tied to a step).
+    #[error("{0}")]
+    BuildFailed(String),
+    /// The build ended without an image.
+    #[error("the engine finished the build without reporting an image")]
+    NoImage,
+    /// Sending the context failed.
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    /// A smoke run exited non-zero.
+    #[error("`{image}` exited with status {status}")]
+    RunFailed {
+        /// The image.
+        image: String,
+        /// Its exit status.
+        status: i64,
+    },
+    /// A service never answered from outside its container.
+    #[error("`{image}` did not answer {probe} from outside the container within {}s{}", .waited.as_secs(), .last.as_ref().map_or(String::new(), |l| format!(" ({l})")))]
+    NotAnswered {
+        /// The image.
+        image: String,
+        /// What was asked of it.
+        probe: Probe,
+        /// How long we waited.
+        waited: Duration,
+        /// The last failed attempt, where there was one.
+        last: Option<String>,
+    },
+    /// A run (with no port to probe) was still going when the time ran out.
+    #[error("`{image}` was still running after {}s, so it was stopped", .waited.as_secs())]
+    RunTimedOut {
+        /// The image.
+        image: String,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
+    /// Another engine call failed.
+    #[error("failed to {action}")]
+    Api {
+        /// What we were doing.
+        action: &'static str,
+        /// Building or running.
+        phase: Phase,
+        /// Why it failed.
+        #[source]
+        source: BollardError,
+    },
+}
+
+impl EngineError {
+    /// How to fix it.
+    pub fn help(&self) -> Option<String> {
+        Some(match self {
+            EngineError::Unreachable { .. } => {
+                "start the engine (`sudo systemctl start docker`, or Docker Desktop), or point DOCKER_HOST at one, e.g. DOCKER_HOST=unix:///run/user/1000/docker.sock".into()
+            }
+            EngineError::PermissionDenied { .. } => {
+                "add your user to the `docker` group (`sudo usermod -aG docker $USER`, then log in again), or use rootless Docker and set DOCKER_HOST".into()
+            }
+            EngineError::TooOld { .. } => "upgrade the Docker engine".into(),
+            EngineError::NoBuildKit { .. } => {
+                "use `--buildkit auto` or `never`, or an engine with BuildKit (Docker 18.09 or later)".into()
+            }
+            EngineError::BaseImageMissing { image, .. } => {
+                format!("no registry answered: pull `{image}` where one is reachable and `docker save`/`docker load` it here, or set `builder`/`base` to an image the engine has")
+            }
+            EngineError::StepFailed { .. } => "the step's output is above; run with -v to see every step's output".into(),
+            EngineError::NotAnswered { probe, .. } => format!(
+                "make the service listen on 0.0.0.0:{port} (every interface), not 127.0.0.1:{port}: the container's loopback is out of reach from outside it; if it only starts slowly, raise --run-timeout",
+                port = probe.port
+            ),
+            EngineError::RunTimedOut { .. } => {
+                "a run with arguments (or of an image with no exposed port) waits for the program to exit: raise --run-timeout, or pass arguments that make it exit".into()
+            }
+            EngineError::Context(ContextError::LinkOutside { .. } | ContextError::Outside(_)) => {
+                "only files of the workspace and its local packages are sent: copy the file into the project and name that copy".into()
+            }
+            EngineError::Context(ContextError::Name(_)) => "rename it, or leave it out with .dockerignore".into(),
+            EngineError::Context(ContextError::Excluded(path)) => {
+                format!("add `!{path}` to .dockerignore, after the pattern that excludes it")
+            }
+            EngineError::Context(ContextError::NotAFile(_)) => "make it a regular file, or remove it".into(),
+            EngineError::Context(ContextError::Changed(_)) => {
+                "something wrote to it during the build: build again, or leave it out with .dockerignore".into()
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// A container engine.
+pub trait Engine {
+    /// Builds `request` from a tar `context`, reporting what happens.
+    fn build(
+        &self,
+        request: &BuildRequest,
+        context: BoxStream<'static, Result<Bytes, std::io::Error>>,
+    ) -> BoxStream<'_, Result<BuildEvent, EngineError>>;
+    /// Tags image `id` as `reference`.
+    fn tag(&self, id: &str, reference: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Removes a tag (or an image).
+    fn untag(&self, reference: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Describes an image.
+    fn inspect(&self, reference: &str) -> impl Future<Output = Result<ImageInfo, EngineError>> + Send;
+    /// Runs `image` once with `args` until it exits, answers `probe`, or `timeout` passes,
+    /// whichever comes first; Ctrl-C stops it too. The container is removed whatever happens.
+    fn run_once(
+        &self,
+        image: &str,
+        args: &[String],
+        probe: Option<&Probe>,
+        timeout: Duration,
+        interruption: &Interruption,
+    ) -> impl Future<Output = Result<RunOutcome, EngineError>> + Send;
+}

@@ -1,0 +1,145 @@
+//! The engine's build stream, legacy or BuildKit, as [`BuildEvent`]s.
+
+use super::*;
+use bollard::models::BuildInfoAux;
+
+/// The events in one item of the build stream: the legacy builder's text, BuildKit's status.
+pub fn stream_events(info: bollard::models::BuildInfo, buildkit: &mut BuildKitProgress) -> Vec<BuildEvent> {
+    let mut events = Vec::new();
+    if let Some(text) = info.stream {
+        // The daemon colours a step's stderr for terminals; the step's text is what matters.
+        let text = text.replace("\u{1b}[91m", "").replace("\u{1b}[0m", "");
+        for line in text.split_inclusive('\n') {
+            let step = line.strip_prefix("Step ").and_then(|rest| {
+                let (numbers, instruction) = rest.split_once(" : ")?;
+                let (number, total) = numbers.split_once('/')?;
+                Some(BuildEvent::Step {
+                    stage: None,
+                    number: number.parse().ok()?,
+                    total: total.parse().ok()?,
+                    instruction: instruction.trim_end().to_owned(),
+                })
+            });
+            events.push(step.unwrap_or_else(|| BuildEvent::Output(line.to_owned())));
+        }
+    }
+    if let Some(status) = info.status {
+        events.push(BuildEvent::Status(status));
+    }
+    match info.aux {
+        Some(BuildInfoAux::Default(image)) => events.extend(image.id.map(BuildEvent::ImageId)),
+        Some(BuildInfoAux::BuildKit(status)) => events.extend(buildkit.events(status)),
+        None => {}
+    }
+    events
+}
+
+/// What BuildKit has reported so far: its status messages repeat each vertex as it goes.
+#[derive(Default)]
+pub struct BuildKitProgress {
+    started: std::collections::HashSet<String>,
+    cached: std::collections::HashSet<String>,
+}
+
+impl BuildKitProgress {
+    /// The new events in one status message.
+    pub fn events(&mut self, status: bollard::moby::buildkit::v1::StatusResponse) -> Vec<BuildEvent> {
+        let mut events = Vec::new();
+        for vertex in status.vertexes {
+            if vertex.started.is_some() && self.started.insert(vertex.digest.clone()) {
+                events.push(buildkit_step(&vertex.name));
+            }
+            if vertex.completed.is_some() && vertex.cached && self.cached.insert(vertex.digest.clone()) {
+                events.push(BuildEvent::Output("CACHED\n".to_owned()));
+            }
+        }
+        for log in status.logs {
+            events.push(BuildEvent::Output(String::from_utf8_lossy(&log.msg).into_owned()));
+        }
+        events
+    }
+}
+
+/// A BuildKit vertex name, `[builder 3/12] RUN ...`, as a step; other vertices
+/// (`[internal] load build context`) as status.
+fn buildkit_step(name: &str) -> BuildEvent {
+    let parsed = name.strip_prefix('[').and_then(|rest| {
+        let (bracket, instruction) = rest.split_once("] ")?;
+        let mut words = bracket.split_whitespace().rev();
+        let (number, total) = words.next()?.split_once('/')?;
+        Some(BuildEvent::Step {
+            stage: words.next().map(str::to_owned),
+            number: number.parse().ok()?,
+            total: total.parse().ok()?,
+            // The cache mounts say nothing about the step; its command does.
+            instruction: instruction
+                .split_whitespace()
+                .filter(|w| !w.starts_with("--mount="))
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+    });
+    parsed.unwrap_or_else(|| BuildEvent::Status(format!("{name}\n")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buildkit_vertices_become_steps() {
+        assert_eq!(
+            buildkit_step("[builder  5/14] RUN [\"cargo\", \"build\"]"),
+            BuildEvent::Step {
+                stage: Some("builder".into()),
+                number: 5,
+                total: 14,
+                instruction: "RUN [\"cargo\", \"build\"]".into()
+            }
+        );
+        assert_eq!(
+            buildkit_step(
+                "[builder 7/7] RUN --mount=type=cache,id=x,target=/t --mount=type=cache,id=y,target=/u [cargo build]"
+            ),
+            BuildEvent::Step {
+                stage: Some("builder".into()),
+                number: 7,
+                total: 7,
+                instruction: "RUN [cargo build]".into()
+            }
+        );
+        assert_eq!(
+            buildkit_step("[ 2/3] COPY a b"),
+            BuildEvent::Step { stage: None, number: 2, total: 3, instruction: "COPY a b".into() }
+        );
+        assert_eq!(
+            buildkit_step("[internal] load build context"),
+            BuildEvent::Status("[internal] load build context\n".into())
+        );
+    }
+
+    #[test]
+    fn legacy_stream_lines_become_events() {
+        let info = bollard::models::BuildInfo {
+            stream: Some("Step 3/12 : RUN [\"cargo\", \"build\"]\n ---> Running in 1a2b\n".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            stream_events(info, &mut BuildKitProgress::default()),
+            [
+                BuildEvent::Step {
+                    stage: None,
+                    number: 3,
+                    total: 12,
+                    instruction: "RUN [\"cargo\", \"build\"]".into()
+                },
+                BuildEvent::Output(" ---> Running in 1a2b\n".into()),
+            ]
+        );
+        let aux = bollard::models::BuildInfo {
+            aux: Some(BuildInfoAux::Default(bollard::models::ImageId { id: Some("sha256:ab".into()) })),
+            ..Default::default()
+        };
+        assert_eq!(stream_events(aux, &mut BuildKitProgress::default()), [BuildEvent::ImageId("sha256:ab".into())]);
+    }
+}
