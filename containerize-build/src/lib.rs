@@ -6,7 +6,7 @@
 //! ```text
 //! Cargo.toml files ──cargo_metadata──▶ Project   (project.rs: packages, binaries, toolchain, checkout)
 //! settings tables ──────────────────▶ Spec       (manifest.rs, settings.rs, spec.rs: merged, with origins)
-//! Project + Spec ───────────────────▶ Plan       (plan.rs: every decision; serializable; deterministic)
+//! Project + Spec ───────────────────▶ Plan       (plan/: every decision; serializable; deterministic)
 //! Plan ─────────────────────────────▶ Dockerfile (render.rs: a pure function)
 //! ```
 //!

@@ -1,0 +1,36 @@
+//! Where things are: paths in the context and the builder, names the image and the app share.
+
+/// The tool that wrote the plan, named in the Dockerfile's header.
+pub const GENERATOR: &str = concat!("cargo-containerize ", env!("CARGO_PKG_VERSION"));
+
+/// Where the context root is mounted in the builder.
+pub const BUILD_ROOT: &str = "/build";
+
+/// Where the generated Dockerfile sits in the build context.
+pub const DOCKERFILE: &str = ".containerize/Dockerfile";
+
+/// Where the project's files sit in the build context: one directory, copied in one step.
+pub const SOURCES_DIR: &str = ".containerize/sources";
+
+/// Where `include` files sit in the build context, apart from the sources so that changing
+/// one does not recompile the binary.
+pub const INCLUDE_DIR: &str = ".containerize/include";
+
+/// The argument that turns a binary with `#[containerize::main]` into its own health probe.
+pub const HEALTHCHECK_FLAG: &str = "--containerize-healthcheck";
+
+/// The variable that tells the runtime of `#[containerize::main]`, in the container, which
+/// signal `docker stop` sends (the `STOPSIGNAL`), so that it ends the app on that signal.
+pub const STOP_SIGNAL_VARIABLE: &str = "CONTAINERIZE_STOP_SIGNAL";
+
+/// The variable that carries the git revision into the builder, where there is no checkout.
+pub const REVISION_VARIABLE: &str = "CONTAINERIZE_REVISION";
+
+/// Where runtime files are staged in the builder, to be copied into the runtime in one step.
+pub const STAGING: &str = "/staging";
+
+/// The stages of every Dockerfile, in order.
+pub const STAGES: [&str; 2] = ["builder", "runtime"];
+
+/// The non-root user images run as unless told otherwise (distroless's `nonroot`).
+pub const DEFAULT_USER: &str = "65532:65532";

@@ -1,0 +1,503 @@
+//! What will happen: every decision for one image, made from the project and its spec.
+//!
+//! Pure and deterministic: the same project and spec give the same plan, byte for byte,
+//! whichever machine computes it, save for the context root (an absolute path).
+//!
+//! Here the data model and the planning of an image and of a run; the decisions of each part
+//! live beside it: `layout` (paths and names), `builder`, `runtime`, `tags`, `context`.
+
+use crate::diagnostic::{Diagnostic, Origin};
+use crate::freshness;
+use crate::project::{LocalPackage, PackageFiles, Project};
+use crate::settings::{Base, Include, Layer, Linkage, Set, Settings, Suite};
+use crate::skeleton::{self, SkeletonFile};
+use crate::spec::{ImageSpec, Spec};
+use crate::validate::{self, Port};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+mod builder;
+mod context;
+mod layout;
+mod runtime;
+mod tags;
+
+use builder::*;
+pub use context::clean_path;
+use context::*;
+pub use layout::*;
+use runtime::*;
+use tags::*;
+
+/// Everything that will happen to build one image.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    /// The tool that made the plan.
+    pub generator: &'static str,
+    /// The package.
+    pub package: String,
+    /// Its version.
+    pub version: String,
+    /// The binary.
+    pub binary: String,
+    /// Image references to tag, the first being the primary one.
+    pub tags: Vec<String>,
+    /// The stage to build (`runtime` for the image; `builder` to stop early).
+    pub target_stage: String,
+    /// The builder stage.
+    pub builder: BuilderStage,
+    /// The runtime stage.
+    pub runtime: RuntimeStage,
+    /// The build context.
+    pub context: ContextFiles,
+    /// Where each setting that was set came from, by key (`user`, `env.RUST_LOG`,
+    /// `healthcheck.timeout`); a key not listed has its built-in default.
+    pub origins: BTreeMap<String, SettingOrigin>,
+}
+
+/// Where a setting was set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SettingOrigin {
+    /// The layer that set it.
+    pub layer: Layer,
+    /// `file:line:column` (relative to the workspace root when inside it), or the flag.
+    pub at: String,
+}
+
+impl SettingOrigin {
+    fn new(layer: Layer, origin: &Origin, workspace_root: &std::path::Path) -> Self {
+        let at = match origin {
+            Origin::File { .. } => {
+                let (path, line, column) = origin.location().expect("a file origin has a location");
+                let path = path.strip_prefix(workspace_root).unwrap_or(path);
+                format!("{}:{line}:{column}", path.display())
+            }
+            Origin::Flag(flag) => (*flag).to_owned(),
+            Origin::Derived => origin.to_string(),
+        };
+        Self { layer, at }
+    }
+}
+
+/// The stage that compiles the binary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BuilderStage {
+    /// The builder image.
+    pub image: String,
+    /// The Rust toolchain in it.
+    pub toolchain: String,
+    /// Why that toolchain.
+    pub toolchain_reason: String,
+    /// The Debian release of builder and runtime.
+    pub suite: Suite,
+    /// Debian packages installed first.
+    pub packages: Vec<String>,
+    /// Environment of the build.
+    pub env: BTreeMap<String, String>,
+    /// Build arguments and their defaults.
+    pub build_args: BTreeMap<String, String>,
+    /// The workspace root in the builder.
+    pub workdir: String,
+    /// Static or dynamic.
+    pub linkage: Linkage,
+    /// The target triple, given explicitly.
+    pub target: Option<String>,
+    /// The cargo command line (run once on the skeleton, for the dependencies, then on the
+    /// real sources).
+    pub cargo: Vec<String>,
+    /// Removes the skeleton's local artifacts after the dependency build, so no placeholder
+    /// can pass for a real crate.
+    pub clean: Vec<String>,
+    /// The built binary's path in the builder, where cargo leaves it.
+    pub artifact: String,
+    /// Where the build step copies the binary, for the runtime stage to take it from (the
+    /// target directory may be a cache mount, gone after the step).
+    pub output: String,
+    /// The git revision the sources come from, for build scripts to read.
+    pub revision: Option<String>,
+    /// The BuildKit cache mounts of every cargo step, kept between builds: cargo's registry
+    /// and git checkouts (shared by every project) and the target directory
+    /// ([`freshness::target_cache_id`]). None for the legacy builder or with `cache-mounts =
+    /// false`; a Dockerfile with them needs BuildKit.
+    pub cache_mounts: Vec<CacheMount>,
+    /// Installs `packages` first (`sh -c`), when there are any.
+    pub install: Option<Vec<String>>,
+    /// The step that builds the real sources: restamps them when the target directory is a
+    /// cache mount (`freshness`), runs `cargo`, then copies the binary to `output` (`sh -c`).
+    pub build: Vec<String>,
+}
+
+/// A BuildKit cache mount, shared by concurrent builds in turn (`sharing=locked`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CacheMount {
+    /// Its id: builds that name the same id share it.
+    pub id: String,
+    /// Where it is mounted.
+    pub target: String,
+}
+
+/// Where the runtime's CA certificates come from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaCertificates {
+    /// The base image has them.
+    InBase,
+    /// This bundle is copied from the builder, to the same path (scratch, debian-slim).
+    FromBuilder(String),
+    /// A custom base: its own business.
+    Unmanaged,
+}
+
+/// The stage that is shipped.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuntimeStage {
+    /// The base image (`scratch` for none).
+    pub base: String,
+    /// Debian packages installed in it.
+    pub packages: Vec<String>,
+    /// Installs `packages` (`sh -c`), when there are any.
+    pub install: Option<Vec<String>>,
+    /// CA certificates.
+    pub ca_certificates: CaCertificates,
+    /// The binary's path.
+    pub binary: String,
+    /// Files copied in from the package.
+    pub include: Vec<Include>,
+    /// `ENTRYPOINT`.
+    pub entrypoint: Vec<String>,
+    /// `CMD`, if any.
+    pub cmd: Vec<String>,
+    /// `USER`.
+    pub user: String,
+    /// `WORKDIR`, if any.
+    pub workdir: Option<String>,
+    /// `ENV`.
+    pub env: BTreeMap<String, String>,
+    /// `LABEL`: OCI labels from Cargo metadata, then the user's.
+    pub labels: BTreeMap<String, String>,
+    /// `EXPOSE`.
+    pub expose: Vec<Port>,
+    /// `VOLUME`.
+    pub volumes: Vec<String>,
+    /// `STOPSIGNAL`, if any.
+    pub stop_signal: Option<String>,
+    /// `HEALTHCHECK`, if any.
+    pub healthcheck: Option<HealthcheckPlan>,
+}
+
+/// A `HEALTHCHECK` that runs the binary's own probe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HealthcheckPlan {
+    /// The command: the binary, [`HEALTHCHECK_FLAG`], the URL to probe and the timeout in
+    /// milliseconds.
+    pub command: Vec<String>,
+    /// `--interval`, `--timeout`, `--start-period` and `--retries`, where set.
+    #[serde(flatten)]
+    pub timing: ProbeTiming,
+}
+
+/// When the engine probes and how patiently: the `HEALTHCHECK` options, each as set (the
+/// engine's default where unset), carried to the Dockerfile as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ProbeTiming {
+    /// Time between probes (`10s`).
+    pub interval: Option<String>,
+    /// Time a probe may take.
+    pub timeout: Option<String>,
+    /// Grace time after start, when failures don't count.
+    pub start_period: Option<String>,
+    /// Failures in a row that make the container unhealthy.
+    pub retries: Option<u32>,
+}
+
+/// The files sent to the engine, as the plan names them (the `containerize` crate's `Context` lists
+/// and streams them).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ContextFiles {
+    /// The directory the context is taken from: the workspace root, or the nearest directory
+    /// holding it and every path dependency outside it.
+    pub root: String,
+    /// The directories nothing may come from outside of, relative to `root`: the workspace
+    /// root and every local package's directory. A symlink on a named path that leads out of
+    /// them is refused.
+    pub roots: Vec<String>,
+    /// The dependency skeleton, copied in and built before the sources.
+    pub skeleton: Vec<SkeletonFile>,
+    /// Paths among `copies` copied in with the skeleton, since they decide how dependencies
+    /// build: cargo's configuration, the toolchain file, vendored sources.
+    pub with_skeleton: Vec<String>,
+    /// The local packages the build needs, and the workspace root, each sent as `cargo
+    /// package` would choose its files (and `.gitignore`, `.dockerignore`), never `target/`,
+    /// `.git/`, `.env` files or other packages' directories.
+    pub packages: Vec<PackageTree>,
+    /// Files and directories sent as named, relative to `root`: the workspace's manifest,
+    /// lockfile and cargo and toolchain configuration, every local package's manifest, every
+    /// needed target's root file, and `build-include` paths.
+    pub copies: Vec<String>,
+    /// Files and directories staged for the runtime, with their destination.
+    pub include: Vec<Include>,
+}
+
+/// A package directory in the context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PackageTree {
+    /// The directory, relative to the context root (empty for the root itself).
+    pub dir: String,
+    /// The manifest's file patterns.
+    #[serde(flatten)]
+    pub files: PackageFiles,
+}
+
+/// Options that are not settings: the host and the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// The architecture binaries are built for (`x86_64`, `aarch64`).
+    pub arch: String,
+    /// Full references given with `--tag`, replacing the configured ones.
+    pub tags: Vec<String>,
+    /// `--stage`.
+    pub stage: Option<String>,
+    /// `--locked`, `--frozen`, `--offline`, passed on to cargo.
+    pub cargo_flags: Vec<String>,
+    /// Whether to use BuildKit cache mounts.
+    pub cache_mounts: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            arch: std::env::consts::ARCH.to_owned(),
+            tags: Vec::new(),
+            stage: None,
+            cargo_flags: Vec::new(),
+            cache_mounts: true,
+        }
+    }
+}
+
+fn value<T: Clone>(set: &Option<Set<T>>) -> Option<T> {
+    set.as_ref().map(|s| s.value.clone())
+}
+
+fn origin<T>(set: &Option<Set<T>>) -> Origin {
+    set.as_ref().map_or(Origin::Derived, |s| s.origin.clone())
+}
+
+/// Plans every image of a spec. The CLI and the build script both plan here, so they refuse the
+/// same things: besides each image's own problems, `--tag` for more than one image, and two
+/// images that would get the same tag, where each build would silently take the tag from the
+/// one before.
+pub fn plan_all(project: &Project, spec: &Spec, options: &Options) -> Result<Vec<Plan>, Vec<Diagnostic>> {
+    if !options.tags.is_empty() && spec.images.len() > 1 {
+        let binaries: Vec<&str> = spec.images.iter().map(|i| i.binary.as_str()).collect();
+        let message = format!("--tag names one image, but {} would be built ({})", binaries.len(), binaries.join(", "));
+        let help = "select one with --bin, or set `name` and `tags` per binary in Cargo.toml";
+        return Err(vec![Diagnostic::error(Origin::Flag("--tag"), message, "").with_help(help)]);
+    }
+    let mut plans = Vec::new();
+    let mut errors = Vec::new();
+    for image in &spec.images {
+        match plan_image(project, image, options) {
+            Ok(plan) => plans.push(plan),
+            Err(problems) => {
+                // Workspace settings are shared: the same mistake comes back for every image.
+                for problem in problems {
+                    if !errors.contains(&problem) {
+                        errors.push(problem);
+                    }
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let shared = shared_tags(spec, &plans);
+    if shared.is_empty() { Ok(plans) } else { Err(shared) }
+}
+
+/// Makes the plan for one image. Errors are settings that contradict each other or the project.
+pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Result<Plan, Vec<Diagnostic>> {
+    let package = project.member(&image.package).expect("the spec selects members of this project");
+    let s = &image.settings;
+    let mut errors = Vec::new();
+
+    let (toolchain, toolchain_reason) = toolchain(project, s).unwrap_or_else(|e| {
+        errors.push(e);
+        (String::new(), String::new())
+    });
+    let suite = suite(s, &toolchain).unwrap_or_else(|e| {
+        errors.push(e);
+        Suite::Trixie
+    });
+    if let (Some(required), Some(have)) = (&package.rust_version, version_triple(&toolchain))
+        && version_triple(required).is_some_and(|r| r > have)
+    {
+        errors.push(
+            Diagnostic::error(
+                Origin::File { file: package.manifest.clone(), span: find(&package.manifest.text, "rust-version") },
+                format!("package `{}` needs Rust {required}, but the builder has {toolchain}", package.name),
+                "declared here",
+            )
+            .with_help("pin a newer toolchain in rust-toolchain.toml, or set `builder`"),
+        );
+    }
+    let base = value(&s.base).unwrap_or(Base::DistrolessCc);
+    let linkage = linkage(s, &base).unwrap_or_else(|e| {
+        errors.push(e);
+        Linkage::Dynamic
+    });
+    let runtime_packages = value(&s.runtime_packages).unwrap_or_default();
+    if !runtime_packages.is_empty() && matches!(base, Base::Scratch | Base::DistrolessStatic | Base::DistrolessCc) {
+        errors.push(
+            Diagnostic::error(
+                origin(&s.runtime_packages),
+                "`runtime-packages` needs a base with a package manager",
+                "cannot be installed",
+            )
+            .with_help("use `base = \"debian-slim\"`, or a base image that has these packages"),
+        );
+    }
+    let healthcheck = healthcheck(image).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let tags = tags(package, image, options).unwrap_or_else(|e| {
+        errors.push(e);
+        Vec::new()
+    });
+    let target_stage = options.stage.clone().unwrap_or_else(|| "runtime".to_owned());
+    if !STAGES.contains(&target_stage.as_str()) {
+        errors.push(Diagnostic::error(
+            Origin::Flag("--stage"),
+            format!("there is no stage named `{target_stage}`; the stages are {}", STAGES.join(", ")),
+            "",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let context = context_files(project, package, s);
+    let workdir = format!("{BUILD_ROOT}/{}", relative(&context.root, project.workspace_root.as_str()))
+        .trim_end_matches('/')
+        .to_owned();
+    // Always explicit: static builds then link build scripts and proc macros dynamically, and
+    // a `build.target` in the project's cargo configuration can't move the binary.
+    let target = Some(format!("{}-unknown-linux-gnu", options.arch));
+    let profile = value(&s.profile).unwrap_or_else(|| "release".to_owned());
+    let triple = target.as_deref().expect("the target is always explicit");
+    let cargo = cargo_command(project, package, image, &profile, triple, linkage, options);
+    let clean = clean_command(project, &profile, target.as_deref(), options);
+    let profile_dir = match profile.as_str() {
+        "dev" | "test" => "debug",
+        "bench" => "release",
+        other => other,
+    };
+    let target_dir = format!("{BUILD_ROOT}/target");
+    let artifact = [target_dir.as_str()]
+        .into_iter()
+        .chain(target.as_deref())
+        .chain([profile_dir, image.binary.as_str()])
+        .collect::<Vec<_>>()
+        .join("/");
+    let cache_mounts = if options.cache_mounts && value(&s.cache_mounts).unwrap_or(true) {
+        vec![
+            CacheMount { id: "containerize-cargo-registry".into(), target: "/usr/local/cargo/registry".into() },
+            CacheMount { id: "containerize-cargo-git".into(), target: "/usr/local/cargo/git".into() },
+            CacheMount {
+                id: freshness::target_cache_id(&package.name, &project.checkout_key),
+                target: target_dir.clone(),
+            },
+        ]
+    } else {
+        Vec::new()
+    };
+    let output = format!("/out/{}", image.binary);
+    let restamp =
+        if cache_mounts.is_empty() { String::new() } else { format!("{} && ", shell_words(&freshness::command())) };
+    let output_dir = output.rsplit_once('/').map_or("/", |(dir, _)| dir).to_owned();
+    let build = format!(
+        "{restamp}{} && mkdir -p {} && cp {} {}",
+        shell_words(&cargo),
+        shell_words(&[output_dir]),
+        shell_words(std::slice::from_ref(&artifact)),
+        shell_words(std::slice::from_ref(&output)),
+    );
+    let build_packages = value(&s.build_packages).unwrap_or_default();
+    let mut env = BTreeMap::from([("CARGO_TARGET_DIR".to_owned(), target_dir)]);
+    if value(&s.builder).is_none() {
+        // The image's toolchain, whatever a copied rust-toolchain.toml says: rustup would
+        // otherwise try to download the file's channel during the build.
+        env.insert("RUSTUP_TOOLCHAIN".to_owned(), toolchain.clone());
+    }
+    let binary_path = format!("/usr/local/bin/{}", image.binary);
+
+    Ok(Plan {
+        generator: GENERATOR,
+        package: package.name.clone(),
+        version: package.version.clone(),
+        binary: image.binary.clone(),
+        tags,
+        target_stage,
+        builder: BuilderStage {
+            image: value(&s.builder).unwrap_or_else(|| format!("rust:{toolchain}-slim-{}", suite_name(suite))),
+            toolchain,
+            toolchain_reason,
+            suite,
+            install: apt_install(&build_packages),
+            packages: build_packages,
+            env,
+            build_args: image.settings.build_args.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+            workdir,
+            linkage,
+            target,
+            cargo,
+            clean,
+            output,
+            revision: project.vcs.as_ref().map(|v| v.revision.clone()),
+            artifact,
+            cache_mounts,
+            build: ["sh", "-c", &build].map(str::to_owned).to_vec(),
+        },
+        runtime: RuntimeStage {
+            base: base_image(&base, suite),
+            ca_certificates: match base {
+                Base::Scratch => CaCertificates::FromBuilder(CA_BUNDLE.to_owned()),
+                Base::DebianSlim if !runtime_packages.iter().any(|p| p == "ca-certificates") => {
+                    CaCertificates::FromBuilder(CA_BUNDLE.to_owned())
+                }
+                Base::Image(_) => CaCertificates::Unmanaged,
+                _ => CaCertificates::InBase,
+            },
+            install: apt_install(&runtime_packages),
+            packages: runtime_packages,
+            entrypoint: value(&s.entrypoint).unwrap_or_else(|| vec![binary_path.clone()]),
+            binary: binary_path,
+            include: context.include.clone(),
+            cmd: value(&s.args).unwrap_or_default(),
+            user: value(&s.user).unwrap_or_else(|| DEFAULT_USER.to_owned()),
+            workdir: value(&s.workdir),
+            env: runtime_env(image),
+            labels: labels(project, package, s),
+            expose: value(&s.expose).unwrap_or_default(),
+            volumes: value(&s.volumes).unwrap_or_default(),
+            stop_signal: value(&s.stop_signal),
+            healthcheck,
+        },
+        context,
+        origins: origins(project, s, options),
+    })
+}
+
+fn origins(project: &Project, s: &Settings, options: &Options) -> BTreeMap<String, SettingOrigin> {
+    let root = project.workspace_root.as_std_path();
+    let mut origins: BTreeMap<String, SettingOrigin> =
+        s.origins().into_iter().map(|(key, (layer, origin))| (key, SettingOrigin::new(layer, origin, root))).collect();
+    if !options.tags.is_empty() {
+        // `--tag` gives whole references: the configured name and tags are not used.
+        origins.remove("name");
+        origins.insert("tags".to_owned(), SettingOrigin::new(Layer::Flags, &Origin::Flag("--tag"), root));
+    }
+    origins
+}

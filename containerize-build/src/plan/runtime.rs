@@ -1,0 +1,103 @@
+//! The runtime stage's decisions: base image, CA certificates, labels, healthcheck, environment.
+
+use super::*;
+
+/// How long a probe may take when the healthcheck sets no timeout.
+pub(super) const DEFAULT_PROBE_TIMEOUT: &str = "5s";
+
+/// Debian's CA bundle, where TLS libraries look for it.
+pub(super) const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// The container's environment: the user's, and the stop signal for the runtime support, which
+/// only it reads (the user's value under that name would only mislead it).
+pub(super) fn runtime_env(image: &ImageSpec) -> BTreeMap<String, String> {
+    let s = &image.settings;
+    let mut env: BTreeMap<String, String> = s.env.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
+    if let Some(signal) = value(&s.stop_signal).filter(|_| image.runtime_support) {
+        env.insert(STOP_SIGNAL_VARIABLE.to_owned(), signal);
+    }
+    env
+}
+
+/// The probe of a healthcheck: on loopback, at the set port or the first exposed one; HTTP when
+/// a path is set, a TCP connect otherwise.
+pub(super) fn healthcheck(image: &ImageSpec) -> Result<Option<HealthcheckPlan>, Diagnostic> {
+    let Some(set) = &image.settings.healthcheck else {
+        return Ok(None);
+    };
+    if !image.runtime_support {
+        return Err(Diagnostic::error(
+            set.origin.clone(),
+            format!("binary `{}` has no built-in probe for its healthcheck", image.binary),
+            "needs the attribute",
+        )
+        .with_help("put #[containerize::main] on its `fn main` (crate `containerize`), which adds the probe"));
+    }
+    let check = &set.value;
+    let exposed = value(&image.settings.expose).and_then(|ports| ports.first().map(|p| p.number));
+    let Some(port) = value(&check.port).or(exposed) else {
+        return Err(Diagnostic::error(set.origin.clone(), "the healthcheck has no port to probe", "no port")
+            .with_help("set `port` in the healthcheck, or `expose` a port"));
+    };
+    let url = match value(&check.path) {
+        Some(path) => format!("http://127.0.0.1:{port}{path}"),
+        None => format!("tcp://127.0.0.1:{port}"),
+    };
+    let timing = ProbeTiming {
+        interval: value(&check.interval),
+        timeout: value(&check.timeout),
+        start_period: value(&check.start_period),
+        retries: value(&check.retries),
+    };
+    let timeout = validate::millis(timing.timeout.as_deref().unwrap_or(DEFAULT_PROBE_TIMEOUT)).unwrap_or(5000);
+    let binary = format!("/usr/local/bin/{}", image.binary);
+    Ok(Some(HealthcheckPlan { command: vec![binary, HEALTHCHECK_FLAG.to_owned(), url, timeout.to_string()], timing }))
+}
+
+pub(super) fn base_image(base: &Base, suite: Suite) -> String {
+    let debian = match suite {
+        Suite::Bookworm => 12,
+        Suite::Trixie => 13,
+    };
+    match base {
+        Base::Scratch => "scratch".to_owned(),
+        Base::DistrolessStatic => format!("gcr.io/distroless/static-debian{debian}:nonroot"),
+        Base::DistrolessCc => format!("gcr.io/distroless/cc-debian{debian}:nonroot"),
+        Base::DebianSlim => format!("debian:{}-slim", suite_name(suite)),
+        Base::Image(reference) => reference.clone(),
+    }
+}
+
+/// OCI labels from Cargo metadata and the checkout, then the user's labels over them.
+pub(super) fn labels(project: &Project, package: &LocalPackage, s: &Settings) -> BTreeMap<String, String> {
+    let about = &package.about;
+    let created = project.source_date_epoch.or(project.vcs.as_ref().map(|v| v.commit_time));
+    let oci = [
+        ("title", Some(package.name.clone())),
+        ("version", Some(package.version.clone())),
+        ("description", about.description.clone()),
+        ("licenses", about.license.clone()),
+        ("source", about.repository.clone()),
+        ("url", about.homepage.clone().or_else(|| about.repository.clone())),
+        ("documentation", about.documentation.clone()),
+        ("authors", (!about.authors.is_empty()).then(|| about.authors.join(", "))),
+        ("revision", project.vcs.as_ref().map(|v| v.revision.clone())),
+        ("created", created.map(rfc3339)),
+    ];
+    let mut labels: BTreeMap<String, String> = oci
+        .into_iter()
+        .filter_map(|(key, value)| Some((format!("org.opencontainers.image.{key}"), one_line(&value?))))
+        .collect();
+    labels.extend(s.labels.iter().map(|(k, v)| (k.clone(), v.value.clone())));
+    labels
+}
+
+/// Cargo metadata is free text; a label is one line, so whitespace runs become one space.
+pub(super) fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+pub(super) fn rfc3339(seconds: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0).unsigned_abs());
+    humantime::format_rfc3339_seconds(time).to_string()
+}

@@ -1,0 +1,104 @@
+//! The image's tags, and the refusal of tags two images of one run would share.
+
+use super::*;
+
+/// One error for each set of images that would get the same tags.
+pub(super) fn shared_tags(spec: &Spec, plans: &[Plan]) -> Vec<Diagnostic> {
+    let mut owners: BTreeMap<String, (&str, Vec<usize>)> = BTreeMap::new();
+    for (index, plan) in plans.iter().enumerate() {
+        for tag in &plan.tags {
+            let (_, images) = owners.entry(as_engine_names(tag)).or_insert((tag, Vec::new()));
+            if images.last() != Some(&index) {
+                images.push(index);
+            }
+        }
+    }
+    let mut groups: BTreeMap<Vec<usize>, Vec<String>> = BTreeMap::new();
+    for (tag, images) in owners.into_values().filter(|(_, images)| images.len() > 1) {
+        groups.entry(images).or_default().push(format!("`{tag}`"));
+    }
+    groups
+        .into_iter()
+        .map(|(images, tags)| {
+            let names: Vec<String> =
+                images.iter().map(|&i| format!("`{}` (package `{}`)", plans[i].binary, plans[i].package)).collect();
+            let message = format!(
+                "the images of {} would get the same {} {}: each build would take them from the one before",
+                and_list(&names),
+                if tags.len() == 1 { "tag" } else { "tags" },
+                and_list(&tags)
+            );
+            // Where the shared name was set, else where the first image's tags were.
+            let settings = &spec.images[images[0]].settings;
+            let origin = match (&settings.name, &settings.tags) {
+                (Some(name), _) => name.origin.clone(),
+                (None, Some(tags)) => tags.origin.clone(),
+                (None, None) => Origin::Derived,
+            };
+            Diagnostic::error(origin, message, "names more than one image").with_help(
+                "give each image its own `name`: in each package's table, or per binary in [package.metadata.containerize.bin.<name>]",
+            )
+        })
+        .collect()
+}
+
+/// A reference as the engine stores it, so that `app`, `app:latest` and
+/// `docker.io/library/app:latest` compare equal.
+pub(super) fn as_engine_names(reference: &str) -> String {
+    let (name, tag, _) = validate::image::split(reference);
+    let name = name.strip_prefix("docker.io/").or_else(|| name.strip_prefix("index.docker.io/")).unwrap_or(name);
+    let name = name.strip_prefix("library/").filter(|n| !n.contains('/')).unwrap_or(name);
+    format!("{name}:{}", tag.unwrap_or("latest"))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+pub(super) fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+pub(super) fn tags(package: &LocalPackage, image: &ImageSpec, options: &Options) -> Result<Vec<String>, Diagnostic> {
+    if !options.tags.is_empty() {
+        let mut tags: Vec<String> = options
+            .tags
+            .iter()
+            .map(|t| {
+                let reference = validate::image::tag_reference(t).map_err(|e| {
+                    let d = Diagnostic::error(Origin::Flag("--tag"), e.message, "");
+                    Diagnostic { help: e.help, ..d }
+                })?;
+                // What the engine will tag, as the report shows it.
+                Ok(match validate::image::split(&reference) {
+                    (_, Some(_), _) => reference,
+                    (name, None, _) => format!("{name}:latest"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        once_each(&mut tags);
+        return Ok(tags);
+    }
+    let name = match &image.settings.name {
+        Some(set) => set.value.clone(),
+        None => {
+            let lowered = image.binary.to_lowercase();
+            validate::image::repository(&lowered).map_err(|_| {
+                Diagnostic::error(Origin::Derived, format!("binary `{}` is not a valid image name", image.binary), "")
+                    .with_help("set `name` in [package.metadata.containerize], e.g. `name = \"my-app\"`")
+            })?
+        }
+    };
+    let tags =
+        value(&image.settings.tags).unwrap_or_else(|| vec![package.version.replace('+', "_"), "latest".to_owned()]);
+    let mut tags: Vec<String> = tags.iter().map(|t| format!("{name}:{t}")).collect();
+    once_each(&mut tags);
+    Ok(tags)
+}
+
+/// Keeps the first of tags named twice (`-t app -t app:latest`): one tag, applied once.
+pub(super) fn once_each(tags: &mut Vec<String>) {
+    let mut seen = std::collections::BTreeSet::new();
+    tags.retain(|t| seen.insert(t.clone()));
+}
