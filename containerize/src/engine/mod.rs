@@ -242,47 +242,6 @@ pub enum EngineError {
     },
 }
 
-impl EngineError {
-    /// How to fix it.
-    pub fn help(&self) -> Option<String> {
-        Some(match self {
-            EngineError::Unreachable { .. } => {
-                "start the engine (`sudo systemctl start docker`, or Docker Desktop), or point DOCKER_HOST at one, e.g. DOCKER_HOST=unix:///run/user/1000/docker.sock".into()
-            }
-            EngineError::PermissionDenied { .. } => {
-                "add your user to the `docker` group (`sudo usermod -aG docker $USER`, then log in again), or use rootless Docker and set DOCKER_HOST".into()
-            }
-            EngineError::TooOld { .. } => "upgrade the Docker engine".into(),
-            EngineError::NoBuildKit { .. } => {
-                "use `--buildkit auto` or `never`, or an engine with BuildKit (Docker 18.09 or later)".into()
-            }
-            EngineError::BaseImageMissing { image, .. } => {
-                format!("no registry answered: pull `{image}` where one is reachable and `docker save`/`docker load` it here, or set `builder`/`base` to an image the engine has")
-            }
-            EngineError::StepFailed { .. } => "the step's output is above; run with -v to see every step's output".into(),
-            EngineError::NotAnswered { probe, .. } => format!(
-                "make the service listen on 0.0.0.0:{port} (every interface), not 127.0.0.1:{port}: the container's loopback is out of reach from outside it; if it only starts slowly, raise --run-timeout",
-                port = probe.port
-            ),
-            EngineError::RunTimedOut { .. } => {
-                "a run with arguments (or of an image with no exposed port) waits for the program to exit: raise --run-timeout, or pass arguments that make it exit".into()
-            }
-            EngineError::Context(ContextError::LinkOutside { .. } | ContextError::Outside(_)) => {
-                "only files of the workspace and its local packages are sent: copy the file into the project and name that copy".into()
-            }
-            EngineError::Context(ContextError::Name(_)) => "rename it, or leave it out with .dockerignore".into(),
-            EngineError::Context(ContextError::Excluded(path)) => {
-                format!("add `!{path}` to .dockerignore, after the pattern that excludes it")
-            }
-            EngineError::Context(ContextError::NotAFile(_)) => "make it a regular file, or remove it".into(),
-            EngineError::Context(ContextError::Changed(_)) => {
-                "something wrote to it during the build: build again, or leave it out with .dockerignore".into()
-            }
-            _ => return None,
-        })
-    }
-}
-
 /// A container engine.
 pub trait Engine {
     /// Builds `request` from a tar `context`, reporting what happens.
