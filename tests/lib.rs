@@ -247,9 +247,22 @@ impl HeldRequest {
         format!("unix://{}", self.dir.path().join("docker.sock").display())
     }
 
-    /// Waits for the request to arrive; its first line.
-    pub fn arrived(&self) -> String {
-        self.arrived.recv_timeout(std::time::Duration::from_secs(600)).expect("the request to hold arrives")
+    /// Waits for the request to arrive while `child`, which should send it, runs: its first
+    /// line, or, if the child ended first, how it ended (so a test fails with the reason rather
+    /// than waiting out the timeout).
+    pub fn arrived_from(&self, child: &mut std::process::Child) -> Result<String, std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+        loop {
+            match self.arrived.recv_timeout(std::time::Duration::from_millis(200)) {
+                Ok(line) => return Ok(line),
+                Err(_) => {
+                    if let Some(status) = child.try_wait().unwrap() {
+                        return Err(status);
+                    }
+                    assert!(std::time::Instant::now() < deadline, "the request to hold never arrived");
+                }
+            }
+        }
     }
 
     /// Lets the request go on.

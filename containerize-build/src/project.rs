@@ -434,11 +434,13 @@ fn checkout_key(target_directory: &std::path::Path) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     std::hash::Hash::hash(&(now.as_nanos(), std::process::id(), target_directory), &mut hasher);
     let key = format!("{:016x}", std::hash::Hasher::finish(&hasher));
-    let made = std::fs::create_dir_all(file.parent().expect("a file in a directory")).and_then(|()| {
-        // `create_new`: of two first builds at once, one writes and both read its key.
-        let mut out = std::fs::File::options().write(true).create_new(true).open(&file)?;
-        std::io::Write::write_all(&mut out, key.as_bytes())
-    });
+    // Written whole beside it, then linked into place, which fails if another build's key got
+    // there first: of two first builds at once, both then read one whole key.
+    let partial = file.with_extension(format!("{key}.partial"));
+    let made = std::fs::create_dir_all(file.parent().expect("a file in a directory"))
+        .and_then(|()| std::fs::write(&partial, &key))
+        .and_then(|()| std::fs::hard_link(&partial, &file));
+    let _ = std::fs::remove_file(&partial);
     match made {
         Ok(()) => key,
         Err(_) => std::fs::read_to_string(&file)
@@ -446,5 +448,25 @@ fn checkout_key(target_directory: &std::path::Path) -> String {
             .map(|k| k.trim().to_owned())
             .filter(|k| !k.is_empty())
             .unwrap_or_else(|| target_directory.display().to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkout_key_is_made_once_and_kept_by_every_build_of_the_checkout() {
+        let target = tempfile::tempdir().unwrap();
+        let keys: Vec<String> = std::thread::scope(|scope| {
+            let builds: Vec<_> = (0..8).map(|_| scope.spawn(|| checkout_key(target.path()))).collect();
+            builds.into_iter().map(|b| b.join().unwrap()).collect()
+        });
+        assert!(keys.iter().all(|k| k == &keys[0] && k.len() == 16), "{keys:?}");
+        assert_eq!(checkout_key(target.path()), keys[0]);
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(checkout_key(other.path()), keys[0], "another checkout, another key");
+        let left: Vec<_> = std::fs::read_dir(target.path().join("containerize")).unwrap().collect();
+        assert_eq!(left.len(), 1, "no partial file left");
     }
 }

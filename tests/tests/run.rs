@@ -195,7 +195,14 @@ fn signal_at(signal: &str, dir: &Path, held: &HeldRequest, flags: &[&str]) -> (O
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let request = held.arrived();
+    let request = match held.arrived_from(&mut child) {
+        Ok(request) => request,
+        Err(status) => {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            panic!("the tool ended ({status}) before the request to hold:\n{stderr}");
+        }
+    };
     Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
     let (lines, stderr) = std::sync::mpsc::channel();
     let child_stderr = child.stderr.take().unwrap();
