@@ -14,6 +14,15 @@ use std::time::Duration;
 
 /// One copy of each project for every test here, so that each build after the first is the
 /// engine's cached image.
+/// The engine, for one test at a time: the tests of this file build the same few projects,
+/// whose images are identical, and a test that removes its tag at its end removes the image
+/// when no other tag is left, maybe just before another test tags that very image (its build
+/// then fails at tagging). `None` when no engine answers (outside CI).
+fn engine(test: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
+    static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    engine_available(test).then(|| ENGINE.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+}
+
 fn shared(name: &'static str) -> &'static Path {
     static HELLO: OnceLock<Example> = OnceLock::new();
     static WEB: OnceLock<Example> = OnceLock::new();
@@ -58,9 +67,9 @@ fn image_exists(reference: &str) -> bool {
 
 #[test]
 fn a_program_runs_to_its_exit_status() {
-    if !engine_available("a_program_runs_to_its_exit_status") {
+    let Some(_one_at_a_time) = engine("a_program_runs_to_its_exit_status") else {
         return;
-    }
+    };
     let tag = TestTag::new("run-hello");
     let (output, stderr, left) = run(shared("hello"), &tag, &["--run", "--", "smoke"]);
     assert!(output.status.success(), "{stderr}");
@@ -70,9 +79,9 @@ fn a_program_runs_to_its_exit_status() {
 
 #[test]
 fn a_service_passes_when_it_answers_over_http_from_outside() {
-    if !engine_available("a_service_passes_when_it_answers_over_http_from_outside") {
+    let Some(_one_at_a_time) = engine("a_service_passes_when_it_answers_over_http_from_outside") else {
         return;
-    }
+    };
     let tag = TestTag::new("run-web");
     // With arguments too: a service is probed, not waited on.
     for args in [&[][..], &["--", "--any-argument"]] {
@@ -89,9 +98,9 @@ fn a_service_passes_when_it_answers_over_http_from_outside() {
 
 #[test]
 fn a_service_on_the_containers_loopback_fails_and_says_what_to_fix() {
-    if !engine_available("a_service_on_the_containers_loopback_fails_and_says_what_to_fix") {
+    let Some(_one_at_a_time) = engine("a_service_on_the_containers_loopback_fails_and_says_what_to_fix") else {
         return;
-    }
+    };
     let web = example("web");
     edit_file(
         &web.path().join("Cargo.toml"),
@@ -112,9 +121,9 @@ fn a_service_on_the_containers_loopback_fails_and_says_what_to_fix() {
 
 #[test]
 fn a_tcp_service_must_take_the_connection_itself() {
-    if !engine_available("a_tcp_service_must_take_the_connection_itself") {
+    let Some(_one_at_a_time) = engine("a_tcp_service_must_take_the_connection_itself") else {
         return;
-    }
+    };
     // No healthcheck: the app must take a connection, which the engine's port proxy alone
     // (accepting, then closing) does not count as.
     let workspace = example("workspace");
@@ -133,9 +142,9 @@ fn a_tcp_service_must_take_the_connection_itself() {
 
 #[test]
 fn a_run_that_never_ends_is_stopped_at_the_timeout() {
-    if !engine_available("a_run_that_never_ends_is_stopped_at_the_timeout") {
+    let Some(_one_at_a_time) = engine("a_run_that_never_ends_is_stopped_at_the_timeout") else {
         return;
-    }
+    };
     let tag = TestTag::new("run-sleeper");
     let (output, stderr, left) = run(shared("sleeper"), &tag, &["--run", "--run-timeout", "2s", "--", "forever"]);
     assert_eq!(output.status.code(), Some(6), "{stderr}");
@@ -147,9 +156,9 @@ fn a_run_that_never_ends_is_stopped_at_the_timeout() {
 
 #[test]
 fn a_container_the_engine_cannot_start_is_a_failed_run() {
-    if !engine_available("a_container_the_engine_cannot_start_is_a_failed_run") {
+    let Some(_one_at_a_time) = engine("a_container_the_engine_cannot_start_is_a_failed_run") else {
         return;
-    }
+    };
     let hello = example("hello");
     edit_file(
         &hello.path().join("Cargo.toml"),
@@ -165,9 +174,9 @@ fn a_container_the_engine_cannot_start_is_a_failed_run() {
 
 #[test]
 fn a_bad_dockerignore_is_a_project_problem() {
-    if !engine_available("a_bad_dockerignore_is_a_project_problem") {
+    let Some(_one_at_a_time) = engine("a_bad_dockerignore_is_a_project_problem") else {
         return;
-    }
+    };
     let hello = example("hello");
     std::fs::write(hello.path().join(".dockerignore"), "target\nsrc/[\n").unwrap();
     let tag = TestTag::new("bad-dockerignore");
@@ -233,9 +242,9 @@ fn is_tag(line: &str) -> bool {
 
 #[test]
 fn ctrl_c_while_tagging_leaves_no_tag() {
-    if !engine_available("ctrl_c_while_tagging_leaves_no_tag") {
+    let Some(_one_at_a_time) = engine("ctrl_c_while_tagging_leaves_no_tag") else {
         return;
-    }
+    };
     let (first, second) = (TestTag::new("ctrl-c-tagging-1"), TestTag::new("ctrl-c-tagging-2"));
     let held = HeldRequest::new(1, is_tag);
     let (status, stderr, left) = interrupt_at(shared("hello"), &held, &["-t", &first.0, "-t", &second.0]);
@@ -247,9 +256,9 @@ fn ctrl_c_while_tagging_leaves_no_tag() {
 
 #[test]
 fn ctrl_c_while_inspecting_leaves_no_tag() {
-    if !engine_available("ctrl_c_while_inspecting_leaves_no_tag") {
+    let Some(_one_at_a_time) = engine("ctrl_c_while_inspecting_leaves_no_tag") else {
         return;
-    }
+    };
     let tag = TestTag::new("ctrl-c-inspecting");
     let held = HeldRequest::new(1, |line| line.starts_with("GET ") && line.contains("/images/sha256:"));
     let (status, stderr, left) = interrupt_at(shared("hello"), &held, &["-t", &tag.0]);
@@ -261,9 +270,9 @@ fn ctrl_c_while_inspecting_leaves_no_tag() {
 
 #[test]
 fn ctrl_c_between_two_images_keeps_the_first_whole_and_says_so() {
-    if !engine_available("ctrl_c_between_two_images_keeps_the_first_whole_and_says_so") {
+    let Some(_one_at_a_time) = engine("ctrl_c_between_two_images_keeps_the_first_whole_and_says_so") else {
         return;
-    }
+    };
     let workspace = example("workspace");
     let name = |binary: &str| format!("containerize-test/{binary}-between-{}", std::process::id());
     edit_file(
@@ -295,9 +304,9 @@ fn ctrl_c_between_two_images_keeps_the_first_whole_and_says_so() {
 
 #[test]
 fn ctrl_c_while_the_run_starts_leaves_no_container() {
-    if !engine_available("ctrl_c_while_the_run_starts_leaves_no_container") {
+    let Some(_one_at_a_time) = engine("ctrl_c_while_the_run_starts_leaves_no_container") else {
         return;
-    }
+    };
     let tag = TestTag::new("ctrl-c-running");
     let held = HeldRequest::new(1, |line| line.starts_with("POST ") && line.contains("/containers/create"));
     let (status, stderr, left) = interrupt_at(shared("sleeper"), &held, &["-t", &tag.0, "--run", "--", "forever"]);
@@ -309,9 +318,9 @@ fn ctrl_c_while_the_run_starts_leaves_no_container() {
 
 #[test]
 fn ctrl_c_while_the_run_goes_on_leaves_no_container() {
-    if !engine_available("ctrl_c_while_the_run_goes_on_leaves_no_container") {
+    let Some(_one_at_a_time) = engine("ctrl_c_while_the_run_goes_on_leaves_no_container") else {
         return;
-    }
+    };
     let tag = TestTag::new("ctrl-c-waiting");
     // The container is running: the tool waits for it to exit.
     let held = HeldRequest::new(1, |line| line.starts_with("POST ") && line.contains("/wait?"));
@@ -323,9 +332,9 @@ fn ctrl_c_while_the_run_goes_on_leaves_no_container() {
 
 #[test]
 fn sigterm_or_sighup_during_the_run_cleans_up_as_ctrl_c_does() {
-    if !engine_available("sigterm_or_sighup_during_the_run_cleans_up_as_ctrl_c_does") {
+    let Some(_one_at_a_time) = engine("sigterm_or_sighup_during_the_run_cleans_up_as_ctrl_c_does") else {
         return;
-    }
+    };
     // A cancelled CI job sends SIGTERM; a closed terminal, SIGHUP.
     for signal in ["-TERM", "-HUP"] {
         let tag = TestTag::new(&format!("signal{}", signal.to_lowercase()));
