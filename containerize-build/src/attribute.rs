@@ -52,6 +52,11 @@ fn entries(input: ParseStream<'_>, span_of: &mut SpanMap<'_>) -> syn::Result<Vec
         } else {
             return Err(input.error(format!("expected `=` or `(...)` after `{}`", key.name)));
         };
+        // As TOML refuses a key written twice: the last one silently winning would hide a mistake.
+        let same = |k: &Key| k.name.replace('_', "-") == key.name.replace('_', "-");
+        if table.iter().any(|(k, _)| same(k)) {
+            return Err(syn::Error::new(key_span, format!("`{}` is given twice", key.name)));
+        }
         table.push((key, value));
         if !input.is_empty() {
             input.parse::<Token![,]>()?;
@@ -167,6 +172,20 @@ mod tests {
           --> src/main.rs:1:92
           = help: did you mean `interval`?
         ");
+    }
+
+    #[test]
+    fn an_argument_given_twice_is_refused() {
+        // The compiler reports it at the second key (the CLI leaves syntax errors to it).
+        for twice in [
+            "expose = 8080, expose = 9090",
+            "stop_signal = \"SIGINT\", \"stop-signal\" = \"SIGQUIT\"",
+            "labels(\"a\" = \"b\", \"a\" = \"c\")",
+        ] {
+            let tokens: TokenStream = twice.parse().unwrap();
+            let error = arguments(tokens, &mut |_, _| 0..0).unwrap_err();
+            assert!(error.to_string().contains("is given twice"), "{twice}: {error}");
+        }
     }
 
     #[test]
