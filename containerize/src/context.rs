@@ -456,6 +456,10 @@ impl Lister {
     /// or the directory's chosen files; as a link when that is nothing (an ignored file, a
     /// directory no package sends). One level: what a link leads to is sent as it was chosen.
     fn resolve_links(&mut self) -> Result<(), ContextError> {
+        // Most projects have no such link: no need to resolve every file's real path.
+        if self.links.is_empty() {
+            return Ok(());
+        }
         let real: BTreeMap<PathBuf, &Entry> = self
             .entries
             .values()
