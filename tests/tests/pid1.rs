@@ -3,10 +3,10 @@
 //! the container ends with the app's status. One image (tests/fixtures/pid1) serves them all.
 
 use containerize_tests::{Example, TestTag, build, docker, engine_available, fixture, poll};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::io::{Read, Write};
+use std::process::Command;
+use std::sync::{Arc, Mutex, Weak, mpsc};
+use std::time::{Duration, Instant};
 
 /// The fixture's image, built by the first test that asks and removed when the last one
 /// running lets go of it.
@@ -111,18 +111,73 @@ fn the_container_ends_with_the_apps_status() {
     assert_eq!(output.status.code(), Some(3), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
-/// `docker run -it` as a user at a terminal runs it: `script` gives the client a terminal, and
-/// `timeout` ends a client that would otherwise wait forever.
-fn at_a_terminal(image: &Image, name: &str, args: &str) -> (Container, Child) {
-    let name = format!("containerize-test-pid1-{name}-{}", std::process::id());
-    let run = format!("timeout 60 docker run --rm -it --name {name} {} {args}", image.tag.0);
-    let child = Command::new("script")
-        .args(["-qec", &run, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("script (util-linux) runs");
-    (Container(name), child)
+/// `docker run -it` as a user at a terminal runs it: the client gets a pseudo-terminal of its
+/// own (portable-pty; util-linux `script` can spin forever once its child ends when its output
+/// is a pipe, util-linux#2562). Every wait has a deadline, after which the client is killed and
+/// the test fails with what the terminal showed.
+struct Terminal {
+    client: Box<dyn portable_pty::Child + Send + Sync>,
+    keys: Box<dyn Write + Send>,
+    screen: mpsc::Receiver<Vec<u8>>,
+    shown: String,
+    _container: Container,
+}
+
+const TERMINAL_DEADLINE: Duration = Duration::from_secs(60);
+
+impl Terminal {
+    fn run(image: &Image, name: &str, args: &str) -> Terminal {
+        let container = Container(format!("containerize-test-pid1-{name}-{}", std::process::id()));
+        let pair = portable_pty::native_pty_system().openpty(portable_pty::PtySize::default()).expect("a terminal");
+        let mut command = portable_pty::CommandBuilder::new("docker");
+        command.args(["run", "--rm", "-it", "--name", &container.0, &image.tag.0, args]);
+        let client = pair.slave.spawn_command(command).expect("docker runs");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("the terminal's output");
+        let (show, screen) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut chunk = [0; 4096];
+            // Ends when the client and every process it shares the terminal with are gone.
+            while let Ok(read @ 1..) = reader.read(&mut chunk) {
+                if show.send(chunk[..read].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let keys = pair.master.take_writer().expect("the terminal's input");
+        Terminal { client, keys, screen, shown: String::new(), _container: container }
+    }
+
+    fn type_keys(&mut self, keys: &[u8]) {
+        self.keys.write_all(keys).and_then(|()| self.keys.flush()).expect("keys reach the terminal");
+    }
+
+    /// Waits until the terminal shows `text`.
+    fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + TERMINAL_DEADLINE;
+        while !self.shown.contains(text) {
+            match self.screen.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(chunk) => self.shown.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(_) => panic!("the terminal never showed {text:?}; it shows: {:?}", self.shown),
+            }
+        }
+    }
+
+    /// Waits for the client to end; gives its exit status.
+    fn exit_code(&mut self) -> u32 {
+        let (status, _) = poll(
+            TERMINAL_DEADLINE,
+            || self.client.try_wait().expect("the client's status"),
+            || format!("the client did not end; the terminal shows: {:?}", self.shown),
+        );
+        status.exit_code()
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.client.kill();
+    }
 }
 
 #[test]
@@ -132,20 +187,14 @@ fn at_a_terminal_the_app_reads_it_and_ctrl_c_ends_it() {
     }
     let image = image();
     // PID 1 gives the app the terminal: reading it, the app is not stopped as a background job.
-    let (_reader, mut reading) = at_a_terminal(&image, "read", "read");
-    reading.stdin.as_mut().unwrap().write_all(b"hello\n").unwrap();
-    let output = reading.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success() && text.contains("read: hello"), "{:?}: {text}", output.status);
+    let mut reading = Terminal::run(&image, "read", "read");
+    reading.type_keys(b"hello\r");
+    reading.wait_for("read: hello");
+    assert_eq!(reading.exit_code(), 0, "{:?}", reading.shown);
 
     // Ctrl-C, from the terminal, ends it as SIGINT does.
-    let (_server, mut serving) = at_a_terminal(&image, "serve", "serve");
-    let mut lines = BufReader::new(serving.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.starts_with("ready") {
-        line.clear();
-        assert!(lines.read_line(&mut line).unwrap() > 0, "the app ended before it was ready");
-    }
-    serving.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
-    assert_eq!(serving.wait().unwrap().code(), Some(130), "128 + SIGINT");
+    let mut serving = Terminal::run(&image, "serve", "serve");
+    serving.wait_for("ready");
+    serving.type_keys(b"\x03");
+    assert_eq!(serving.exit_code(), 130, "128 + SIGINT; the terminal shows: {:?}", serving.shown);
 }
