@@ -107,7 +107,8 @@ pub enum Suite {
 }
 
 impl Suite {
-    fn parse(s: &str) -> Checked<Suite> {
+    /// Reads a `suite` value.
+    pub fn parse(s: &str) -> Checked<Suite> {
         keyword(s, "Debian suite", &[("trixie", Suite::Trixie), ("bookworm", Suite::Bookworm)])
     }
 }
@@ -197,7 +198,8 @@ pub enum Signals {
 }
 
 impl Signals {
-    fn parse(s: &str) -> Checked<Signals> {
+    /// Reads a `signals` value.
+    pub fn parse(s: &str) -> Checked<Signals> {
         keyword(s, "signal handling", &[("exit", Signals::Exit), ("app", Signals::App)])
     }
 }
@@ -366,7 +368,8 @@ pub fn scope_header(scope: Scope) -> &'static str {
     }
 }
 
-struct Reader<'a> {
+/// Reads settings tables; each key's reader (see [`keys::KEYS`]) uses its methods.
+pub(crate) struct Reader<'a> {
     file: &'a Arc<SourceFile>,
     /// Reading an attribute, where names are written `stop_signal` for `stop-signal`.
     attribute: bool,
@@ -382,7 +385,7 @@ impl Reader<'_> {
         Origin::File { file: self.file.clone(), span: span.clone() }
     }
 
-    fn set<T>(&self, node: &Node, value: T) -> Set<T> {
+    pub(crate) fn set<T>(&self, node: &Node, value: T) -> Set<T> {
         Set { value, origin: self.origin(&node.span), layer: self.layer }
     }
 
@@ -419,15 +422,15 @@ impl Reader<'_> {
         }
     }
 
-    fn one<T>(&mut self, node: &Node, check: fn(&str) -> Checked<T>) -> Option<Set<T>> {
+    pub(crate) fn one<T>(&mut self, node: &Node, check: fn(&str) -> Checked<T>) -> Option<Set<T>> {
         self.string_with(node, false, check).map(|v| self.set(node, v))
     }
 
-    fn string_or_number<T>(&mut self, node: &Node, check: fn(&str) -> Checked<T>) -> Option<Set<T>> {
+    pub(crate) fn string_or_number<T>(&mut self, node: &Node, check: fn(&str) -> Checked<T>) -> Option<Set<T>> {
         self.string_with(node, true, check).map(|v| self.set(node, v))
     }
 
-    fn boolean(&mut self, node: &Node) -> Option<Set<bool>> {
+    pub(crate) fn boolean(&mut self, node: &Node) -> Option<Set<bool>> {
         match node.value {
             Value::Bool(b) => Some(self.set(node, b)),
             _ => {
@@ -448,14 +451,14 @@ impl Reader<'_> {
     }
 
     /// An array whose items each pass `item`; `None` if any fails, so no half list is used.
-    fn list<T>(&mut self, node: &Node, item: impl Fn(&mut Self, &Node) -> Option<T>) -> Option<Set<Vec<T>>> {
+    pub(crate) fn list<T>(&mut self, node: &Node, item: impl Fn(&mut Self, &Node) -> Option<T>) -> Option<Set<Vec<T>>> {
         let items = self.array(node)?;
         let values: Vec<Option<T>> = items.iter().map(|n| item(self, n)).collect();
         let values: Option<Vec<T>> = values.into_iter().collect();
         values.map(|v| self.set(node, v))
     }
 
-    fn strings<T>(&mut self, node: &Node, check: fn(&str) -> Checked<T>) -> Option<Set<Vec<T>>> {
+    pub(crate) fn strings<T>(&mut self, node: &Node, check: fn(&str) -> Checked<T>) -> Option<Set<Vec<T>>> {
         self.list(node, |r, n| r.string_with(n, false, check))
     }
 
@@ -469,7 +472,12 @@ impl Reader<'_> {
         }
     }
 
-    fn map(&mut self, node: &Node, check_key: fn(&str) -> Checked<String>, into: &mut BTreeMap<String, Set<String>>) {
+    pub(crate) fn map(
+        &mut self,
+        node: &Node,
+        check_key: fn(&str) -> Checked<String>,
+        into: &mut BTreeMap<String, Set<String>>,
+    ) {
         let parent = self.key.clone();
         for (key, value) in self.entries(node).unwrap_or_default() {
             self.key = format!("{parent}.{}", key.name);
@@ -482,7 +490,7 @@ impl Reader<'_> {
         self.key = parent;
     }
 
-    fn healthcheck(&mut self, node: &Node) -> Option<Healthcheck> {
+    pub(crate) fn healthcheck(&mut self, node: &Node) -> Option<Healthcheck> {
         let entries = self.entries(node)?;
         let parent = self.key.clone();
         let (mut check, mut valid) = (Healthcheck::default(), true);
@@ -507,7 +515,7 @@ impl Reader<'_> {
         valid.then_some(check)
     }
 
-    fn include(&mut self, node: &Node) -> Option<Include> {
+    pub(crate) fn include(&mut self, node: &Node) -> Option<Include> {
         let entries = self.entries(node)?;
         let (mut src, mut dest, mut mode, mut complete) = (None, None, None, true);
         for (key, value) in entries {
@@ -570,6 +578,24 @@ impl Reader<'_> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// `expose`: a list of ports, or one port standing alone (`expose = 8080`).
+    pub(crate) fn ports(&mut self, node: &Node) -> Option<Set<Vec<Port>>> {
+        match node.value {
+            Value::Array(_) => self.list(node, |r, n| r.string_with(n, true, validate::port)),
+            _ => self.string_with(node, true, validate::port).map(|port| self.set(node, vec![port])),
+        }
+    }
+
+    /// `bin`: one settings table per binary.
+    pub(crate) fn binary_tables(&mut self, node: &Node, into: &mut BTreeMap<String, Set<Settings>>) {
+        for (name, table) in self.entries(node).unwrap_or_default() {
+            self.key = format!("bin.{}", name.name);
+            let layer = self.table(table, Scope::Binary);
+            let origin = self.origin(&name.span);
+            into.insert(name.name.clone(), Set { value: layer, origin, layer: Layer::Binary });
+        }
+    }
+
     fn table(&mut self, table: &Node, scope: Scope) -> Settings {
         let mut s = Settings::default();
         let parent = self.key.clone();
@@ -604,48 +630,9 @@ impl Reader<'_> {
                 self.diagnostics.push(diagnostic);
                 continue;
             }
-            match name.as_str() {
-                "name" => s.name = self.one(node, image::repository),
-                "tags" => s.tags = self.strings(node, image::tag),
-                "base" => s.base = self.one(node, Base::parse),
-                "builder" => s.builder = self.one(node, image::reference),
-                "suite" => s.suite = self.one(node, Suite::parse),
-                "linkage" => s.linkage = self.one(node, Linkage::parse),
-                "bins" => s.bins = self.strings(node, validate::cargo_name),
-                "features" => s.features = self.strings(node, validate::feature),
-                "all-features" => s.all_features = self.boolean(node),
-                "no-default-features" => s.no_default_features = self.boolean(node),
-                "profile" => s.profile = self.one(node, validate::cargo_name),
-                // One port may stand alone: `expose = 8080`.
-                "expose" if !matches!(node.value, Value::Array(_)) => {
-                    s.expose = self.string_with(node, true, validate::port).map(|port| self.set(node, vec![port]));
-                }
-                "expose" => s.expose = self.list(node, |r, n| r.string_with(n, true, validate::port)),
-                "env" => self.map(node, validate::variable_name, &mut s.env),
-                "workdir" => s.workdir = self.one(node, validate::image_path),
-                "user" => s.user = self.one(node, validate::user),
-                "entrypoint" => s.entrypoint = self.strings(node, validate::text),
-                "args" => s.args = self.strings(node, validate::text),
-                "labels" => self.map(node, validate::label_key, &mut s.labels),
-                "volumes" => s.volumes = self.strings(node, validate::image_path),
-                "stop-signal" => s.stop_signal = self.string_or_number(node, validate::signal),
-                "include" => s.include = self.list(node, Self::include),
-                "build-include" => s.build_include = self.strings(node, validate::project_path),
-                "build-packages" => s.build_packages = self.strings(node, validate::debian_package),
-                "cache-mounts" => s.cache_mounts = self.boolean(node),
-                "healthcheck" => s.healthcheck = self.healthcheck(node).map(|h| self.set(node, h)),
-                "signals" => s.signals = self.one(node, Signals::parse),
-                "runtime-packages" => s.runtime_packages = self.strings(node, validate::debian_package),
-                "build-args" => self.map(node, validate::variable_name, &mut s.build_args),
-                "bin" => {
-                    for (name, table) in self.entries(node).unwrap_or_default() {
-                        self.key = format!("bin.{}", name.name);
-                        let layer = self.table(table, Scope::Binary);
-                        let origin = self.origin(&name.span);
-                        s.bin.insert(name.name.clone(), Set { value: layer, origin, layer: Layer::Binary });
-                    }
-                }
-                _ => self.unknown_key(key, scope_header(scope), &[]),
+            match documented {
+                Some(documented) => (documented.read)(self, node, &mut s),
+                None => self.unknown_key(key, scope_header(scope), &[]),
             }
         }
         self.layer = outer_layer;
