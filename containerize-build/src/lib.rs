@@ -19,22 +19,30 @@
 //! In a build script, one line validates the settings on every build and writes the current
 //! Dockerfile and plan: see [`configure`] and the [`script`] module.
 
-pub mod attribute;
 pub mod diagnostic;
-pub mod freshness;
 pub mod keys;
 pub mod manifest;
-pub mod node;
 pub mod pipeline;
 pub mod plan;
 pub mod project;
 pub mod render;
 pub mod script;
 pub mod settings;
-pub mod skeleton;
 pub mod spec;
-pub mod toolchain;
 pub mod validate;
+
+// Shared with the sibling crates (the attribute's parser with the proc-macro; freshness and the
+// skeleton with the CLI's context), not a public API: they change with those crates.
+#[doc(hidden)]
+pub mod attribute;
+#[doc(hidden)]
+pub mod freshness;
+#[doc(hidden)]
+pub mod node;
+#[doc(hidden)]
+pub mod skeleton;
+#[doc(hidden)]
+pub mod toolchain;
 
 pub use diagnostic::{Diagnostic, Origin, Severity, SourceFile};
 pub use pipeline::{PlanError, prepare};

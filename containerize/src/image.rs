@@ -32,8 +32,9 @@ pub struct Built {
     pub context_bytes: u64,
 }
 
-/// What to build.
-pub struct Job<'a> {
+/// One image to build: its Dockerfile and context, the stage to stop at, and its tags. The
+/// engine sees only the [`BuildRequest`] made from it.
+pub struct ImageBuild<'a> {
     /// The binary, for the report.
     pub binary: &'a str,
     /// The Dockerfile.
@@ -51,18 +52,21 @@ pub struct Job<'a> {
     pub bases: Vec<String>,
 }
 
-/// Builds a job: nothing is tagged unless the build succeeds, and then every tag is, or none.
+/// Builds an image: nothing is tagged unless the build succeeds, and then every tag is, or none.
 /// An interruption stops the build (dropping the request makes the engine cancel it) and, up to
 /// the last tag, leaves every tag as it was.
 pub async fn build(
     engine: &impl Engine,
-    job: Job<'_>,
+    image_build: ImageBuild<'_>,
     progress: &mut impl Progress,
     interruption: &Interruption,
 ) -> Result<Built, EngineError> {
-    let (body, size) = stream_context(job.context, job.dockerfile);
-    let request =
-        BuildRequest { dockerfile: DOCKERFILE.to_owned(), target: job.target.to_owned(), buildkit: job.buildkit };
+    let (body, size) = stream_context(image_build.context, image_build.dockerfile);
+    let request = BuildRequest {
+        dockerfile: DOCKERFILE.to_owned(),
+        target: image_build.target.to_owned(),
+        buildkit: image_build.buildkit,
+    };
     let mut events = engine.build(&request, body);
     let mut size = pin!(size);
     let mut context_size: Option<Result<ContextSize, ContextError>> = None;
@@ -91,7 +95,7 @@ pub async fn build(
                 }
                 return Err(match error {
                     EngineError::BuildFailed(message) if step.is_empty() => {
-                        missing_base(engine, &job.bases, message).await
+                        missing_base(engine, &image_build.bases, message).await
                     }
                     EngineError::BuildFailed(message) => step_failure(step, message, output),
                     other => other,
@@ -125,9 +129,15 @@ pub async fn build(
         () = interruption.wait() => return Err(EngineError::Interrupted),
         info = engine.inspect(&id) => info?,
     };
-    tag_all(engine, &id, job.tags, interruption).await?;
+    tag_all(engine, &id, image_build.tags, interruption).await?;
     let context_bytes = context_size.and_then(Result::ok).map_or(0, |s| s.bytes);
-    Ok(Built { binary: job.binary.to_owned(), id, tags: job.tags.to_vec(), size: info.size, context_bytes })
+    Ok(Built {
+        binary: image_build.binary.to_owned(),
+        id,
+        tags: image_build.tags.to_vec(),
+        size: info.size,
+        context_bytes,
+    })
 }
 
 /// A failed step, or a missing base image when the step was a `FROM`.
@@ -366,7 +376,7 @@ mod tests {
         let files = [("Cargo.toml", "[package]"), ("src/main.rs", "fn main() {}")];
         let context = Context::generated(files.map(|(path, text)| (path.to_owned(), text.to_owned())).to_vec());
         let tags = ["app:1.0".to_owned(), "app:latest".to_owned()];
-        let job = Job {
+        let image_build = ImageBuild {
             buildkit: false,
             bases: vec![],
             binary: "app",
@@ -376,7 +386,7 @@ mod tests {
             tags: &tags,
         };
         let mut recorder = Recorder::default();
-        let result = build(fake, job, &mut recorder, interruption).await;
+        let result = build(fake, image_build, &mut recorder, interruption).await;
         (result, recorder)
     }
 

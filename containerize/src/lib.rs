@@ -17,11 +17,11 @@ pub mod __private {
 }
 mod runtime;
 #[cfg(feature = "cli")]
-pub use containerize_build::{
-    diagnostic, keys, manifest, node, plan, project, render, settings, spec, toolchain, validate,
-};
+pub use containerize_build::{diagnostic, keys, manifest, plan, project, render, settings, spec, validate};
 
+/// The `cargo-containerize` command itself, for its binary; not a public API.
 #[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod cli;
 #[cfg(feature = "cli")]
 pub mod context;

@@ -8,7 +8,7 @@ mod report;
 use crate::context::{Context, LARGE as LARGE_CONTEXT};
 use crate::engine::{Docker, Ending, Engine, EngineError, Probe};
 use crate::error::Error;
-use crate::image::{self, Built, Job};
+use crate::image::{self, Built, ImageBuild};
 use crate::interrupt::Interruption;
 use args::{Args, BuildKit, Color};
 use containerize_build::diagnostic::{Diagnostic, Origin};
@@ -305,7 +305,7 @@ async fn build_and_run(
             return Err(EngineError::Interrupted.into());
         }
         let context = context_of(project, plan, None)?;
-        let job = Job {
+        let image_build = ImageBuild {
             binary: &plan.binary,
             dockerfile: dockerfile(plan),
             context,
@@ -315,7 +315,7 @@ async fn build_and_run(
             bases: vec![plan.builder.image.clone(), plan.runtime.base.clone()],
         };
         let mut display = Display::new(verbosity, terminal, &plan.binary);
-        let result = image::build(&docker, job, &mut display, interruption).await;
+        let result = image::build(&docker, image_build, &mut display, interruption).await;
         display.finish();
         let image = result?;
         // Tagged: it is built whatever comes next, and reported as such.
