@@ -142,10 +142,13 @@ pub struct Args {
 
 /// A duration as the settings write it (`90s`, `2m`, `1m30s`), at least a second.
 fn duration(text: &str) -> Result<std::time::Duration, String> {
-    let millis = containerize_build::validate::duration(text)
-        .ok()
-        .and_then(|d| containerize_build::validate::millis(&d))
-        .ok_or_else(|| format!("`{text}` is not a duration: write it as `90s`, `2m` or `1m30s`"))?;
+    // The validator's own words, so an overflow is told as such, not as a misspelling.
+    let invalid = |e: containerize_build::validate::Invalid| match e.help {
+        Some(help) => format!("{}: {help}", e.message),
+        None => e.message,
+    };
+    let checked = containerize_build::validate::duration(text).map_err(invalid)?;
+    let millis = containerize_build::validate::millis(&checked).expect("a checked duration has milliseconds");
     if millis < 1000 {
         return Err(format!("`{text}` is too short for a container to start: give at least 1s"));
     }
