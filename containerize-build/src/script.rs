@@ -210,6 +210,15 @@ mod tests {
     use crate::diagnostic::SourceFile;
 
     #[test]
+    fn a_metadata_failure_says_why() {
+        // `configure` fails the build with `containerize: {error}`: cargo's own message must be
+        // in it, as it is in the CLI's report (and was before the one pipeline).
+        let failed = cargo_metadata::Error::CargoMetadata { stderr: "error: failed to parse manifest".into() };
+        let error = ScriptError::from(PlanError::from(failed));
+        assert!(error.to_string().contains("failed to parse manifest"), "{error}");
+    }
+
+    #[test]
     fn every_directive_is_one_line() {
         // A quoted TOML key may hold any character: this one would start directives of its own.
         let toml = "[package.metadata.containerize]\n\"a\\ncargo::rustc-env=X=1\\r\\u001b[2J\" = 1\n";

@@ -373,3 +373,26 @@ fn a_tag_flag_takes_no_digest_and_one_image_only() {
     let two = [("api", "", &["api"][..]), ("worker", "", &["worker"][..])];
     assert!(workspace_plan_errors("", &two, &["app:1"]).contains("--tag names one image, but 2 would be built"));
 }
+
+#[test]
+fn every_command_the_dockerfile_runs_is_one_of_the_plan() {
+    // Render only formats: a command it makes up is a decision `--print-plan` does not show.
+    let project = single(
+        "base = \"debian-slim\"\nbuild-packages = [\"pkg-config\"]\nruntime-packages = [\"libssl3t64\"]\n\
+         include = [{ src = \"config\", dest = \"/etc/app\", mode = \"0600\" }]",
+    );
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).expect("valid settings");
+    let options = Options { arch: "x86_64".into(), ..Options::default() };
+    let plan = plan_image(&project, &spec.images[0], &options).expect("a plan");
+    let (b, r) = (&plan.builder, &plan.runtime);
+    let planned: Vec<&Vec<String>> =
+        [b.install.as_ref(), Some(&b.cargo), Some(&b.clean), Some(&b.build), r.install.as_ref()]
+            .into_iter()
+            .flatten()
+            .collect();
+    let text = dockerfile(&plan).replace("\\\n", "");
+    for line in text.lines().filter(|l| l.starts_with("RUN ")) {
+        let command: Vec<String> = serde_json::from_str(&line[line.find('[').expect("exec form")..]).unwrap();
+        assert!(planned.contains(&&command), "`{line}` runs a command the plan does not hold");
+    }
+}

@@ -202,3 +202,16 @@ fn what_can_be_told_without_an_engine_is_told_before_asking_one() {
     let output = containerize(dir.path()).env("DOCKER_HOST", no_engine).output().unwrap();
     assert_eq!(output.status.code(), Some(3), "a bad .dockerignore, not a missing engine: {}", stderr(&output));
 }
+
+#[test]
+fn an_attribute_argument_given_twice_is_refused_with_its_position() {
+    // The compiler refuses it (`is given twice`); the CLI must not plan and build an image
+    // without the attribute's settings meanwhile, as if the attribute were empty.
+    let dir = example("web");
+    edit_file(&dir.path().join("src/main.rs"), "expose = 8080,", "expose = 8080, expose = 9090,");
+    let output = containerize(dir.path()).arg("--print-plan").output().unwrap();
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("given twice"), "{stderr}");
+    assert!(stderr.contains("src/main.rs:13:"), "{stderr}");
+}
