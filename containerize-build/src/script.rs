@@ -219,6 +219,39 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_build_scripts_both_write_the_new_plan() {
+        // `cargo build` and `cargo build --release` lock their profile directories apart, so
+        // after a settings edit the package's build script runs in both at once, each writing
+        // the same new Dockerfile into target/containerize/ through the one `.partial` name.
+        let dir = tempfile::tempdir().unwrap();
+        let path = Utf8PathBuf::from_path_buf(dir.path().join("Dockerfile")).unwrap();
+        for round in 0..200 {
+            std::fs::write(&path, "old").unwrap();
+            let new = format!("FROM scratch # {round}\n").repeat(2000);
+            let barrier = std::sync::Barrier::new(2);
+            std::thread::scope(|scope| {
+                let writers: Vec<_> = (0..2)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            write_if_changed(&path, &new)
+                        })
+                    })
+                    .collect();
+                for writer in writers {
+                    let written = writer.join().unwrap();
+                    assert!(
+                        written.is_ok(),
+                        "round {round}: {:?}",
+                        written.map_err(|e| format!("{e}: {:?}", std::error::Error::source(&e)))
+                    );
+                }
+            });
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), new, "round {round}");
+        }
+    }
+
+    #[test]
     fn every_directive_is_one_line() {
         // A quoted TOML key may hold any character: this one would start directives of its own.
         let toml = "[package.metadata.containerize]\n\"a\\ncargo::rustc-env=X=1\\r\\u001b[2J\" = 1\n";
