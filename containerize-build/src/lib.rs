@@ -31,8 +31,10 @@ pub mod settings;
 pub mod spec;
 pub mod validate;
 
-// Shared with the sibling crates (the attribute's parser with the proc-macro; freshness and the
-// skeleton with the CLI's context), not a public API: they change with those crates.
+// Shared with the sibling crates (the attribute's parser with the proc-macro; freshness, the
+// skeleton and whole-file writes with the CLI), not a public API: they change with those crates.
+#[doc(hidden)]
+pub mod atomic_write;
 #[doc(hidden)]
 pub mod attribute;
 #[doc(hidden)]

@@ -434,13 +434,8 @@ fn checkout_key(target_directory: &std::path::Path) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     std::hash::Hash::hash(&(now.as_nanos(), std::process::id(), target_directory), &mut hasher);
     let key = format!("{:016x}", std::hash::Hasher::finish(&hasher));
-    // Written whole beside it, then linked into place, which fails if another build's key got
-    // there first: of two first builds at once, both then read one whole key.
-    let partial = file.with_extension(format!("{key}.partial"));
-    let made = std::fs::create_dir_all(file.parent().expect("a file in a directory"))
-        .and_then(|()| std::fs::write(&partial, &key))
-        .and_then(|()| std::fs::hard_link(&partial, &file));
-    let _ = std::fs::remove_file(&partial);
+    // Of two first builds at once, one writes its key and both then read it.
+    let made = crate::atomic_write::create_new(&file, key.as_bytes());
     match made {
         Ok(()) => key,
         Err(_) => std::fs::read_to_string(&file)

@@ -23,6 +23,7 @@
 //! files the output depends on (manifests, binaries' root sources, lockfile, toolchain and cargo
 //! config files, the git `HEAD`), so an unchanged project does not run the script again.
 
+use crate::atomic_write;
 use crate::diagnostic::Diagnostic;
 use crate::pipeline::{self, PlanError};
 use crate::plan::REVISION_VARIABLE;
@@ -66,7 +67,7 @@ pub fn configure() {
             let _ = directive(&mut out, "error", &summary(diagnostic));
         }
         if diagnostics.is_empty() {
-            let _ = directive(&mut out, "error", &format!("containerize: {error}"));
+            let _ = directive(&mut out, "error", &format!("containerize: {}", with_causes(&error)));
         }
         // cargo fails the build on `cargo::error` and shows each message as an error.
         let _ = out.flush();
@@ -157,17 +158,26 @@ pub fn run(out: &mut impl Write) -> Result<Vec<Plan>, ScriptError> {
     Ok(plans)
 }
 
-/// Writes `contents` unless the file holds them already, through a rename so that no reader
-/// ever sees half a file.
+/// Writes `contents` unless the file holds them already, whole (see [`atomic_write`]).
 fn write_if_changed(path: &cargo_metadata::camino::Utf8Path, contents: &str) -> Result<(), ScriptError> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == contents) {
         return Ok(());
     }
     let error = |source| ScriptError::Write { path: path.to_owned(), source };
-    let partial = path.with_extension("partial");
-    std::fs::create_dir_all(path.parent().expect("a file in a directory")).map_err(error)?;
-    std::fs::write(&partial, contents).map_err(error)?;
-    std::fs::rename(&partial, path).map_err(error)
+    atomic_write::replace(path.as_std_path(), error, |file| file.write_all(contents.as_bytes()).map_err(error))
+}
+
+/// The error and every cause under it (cargo's own message, the file system's), on one line:
+/// a build script has no report with room for a chain.
+fn with_causes(error: &ScriptError) -> String {
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(next) = cause {
+        let words: Vec<String> = next.to_string().split_whitespace().map(str::to_owned).collect();
+        message = format!("{message}: {}", words.join(" "));
+        cause = next.source();
+    }
+    message
 }
 
 /// Every file the plans depend on that exists: watching a missing file would make cargo run
@@ -211,11 +221,12 @@ mod tests {
 
     #[test]
     fn a_metadata_failure_says_why() {
-        // `configure` fails the build with `containerize: {error}`: cargo's own message must be
-        // in it, as it is in the CLI's report (and was before the one pipeline).
+        // `configure` fails the build with this message: cargo's own must be in it, as it is in
+        // the CLI's report (and was before the one pipeline).
         let failed = cargo_metadata::Error::CargoMetadata { stderr: "error: failed to parse manifest".into() };
         let error = ScriptError::from(PlanError::from(failed));
-        assert!(error.to_string().contains("failed to parse manifest"), "{error}");
+        let message = with_causes(&error);
+        assert!(message.contains("failed to parse manifest"), "{message}");
     }
 
     #[test]

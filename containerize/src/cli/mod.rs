@@ -106,19 +106,7 @@ fn write_context(project: &Project, plans: &[Plan], file: &std::path::Path) -> R
         Ok(_) => std::fs::canonicalize(file).map_err(Error::Output)?,
         Err(_) => file.to_owned(),
     };
-    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    // A name of its own: two runs writing one file, or a file named like ours, collide with
-    // nothing; dropped (so removed) on any error.
-    let mut partial = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(Error::Output)?;
-    write(partial.as_file_mut())?;
-    partial.as_file().sync_all().map_err(Error::Output)?;
-    partial.persist(&target).map_err(|e| Error::Output(e.error))?;
-    Ok(())
+    containerize_build::atomic_write::replace(&target, Error::Output, |file| write(file))
 }
 
 /// A flag Ctrl-C raises instead of killing the process, so a write in progress can stop and

@@ -1,0 +1,39 @@
+//! Files written whole: the contents go to a temporary file of a unique name beside the target,
+//! which is then renamed (or linked) into place, so no reader ever sees half a file, two
+//! writers of one file never share a temporary name, and a failed or interrupted write leaves
+//! nothing behind (the temporary file is removed when dropped).
+//!
+//! Shared by the CLI's `--print-context` and `--sbom` files, the build script's Dockerfile and
+//! plan, and the checkout key.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+/// Writes `path` whole with `write`, replacing any file there.
+pub fn replace<E>(
+    path: &Path,
+    io_error: impl Fn(io::Error) -> E,
+    write: impl FnOnce(&mut File) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut partial = beside(path).map_err(&io_error)?;
+    write(partial.as_file_mut())?;
+    partial.as_file().sync_all().map_err(&io_error)?;
+    partial.persist(path).map(drop).map_err(|e| io_error(e.error))
+}
+
+/// Writes `path` whole with `contents` unless a file is there already, which is kept: of two
+/// writers at once, exactly one succeeds and the other gets [`io::ErrorKind::AlreadyExists`].
+pub fn create_new(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut partial = beside(path)?;
+    io::Write::write_all(partial.as_file_mut(), contents)?;
+    partial.persist_noclobber(path).map(drop).map_err(|e| e.error)
+}
+
+/// A temporary file named after `path`, in its directory, which is created if missing.
+fn beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".partial").tempfile_in(dir)
+}
