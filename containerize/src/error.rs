@@ -2,7 +2,7 @@
 //! [`Error::exit_code`], documented in `--help` from [`exit::STATUSES`].
 
 use crate::context::ContextError;
-use crate::engine::{EngineError, Phase};
+use crate::engine::{DiscoveryError, EngineError, Found, Phase};
 use containerize_build::project::ProjectError;
 use containerize_build::spec::SpecError;
 use containerize_build::{Diagnostic, PlanError};
@@ -30,7 +30,10 @@ pub mod exit {
         (INTERNAL, "internal error (a bug), or the output could not be written"),
         (USAGE, "bad flags or settings"),
         (PROJECT, "project problem: metadata, selection, a bad .dockerignore, a file from outside the project"),
-        (ENGINE, "engine unavailable: not running, no permission, too old, no BuildKit, or lost midway"),
+        (
+            ENGINE,
+            "engine unavailable: not found as configured, not running, no permission, a TLS certificate problem, too old, no BuildKit, or lost midway",
+        ),
         (BUILD, "image build failed: a step, a missing base image, a file changed while sent, a refused tag"),
         (RUN, "smoke run failed: non-zero exit, no answer from outside the container, --run-timeout passed"),
         (INTERRUPTED, "interrupted by Ctrl-C"),
@@ -81,8 +84,10 @@ impl Error {
             Error::Output(_) => exit::INTERNAL,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::Engine(error) => match error {
-                EngineError::Unreachable { .. }
+                EngineError::Discovery(_)
+                | EngineError::Unreachable { .. }
                 | EngineError::PermissionDenied { .. }
+                | EngineError::Certificate { .. }
                 | EngineError::TooOld { .. }
                 | EngineError::NoBuildKit { .. } => exit::ENGINE,
                 EngineError::Api { source, .. } if engine_lost(source) => exit::ENGINE,
@@ -136,11 +141,30 @@ impl Error {
 /// the edge, so the engine module only says what happened.
 fn engine_help(error: &EngineError) -> Option<String> {
     Some(match error {
-        EngineError::Unreachable { .. } => {
-            "start the engine (`sudo systemctl start docker`, or Docker Desktop), or point DOCKER_HOST at one, e.g. DOCKER_HOST=unix:///run/user/1000/docker.sock".into()
+        EngineError::Unreachable { found: Found::DefaultSocket | Found::Podman, .. } => {
+            "start the engine (`sudo systemctl start docker`, Docker Desktop, or Podman's `systemctl --user start podman.socket`), or point DOCKER_HOST or a Docker context at one (`docker context use NAME`)".into()
+        }
+        EngineError::Unreachable { found, .. } => {
+            format!("start the engine there, or fix {}", configured_by(found))
         }
         EngineError::PermissionDenied { .. } => {
-            "add your user to the `docker` group (`sudo usermod -aG docker $USER`, then log in again), or use rootless Docker and set DOCKER_HOST".into()
+            "add your user to the socket's group (`sudo usermod -aG docker $USER`, then log in again), or use an engine of your own: rootless Docker or Podman (`systemctl --user start podman.socket`), selected with `docker context use NAME` or DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock".into()
+        }
+        EngineError::Certificate { found, .. } => format!(
+            "the client certificate, its key and the authority (cert.pem, key.pem, ca.pem) must be the ones the engine's TLS was set up with: check {}",
+            match found {
+                Found::Context { name, .. } => format!("the context's (`docker context inspect {name}`)"),
+                _ => "DOCKER_CERT_PATH (else ~/.docker)".to_owned(),
+            }
+        ),
+        EngineError::Discovery(DiscoveryError::Scheme { .. }) => {
+            "forward the remote engine's socket (`ssh -NL /tmp/remote.sock:/var/run/docker.sock host`) and set DOCKER_HOST=unix:///tmp/remote.sock, or use a context with a tcp:// host and TLS".into()
+        }
+        EngineError::Discovery(DiscoveryError::UnknownContext { .. }) => {
+            "`docker context ls` lists the contexts; `docker context use default` goes back to the default socket".into()
+        }
+        EngineError::Discovery(DiscoveryError::SkipTlsVerify { name }) => {
+            format!("give the context the engine's CA certificate: `docker context update {name} --docker \"host=...,ca=ca.pem,cert=cert.pem,key=key.pem\"`")
         }
         EngineError::TooOld { .. } => "upgrade the Docker engine".into(),
         EngineError::NoBuildKit { .. } => {
@@ -170,6 +194,17 @@ fn engine_help(error: &EngineError) -> Option<String> {
         }
         _ => return None,
         })
+}
+
+/// The setting that chose an endpoint, to name in a help text.
+fn configured_by(found: &Found) -> String {
+    match found {
+        Found::DockerHost => "DOCKER_HOST".into(),
+        Found::Context { name, .. } => {
+            format!("the context `{name}` (`docker context inspect {name}`), or choose another")
+        }
+        Found::DefaultSocket | Found::Podman => "DOCKER_HOST".into(),
+    }
 }
 
 /// Whether a failed call means the engine itself went away (the connection failed), rather

@@ -284,8 +284,7 @@ async fn build_and_run(
     let plans = plans(args, project, spec, buildkit)?;
     if verbosity != Verbosity::Quiet {
         let builder = if buildkit { "BuildKit" } else { "the legacy builder" };
-        let info = &docker.info;
-        eprintln!("engine: Docker {} (API {}) at {}, with {builder}", info.version, info.api_version, info.host);
+        eprintln!("engine: {}, with {builder}", docker.info);
     }
     let terminal = std::io::stderr().is_terminal();
     for plan in &plans {

@@ -27,22 +27,57 @@ fn run_error(action: &'static str) -> impl FnOnce(BollardError) -> EngineError {
     move |source| EngineError::Api { action, phase: Phase::Run, source }
 }
 
+/// How long a request may take to be answered: builds stream for a long time, and the
+/// timeout covers sending the context, too.
+const TIMEOUT_SECS: u64 = 3600;
+
 impl Docker {
-    /// Connects as the docker CLI would (`DOCKER_HOST`, else the local socket), negotiates the
-    /// API version and checks the engine is new enough.
+    /// Connects as the docker CLI would (see [`discovery`]): to the first endpoint found that
+    /// answers, negotiating the API version and checking that the engine is new enough.
     pub async fn connect() -> Result<Docker, EngineError> {
-        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned());
-        let unreachable = |source: BollardError| classify(source, &host);
-        // Builds stream for a long time; the timeout covers sending the context, too.
-        let client =
-            bollard::Docker::connect_with_defaults().map_err(unreachable)?.with_timeout(Duration::from_secs(3600));
-        let client = client.negotiate_version().await.map_err(unreachable)?;
-        let version = client.version().await.map_err(unreachable)?;
-        let podman = version.components.iter().flatten().any(|c| c.name.contains("Podman"));
-        let api_version = version.api_version.unwrap_or_default();
+        let endpoints = discovery::discover(&discovery::Environment::current(), &discovery::HostFiles)?;
+        let mut first_failure = None;
+        for endpoint in endpoints {
+            match Docker::connect_to(endpoint).await {
+                Ok(docker) => return Ok(docker),
+                // Only a silent or forbidden socket gives way to the next; the first failure
+                // is the one to report, as the one the user most likely meant.
+                Err(error @ (EngineError::Unreachable { .. } | EngineError::PermissionDenied { .. })) => {
+                    first_failure.get_or_insert(error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(first_failure.expect("discovery names at least one endpoint"))
+    }
+
+    async fn connect_to(endpoint: Endpoint) -> Result<Docker, EngineError> {
+        let failed = |source: BollardError| classify(source, &endpoint);
+        let version = bollard::API_DEFAULT_VERSION;
+        let client = match &endpoint.tls {
+            None if endpoint.host.starts_with("unix://") => {
+                bollard::Docker::connect_with_unix(&endpoint.host, TIMEOUT_SECS, version)
+            }
+            None => bollard::Docker::connect_with_http(&endpoint.host, TIMEOUT_SECS, version),
+            Some(tls) => {
+                // bollard would connect without a client certificate it cannot read, and the
+                // engine's refusal would not say why.
+                if let Some(missing) = [&tls.ca, &tls.cert, &tls.key].into_iter().find(|path| !path.is_file()) {
+                    return Err(certificate_error(&endpoint, format!("{} is missing", missing.display())));
+                }
+                bollard::Docker::connect_with_ssl(&endpoint.host, &tls.key, &tls.cert, &tls.ca, TIMEOUT_SECS, version)
+            }
+        }
+        .map_err(failed)?;
+        let client = client.negotiate_version().await.map_err(failed)?;
+        let answer = client.version().await.map_err(failed)?;
+        let podman = answer.components.iter().flatten().any(|c| c.name.contains("Podman"));
+        let api_version = answer.api_version.unwrap_or_default();
         let info = EngineInfo {
-            host: host.clone(),
-            version: version.version.unwrap_or_default(),
+            name: if podman { "Podman" } else { "Docker" },
+            host: endpoint.host,
+            found: endpoint.found,
+            version: answer.version.unwrap_or_default(),
             // Podman serves the API but not BuildKit's session endpoints.
             buildkit: !podman && api(&api_version).is_some_and(|api| api >= BUILDKIT_API),
             api_version,
@@ -66,17 +101,38 @@ fn check_api(info: &EngineInfo) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// A failed connection, told apart by its cause: no socket, a refused connection, or no right
-/// to use the socket.
-fn classify(error: BollardError, host: &str) -> EngineError {
+/// A failed connection, told apart by its cause: no right to use the socket, a certificate
+/// problem, or nothing answering.
+fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
+    match &error {
+        BollardError::CertPathError { path } => {
+            return certificate_error(endpoint, format!("{} cannot be read", path.display()));
+        }
+        BollardError::CertParseError { path } | BollardError::CertMultipleKeys { path, .. } => {
+            return certificate_error(endpoint, format!("{} is not a single PEM certificate or key", path.display()));
+        }
+        _ => {}
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(e) = source {
         if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied) {
-            return EngineError::PermissionDenied { host: host.to_owned() };
+            return EngineError::PermissionDenied { host: endpoint.host.clone(), found: endpoint.found.clone() };
+        }
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            let problem = match tls {
+                rustls::Error::InvalidCertificate(_) => format!("the engine's certificate is not trusted ({tls})"),
+                rustls::Error::AlertReceived(_) => format!("the engine refused this client's certificate ({tls})"),
+                _ => tls.to_string(),
+            };
+            return certificate_error(endpoint, problem);
         }
         source = e.source();
     }
-    EngineError::Unreachable { host: host.to_owned(), source: error }
+    EngineError::Unreachable { host: endpoint.host.clone(), found: endpoint.found.clone(), source: error }
+}
+
+fn certificate_error(endpoint: &Endpoint, problem: String) -> EngineError {
+    EngineError::Certificate { host: endpoint.host.clone(), found: endpoint.found.clone(), problem }
 }
 
 impl Engine for Docker {
@@ -304,8 +360,14 @@ mod tests {
 
     #[test]
     fn old_engines_are_refused() {
-        let engine =
-            |api: &str| EngineInfo { host: "h".into(), version: "v".into(), api_version: api.into(), buildkit: false };
+        let engine = |api: &str| EngineInfo {
+            name: "Docker",
+            host: "h".into(),
+            found: Found::DefaultSocket,
+            version: "v".into(),
+            api_version: api.into(),
+            buildkit: false,
+        };
         assert!(check_api(&engine("1.41")).is_ok());
         assert!(check_api(&engine("1.30")).is_ok());
         assert!(matches!(check_api(&engine("1.29")), Err(EngineError::TooOld { .. })));

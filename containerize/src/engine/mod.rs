@@ -3,8 +3,9 @@
 //! [`Engine`] is small on purpose: what a build, a tag, an inspection and a smoke run need.
 //! [`Docker`] implements it with bollard; tests use a recording fake.
 //!
-//! Here the port: the trait, what goes through it, and its errors. `docker` is the bollard
-//! adapter; `stream` reads the engine's build stream into [`BuildEvent`]s.
+//! Here the port: the trait, what goes through it, and its errors. `discovery` finds where the
+//! engine is (pure); `docker` is the bollard adapter; `stream` reads the engine's build stream
+//! into [`BuildEvent`]s.
 
 use crate::context::ContextError;
 use crate::interrupt::Interruption;
@@ -14,9 +15,11 @@ use futures_util::stream::BoxStream;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub mod discovery;
 mod docker;
 mod stream;
 
+pub use discovery::{DiscoveryError, Endpoint, Found};
 pub use docker::Docker;
 pub use stream::{BuildKitProgress, stream_events};
 
@@ -28,14 +31,24 @@ pub const BUILDKIT_API: (u32, u32) = (1, 39);
 /// What the engine says about itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EngineInfo {
+    /// Its name: `Docker`, or `Podman`.
+    pub name: &'static str,
     /// Where it was reached.
     pub host: String,
+    /// How it was found.
+    pub found: Found,
     /// Its version, e.g. `20.10.24`.
     pub version: String,
     /// Its API version, e.g. `1.41`.
     pub api_version: String,
     /// Whether it builds with BuildKit through the API (Docker 18.09 and later; not Podman).
     pub buildkit: bool,
+}
+
+impl std::fmt::Display for EngineInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} (API {}) at {}, {}", self.name, self.version, self.api_version, self.host, self.found)
+    }
 }
 
 /// What a build is asked to do.
@@ -140,20 +153,38 @@ pub enum Phase {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError {
+    /// Where the engine is could not be told (a bad context, an unsupported host).
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
     /// Nothing answers where the engine should be.
-    #[error("no Docker engine answers at {host}")]
+    #[error("no Docker engine answers at {host} ({found})")]
     Unreachable {
         /// Where we looked.
         host: String,
+        /// How it was found.
+        found: Found,
         /// What the connection said.
         #[source]
         source: BollardError,
     },
     /// The socket is there but not ours to use.
-    #[error("permission denied on the Docker socket at {host}")]
+    #[error("permission denied on the Docker socket at {host} ({found})")]
     PermissionDenied {
         /// Where we looked.
         host: String,
+        /// How it was found.
+        found: Found,
+    },
+    /// A TLS connection failed over certificates: ours missing or refused, or the engine's
+    /// not signed by the authority we trust.
+    #[error("the TLS connection to {host} ({found}) failed: {problem}")]
+    Certificate {
+        /// Where.
+        host: String,
+        /// How it was found.
+        found: Found,
+        /// What was wrong.
+        problem: String,
     },
     /// `--buildkit always`, but the engine has no BuildKit.
     #[error("the engine {version} (API {api}) does not offer BuildKit")]

@@ -1,0 +1,313 @@
+//! Where the engine is, found as the docker CLI finds it: a pure function of the environment
+//! and the docker CLI's configuration files, tested without an engine. Connecting to what it
+//! finds is `docker.rs`'s concern.
+//!
+//! In order: `DOCKER_HOST`; else the context `DOCKER_CONTEXT` names; else the `currentContext`
+//! of `$DOCKER_CONFIG/config.json` (`~/.docker` by default); else the default socket, then
+//! Podman's sockets (rootless, then rootful) when the default socket does not answer.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The docker CLI's default socket.
+pub const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
+/// Rootful Podman's socket (`systemctl start podman.socket`).
+pub const PODMAN_ROOTFUL_SOCKET: &str = "unix:///run/podman/podman.sock";
+
+/// The environment variables discovery reads, empty ones counted as unset (as the docker CLI
+/// does).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Environment {
+    /// `DOCKER_HOST`.
+    pub docker_host: Option<String>,
+    /// `DOCKER_CONTEXT`.
+    pub docker_context: Option<String>,
+    /// `DOCKER_CONFIG`: the docker CLI's configuration directory.
+    pub docker_config: Option<PathBuf>,
+    /// `DOCKER_TLS_VERIFY`: TLS, verified both ways, for a `tcp://` `DOCKER_HOST`.
+    pub docker_tls_verify: bool,
+    /// `DOCKER_CERT_PATH`: where `ca.pem`, `cert.pem` and `key.pem` are.
+    pub docker_cert_path: Option<PathBuf>,
+    /// `HOME`.
+    pub home: Option<PathBuf>,
+    /// `XDG_RUNTIME_DIR`: where rootless engines put their sockets.
+    pub xdg_runtime_dir: Option<PathBuf>,
+}
+
+impl Environment {
+    /// This process's environment.
+    pub fn current() -> Environment {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Environment {
+            docker_host: var("DOCKER_HOST"),
+            docker_context: var("DOCKER_CONTEXT"),
+            docker_config: var("DOCKER_CONFIG").map(PathBuf::from),
+            docker_tls_verify: var("DOCKER_TLS_VERIFY").is_some(),
+            docker_cert_path: var("DOCKER_CERT_PATH").map(PathBuf::from),
+            home: var("HOME").map(PathBuf::from),
+            xdg_runtime_dir: var("XDG_RUNTIME_DIR").map(PathBuf::from),
+        }
+    }
+
+    /// The docker CLI's configuration directory.
+    fn config_dir(&self) -> Option<PathBuf> {
+        self.docker_config.clone().or_else(|| self.home.as_ref().map(|home| home.join(".docker")))
+    }
+}
+
+/// The files discovery reads: the real ones, or a test's.
+pub trait Files {
+    /// The file's text, or `None` if it is not there.
+    fn read(&self, path: &Path) -> Result<Option<String>, std::io::Error>;
+    /// Whether the file is there.
+    fn exists(&self, path: &Path) -> bool;
+}
+
+/// The machine's own files.
+pub struct HostFiles;
+
+impl Files for HostFiles {
+    fn read(&self, path: &Path) -> Result<Option<String>, std::io::Error> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+}
+
+/// One place to reach an engine, and how it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `unix:///path` or `tcp://host:port` (a port is always given).
+    pub host: String,
+    /// The certificates of a TLS connection; none for a plain one.
+    pub tls: Option<Tls>,
+    /// How it was found.
+    pub found: Found,
+}
+
+/// A TLS connection's files, as the docker CLI names them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tls {
+    /// The authority the engine's certificate must be signed by.
+    pub ca: PathBuf,
+    /// This client's certificate.
+    pub cert: PathBuf,
+    /// Its key.
+    pub key: PathBuf,
+}
+
+/// How an endpoint was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// `DOCKER_HOST`.
+    DockerHost,
+    /// A docker CLI context.
+    Context {
+        /// Its name.
+        name: String,
+        /// What selected it.
+        by: ContextChoice,
+    },
+    /// Nothing was configured: the docker CLI's default socket.
+    DefaultSocket,
+    /// Nothing was configured and the default socket did not answer: Podman's socket.
+    Podman,
+}
+
+/// What selected a context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContextChoice {
+    /// `DOCKER_CONTEXT`.
+    Variable,
+    /// `currentContext` in this `config.json` (`docker context use`).
+    Config(PathBuf),
+}
+
+impl fmt::Display for ContextChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ContextChoice::Variable => write!(f, "from DOCKER_CONTEXT"),
+            ContextChoice::Config(path) => write!(f, "from currentContext in {}", path.display()),
+        }
+    }
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Found::DockerHost => write!(f, "from DOCKER_HOST"),
+            Found::Context { name, by } => write!(f, "context `{name}` {by}"),
+            Found::DefaultSocket => write!(f, "the default socket"),
+            Found::Podman => write!(f, "Podman's socket, as the default socket did not answer"),
+        }
+    }
+}
+
+/// Why no endpoint could be named.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// A host whose scheme we do not speak (`ssh://`, `npipe://`, ...).
+    #[error("the engine's host `{host}` ({found}) is not supported: only unix:// and tcp:// hosts are")]
+    Scheme {
+        /// The host.
+        host: String,
+        /// How it was found.
+        found: Found,
+    },
+    /// A context that is not in the store.
+    #[error("Docker context `{name}` ({by}) is not in {}", .store.display())]
+    UnknownContext {
+        /// Its name.
+        name: String,
+        /// What selected it.
+        by: ContextChoice,
+        /// Where contexts are kept.
+        store: PathBuf,
+    },
+    /// A context with no Docker endpoint (a Kubernetes-only one).
+    #[error("Docker context `{name}` has no Docker endpoint ({})", .meta.display())]
+    NoDockerEndpoint {
+        /// Its name.
+        name: String,
+        /// Its metadata file.
+        meta: PathBuf,
+    },
+    /// A context that asks for TLS without verifying the engine's certificate.
+    #[error("Docker context `{name}` skips verifying the engine's TLS certificate, which containerize does not do")]
+    SkipTlsVerify {
+        /// Its name.
+        name: String,
+    },
+    /// A configuration file that can't be read or parsed.
+    #[error("cannot read {}: {message}", .path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// Neither `DOCKER_CONFIG` nor `HOME` is set, yet a context must be read.
+    #[error("cannot find the Docker configuration directory: neither DOCKER_CONFIG nor HOME is set")]
+    NoConfigDir,
+}
+
+/// The endpoints to try, in order: one when the user chose (`DOCKER_HOST`, a context); the
+/// default socket and then Podman's when nobody did.
+pub fn discover(env: &Environment, files: &impl Files) -> Result<Vec<Endpoint>, DiscoveryError> {
+    if let Some(host) = &env.docker_host {
+        let tls = env.docker_tls_verify.then(|| {
+            let dir = env.docker_cert_path.clone().or_else(|| env.config_dir()).unwrap_or_default();
+            Tls { ca: dir.join("ca.pem"), cert: dir.join("cert.pem"), key: dir.join("key.pem") }
+        });
+        return Ok(vec![endpoint(host, tls, Found::DockerHost)?]);
+    }
+    let chosen = match &env.docker_context {
+        Some(name) => Some((name.clone(), ContextChoice::Variable)),
+        None => current_context(env, files)?,
+    };
+    match chosen {
+        // `default` is the docker CLI's name for "no context": the environment, else the socket.
+        Some((name, by)) if name != "default" => Ok(vec![context(env, files, name, by)?]),
+        _ => {
+            let rootless =
+                env.xdg_runtime_dir.iter().map(|dir| format!("unix://{}", dir.join("podman/podman.sock").display()));
+            let mut endpoints = vec![Endpoint { host: DEFAULT_SOCKET.into(), tls: None, found: Found::DefaultSocket }];
+            endpoints.extend(rootless.chain([PODMAN_ROOTFUL_SOCKET.to_owned()]).map(|host| Endpoint {
+                host,
+                tls: None,
+                found: Found::Podman,
+            }));
+            Ok(endpoints)
+        }
+    }
+}
+
+/// The context `config.json` names as current, if any.
+fn current_context(env: &Environment, files: &impl Files) -> Result<Option<(String, ContextChoice)>, DiscoveryError> {
+    let Some(dir) = env.config_dir() else { return Ok(None) };
+    let path = dir.join("config.json");
+    let Some(text) = read(files, &path)? else { return Ok(None) };
+    #[derive(serde::Deserialize)]
+    struct Config {
+        #[serde(rename = "currentContext", default)]
+        current_context: Option<String>,
+    }
+    let config: Config =
+        serde_json::from_str(&text).map_err(|e| DiscoveryError::File { path: path.clone(), message: e.to_string() })?;
+    Ok(config.current_context.filter(|name| !name.is_empty()).map(|name| (name, ContextChoice::Config(path))))
+}
+
+/// A context's Docker endpoint, from the docker CLI's store: `contexts/meta/<id>/meta.json`
+/// and the TLS files in `contexts/tls/<id>/docker/`, where `<id>` is the SHA-256 of the name.
+fn context(env: &Environment, files: &impl Files, name: String, by: ContextChoice) -> Result<Endpoint, DiscoveryError> {
+    let store = env.config_dir().ok_or(DiscoveryError::NoConfigDir)?.join("contexts");
+    let id = context_id(&name);
+    let meta_path = store.join("meta").join(&id).join("meta.json");
+    let Some(text) = read(files, &meta_path)? else {
+        return Err(DiscoveryError::UnknownContext { name, by, store });
+    };
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        #[serde(rename = "Endpoints", default)]
+        endpoints: std::collections::BTreeMap<String, DockerEndpoint>,
+    }
+    #[derive(serde::Deserialize)]
+    struct DockerEndpoint {
+        #[serde(rename = "Host", default)]
+        host: Option<String>,
+        #[serde(rename = "SkipTLSVerify", default)]
+        skip_tls_verify: bool,
+    }
+    let meta: Meta = serde_json::from_str(&text)
+        .map_err(|e| DiscoveryError::File { path: meta_path.clone(), message: e.to_string() })?;
+    let Some(DockerEndpoint { host: Some(host), skip_tls_verify }) =
+        meta.endpoints.into_iter().find(|(k, _)| k == "docker").map(|(_, v)| v)
+    else {
+        return Err(DiscoveryError::NoDockerEndpoint { name, meta: meta_path });
+    };
+    let tls_dir = store.join("tls").join(&id).join("docker");
+    let tls = Tls { ca: tls_dir.join("ca.pem"), cert: tls_dir.join("cert.pem"), key: tls_dir.join("key.pem") };
+    // The docker CLI speaks TLS to a context that holds any of the three files.
+    let has_tls = [&tls.ca, &tls.cert, &tls.key].iter().any(|path| files.exists(path));
+    if skip_tls_verify && host.starts_with("tcp://") {
+        return Err(DiscoveryError::SkipTlsVerify { name });
+    }
+    endpoint(&host, has_tls.then_some(tls), Found::Context { name, by })
+}
+
+/// The docker CLI's id of a context: the hex SHA-256 of its name.
+fn context_id(name: &str) -> String {
+    ring::digest::digest(&ring::digest::SHA256, name.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn read(files: &impl Files, path: &Path) -> Result<Option<String>, DiscoveryError> {
+    files.read(path).map_err(|e| DiscoveryError::File { path: path.to_owned(), message: e.to_string() })
+}
+
+/// An endpoint for `host`, refusing the schemes we do not speak, with the docker CLI's default
+/// ports where a `tcp://` host names none (2376 with TLS, 2375 without).
+fn endpoint(host: &str, tls: Option<Tls>, found: Found) -> Result<Endpoint, DiscoveryError> {
+    let host = if let Some(address) = host.strip_prefix("tcp://") {
+        let address = address.trim_end_matches('/');
+        let has_port = address.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok());
+        let port = if tls.is_some() { 2376 } else { 2375 };
+        if has_port { format!("tcp://{address}") } else { format!("tcp://{address}:{port}") }
+    } else if host.starts_with("unix://") {
+        host.to_owned()
+    } else {
+        return Err(DiscoveryError::Scheme { host: host.to_owned(), found });
+    };
+    // TLS belongs to tcp:// hosts; a socket ignores it, as the docker CLI does.
+    let tls = tls.filter(|_| host.starts_with("tcp://"));
+    Ok(Endpoint { host, tls, found })
+}
+
+#[cfg(test)]
+mod tests;
