@@ -10,17 +10,7 @@ pub fn stream_events(info: bollard::models::BuildInfo, buildkit: &mut BuildKitPr
         // The daemon colours a step's stderr for terminals; the step's text is what matters.
         let text = text.replace("\u{1b}[91m", "").replace("\u{1b}[0m", "");
         for line in text.split_inclusive('\n') {
-            let step = line.strip_prefix("Step ").and_then(|rest| {
-                let (numbers, instruction) = rest.split_once(" : ")?;
-                let (number, total) = numbers.split_once('/')?;
-                Some(BuildEvent::Step {
-                    stage: None,
-                    number: number.parse().ok()?,
-                    total: total.parse().ok()?,
-                    instruction: instruction.trim_end().to_owned(),
-                })
-            });
-            events.push(step.unwrap_or_else(|| BuildEvent::Output(line.to_owned())));
+            events.push(legacy_step(line).unwrap_or_else(|| BuildEvent::Output(line.to_owned())));
         }
     }
     if let Some(status) = info.status {
@@ -32,6 +22,27 @@ pub fn stream_events(info: bollard::models::BuildInfo, buildkit: &mut BuildKitPr
         None => {}
     }
     events
+}
+
+/// A step of the legacy builder: Docker's `Step 3/12 : RUN ...`, or Podman's (Buildah's),
+/// which counts steps per stage and numbers the stage when there are several:
+/// `[1/2] STEP 3/8: RUN ...`.
+fn legacy_step(line: &str) -> Option<BuildEvent> {
+    let (numbers, instruction) = match line.strip_prefix("Step ") {
+        Some(rest) => rest.split_once(" : ")?,
+        None => {
+            let unnumbered =
+                line.strip_prefix('[').and_then(|rest| rest.split_once("] ")).map_or(line, |(_, rest)| rest);
+            unnumbered.strip_prefix("STEP ")?.split_once(": ")?
+        }
+    };
+    let (number, total) = numbers.split_once('/')?;
+    Some(BuildEvent::Step {
+        stage: None,
+        number: number.parse().ok()?,
+        total: total.parse().ok()?,
+        instruction: instruction.trim_end().to_owned(),
+    })
 }
 
 /// What BuildKit has reported so far: its status messages repeat each vertex as it goes.
@@ -135,6 +146,27 @@ mod tests {
                 },
                 BuildEvent::Output(" ---> Running in 1a2b\n".into()),
             ]
+        );
+        let podman = bollard::models::BuildInfo {
+            stream: Some("[1/2] STEP 5/8: RUN [\"cargo\", \"build\"]\n".into()),
+            ..Default::default()
+        };
+        let single_stage =
+            bollard::models::BuildInfo { stream: Some("STEP 1/2: FROM debian\n".into()), ..Default::default() };
+        let commit =
+            bollard::models::BuildInfo { stream: Some("[2/2] COMMIT\n--> 6128811f9df\n".into()), ..Default::default() };
+        let step = |number, total, instruction: &str| BuildEvent::Step {
+            stage: None,
+            number,
+            total,
+            instruction: instruction.into(),
+        };
+        let mut progress = BuildKitProgress::default();
+        assert_eq!(stream_events(podman, &mut progress), [step(5, 8, "RUN [\"cargo\", \"build\"]")]);
+        assert_eq!(stream_events(single_stage, &mut progress), [step(1, 2, "FROM debian")]);
+        assert_eq!(
+            stream_events(commit, &mut progress),
+            [BuildEvent::Output("[2/2] COMMIT\n".into()), BuildEvent::Output("--> 6128811f9df\n".into())]
         );
         let aux = bollard::models::BuildInfo {
             aux: Some(BuildInfoAux::Default(bollard::models::ImageId { id: Some("sha256:ab".into()) })),
