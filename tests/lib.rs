@@ -270,3 +270,239 @@ impl HeldRequest {
         self.release.send(()).unwrap();
     }
 }
+
+/// Whether this process runs as root (else `sudo -n` gives what needs root).
+fn is_root() -> bool {
+    static ROOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ROOT.get_or_init(|| {
+        let id = Command::new("id").arg("-u").output().expect("id runs");
+        String::from_utf8_lossy(&id.stdout).trim() == "0"
+    })
+}
+
+/// `program` with `args`, as root: directly when this process is root, else through `sudo -n`.
+pub fn as_root(program: &str, args: &[&str]) -> Command {
+    let mut command = if is_root() { Command::new(program) } else { Command::new("sudo") };
+    if !is_root() {
+        command.args(["-n", program]);
+    }
+    command.args(args);
+    command
+}
+
+/// Runs `command`; its stdout, or a panic with its stderr.
+pub fn output_of(command: &mut Command) -> String {
+    let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(output.status.success(), "{command:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// Whether a tool the test needs is installed. In CI (`CI` set, where `.ci/run` installs it) a
+/// missing one fails the test; elsewhere the test says it was skipped.
+pub fn tool_available(test: &str, tool: &str) -> bool {
+    let found =
+        Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "{test}: {tool} is not installed, and CI requires it");
+        eprintln!("SKIPPED {test}: {tool} is not installed (.ci/run installs it)");
+    }
+    found
+}
+
+/// Podman's Docker-compatible service on a socket of its own, `<dir>/podman/podman.sock` (so
+/// that `<dir>` can be a user's `XDG_RUNTIME_DIR`), stopped when dropped with the tags the test
+/// made. Rootful, on the image store `seed-images --podman` filled.
+pub struct Podman {
+    dir: tempfile::TempDir,
+    service: std::process::Child,
+    tags: std::sync::Mutex<Vec<String>>,
+}
+
+impl Podman {
+    /// Starts the service, once it answers; `None` (the test is skipped) without Podman.
+    pub fn start(test: &str) -> Option<Podman> {
+        if !engine_available(test) || !tool_available(test, "podman") {
+            return None;
+        }
+        let dir = tempfile::Builder::new().prefix("containerize-podman-").tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("podman")).unwrap();
+        // Podman asks runc for more processes and open files than it may give here (its own
+        // process limit is capped at pid_max): the service gets this machine's limits.
+        let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+        let hard = |name: &str| {
+            let line = limits.lines().find(|l| l.starts_with(name)).unwrap();
+            line[name.len()..].split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap_or(u64::MAX)
+        };
+        let pid_max: u64 = std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap().trim().parse().unwrap();
+        let (files, processes) = (hard("Max open files"), hard("Max processes").min(pid_max));
+        let conf = dir.path().join("containers.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[containers]\ndefault_ulimits = [\"nofile={files}:{files}\", \"nproc={processes}:{processes}\"]\n"
+            ),
+        )
+        .unwrap();
+        let socket = dir.path().join("podman/podman.sock");
+        let conf_variable = format!("CONTAINERS_CONF={}", conf.display());
+        let url = format!("unix://{}", socket.display());
+        let service = as_root("env", &[&conf_variable, "podman", "system", "service", "--time=0", &url])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("podman starts");
+        let podman = Podman { dir, service, tags: std::sync::Mutex::new(Vec::new()) };
+        poll(std::time::Duration::from_secs(60), || socket.exists().then_some(()), || format!("{url} never appeared"));
+        podman.give_to(&whoami());
+        let answers = || {
+            use std::io::{Read, Write};
+            let mut stream = std::os::unix::net::UnixStream::connect(&socket).ok()?;
+            stream.write_all(b"GET /_ping HTTP/1.0\r\n\r\n").ok()?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).ok()?;
+            answer.ends_with("OK").then_some(())
+        };
+        poll(std::time::Duration::from_secs(60), answers, || format!("Podman never answered at {url}"));
+        Some(podman)
+    }
+
+    /// Where the service listens, as `DOCKER_HOST` names it.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.dir.path().join("podman/podman.sock").display())
+    }
+
+    /// The directory that holds `podman/podman.sock`.
+    pub fn runtime_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Makes `user` the socket's owner, so that they (and only they) may use it.
+    pub fn give_to(&self, user: &str) {
+        let socket = self.dir.path().join("podman/podman.sock");
+        output_of(&mut as_root("chown", &[user, &socket.to_string_lossy()]));
+        for dir in [self.dir.path().to_owned(), self.dir.path().join("podman")] {
+            std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        }
+    }
+
+    /// A tag unique to this test run, removed from Podman's store when the service stops.
+    pub fn tag(&self, name: &str) -> String {
+        let tag = TestTag::new(name);
+        let reference = tag.0.clone();
+        std::mem::forget(tag);
+        self.tags.lock().unwrap().push(reference.clone());
+        reference
+    }
+
+    /// `podman` with arguments, on the service's store and with its configuration; its
+    /// stdout, or a panic.
+    pub fn podman(&self, args: &[&str]) -> String {
+        output_of(&mut self.command(args))
+    }
+
+    /// The `podman` command, as root, with the service's configuration.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let conf = format!("CONTAINERS_CONF={}", self.dir.path().join("containers.conf").display());
+        let args: Vec<&str> = [conf.as_str(), "podman"].into_iter().chain(args.iter().copied()).collect();
+        as_root("env", &args)
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let tags = self.tags.lock().unwrap().clone();
+        if !tags.is_empty() {
+            let args: Vec<&str> = ["rmi", "--ignore"].into_iter().chain(tags.iter().map(String::as_str)).collect();
+            let _ = self.command(&args).output();
+        }
+        // sudo passes the signal on to the service.
+        let _ = as_root("kill", &["-TERM", &self.service.id().to_string()]).output();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.service.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.service.kill();
+        let _ = self.service.wait();
+        // The socket is the service's (root's): the directory goes with root's help.
+        let _ = as_root("rm", &["-rf", &self.dir.path().to_string_lossy()]).output();
+    }
+}
+
+fn whoami() -> String {
+    output_of(Command::new("id").arg("-un"))
+}
+
+/// A user with no right to the Docker socket (not in its group), made once, and a toolchain it
+/// can run: the test's own, hard-linked where the user can reach it (homes are private).
+pub struct Unprivileged {
+    toolchain: tempfile::TempDir,
+}
+
+/// The unprivileged user's name.
+pub const UNPRIVILEGED: &str = "containerize-nobody";
+
+impl Unprivileged {
+    /// Makes the user if missing; `None` (the test is skipped) where root can't be had.
+    pub fn new(test: &str) -> Option<Unprivileged> {
+        if !is_root() && !Command::new("sudo").args(["-n", "true"]).status().is_ok_and(|s| s.success()) {
+            assert!(std::env::var_os("CI").is_none(), "{test}: CI must give sudo");
+            eprintln!("SKIPPED {test}: needs root or sudo to act as another user");
+            return None;
+        }
+        let exists = Command::new("id").arg(UNPRIVILEGED).output().is_ok_and(|o| o.status.success());
+        if !exists {
+            let made =
+                as_root("useradd", &["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", UNPRIVILEGED])
+                    .output()
+                    .unwrap();
+            // Another test may have made it meanwhile.
+            assert!(
+                made.status.success() || Command::new("id").arg(UNPRIVILEGED).status().unwrap().success(),
+                "useradd failed: {}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+        }
+        let toolchain = tempfile::Builder::new().prefix("containerize-toolchain-").tempdir().unwrap();
+        let sysroot = output_of(Command::new("rustc").args(["--print", "sysroot"]));
+        let linked = toolchain.path().join("sysroot");
+        let copied = Command::new("cp").args(["-al", &sysroot, &linked.to_string_lossy()]).status().unwrap().success()
+            || Command::new("cp").args(["-a", &sysroot, &linked.to_string_lossy()]).status().unwrap().success();
+        assert!(copied, "the toolchain could not be copied");
+        std::fs::create_dir(toolchain.path().join("cargo-home")).unwrap();
+        Self::open_to_all(toolchain.path());
+        Some(Unprivileged { toolchain })
+    }
+
+    /// Lets the user read and write `dir` (a test's temporary copy) and reach it.
+    pub fn open_to_all(dir: &Path) {
+        output_of(Command::new("chmod").args(["-R", "a+rwX"]).arg(dir));
+        let mut parent = dir.parent();
+        while let Some(p) = parent.filter(|p| p.starts_with(std::env::temp_dir()) && *p != std::env::temp_dir()) {
+            let _ = Command::new("chmod").arg("a+rx").arg(p).status();
+            parent = p.parent();
+        }
+    }
+
+    /// `cargo-containerize` in `dir`, as the user, with nothing of this process's environment
+    /// but `vars`.
+    pub fn containerize(&self, dir: &Path, vars: &[(&str, &str)]) -> Command {
+        let bin = self.toolchain.path().join("sysroot/bin");
+        let mut command = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", UNPRIVILEGED, "--"]);
+            c
+        } else {
+            let mut c = Command::new("sudo");
+            c.args(["-n", "-u", UNPRIVILEGED]);
+            c
+        };
+        command.current_dir(dir).arg("env").arg("-i");
+        command.arg(format!("PATH={}:/usr/bin:/bin", bin.display()));
+        command.arg(format!("CARGO={}", bin.join("cargo").display()));
+        command.arg(format!("CARGO_HOME={}", self.toolchain.path().join("cargo-home").display()));
+        command.args(["HOME=/nonexistent", "NO_COLOR=1"]);
+        command.args(vars.iter().map(|(k, v)| format!("{k}={v}")));
+        command.arg(binary()).arg("containerize");
+        command
+    }
+}

@@ -118,7 +118,10 @@ fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
         if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied) {
             return EngineError::PermissionDenied { host: endpoint.host.clone(), found: endpoint.found.clone() };
         }
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        // An io::Error's `source` skips the error it wraps, where hyper-rustls puts rustls'.
+        let wrapped = e.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref);
+        let tls = e.downcast_ref::<rustls::Error>().or_else(|| wrapped.and_then(|inner| inner.downcast_ref()));
+        if let Some(tls) = tls {
             let problem = match tls {
                 rustls::Error::InvalidCertificate(_) => format!("the engine's certificate is not trusted ({tls})"),
                 rustls::Error::AlertReceived(_) => format!("the engine refused this client's certificate ({tls})"),
