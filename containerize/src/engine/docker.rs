@@ -115,13 +115,11 @@ fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(e) = source {
-        if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied) {
+        let io = e.downcast_ref::<std::io::Error>();
+        if io.is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied) {
             return EngineError::PermissionDenied { host: endpoint.host.clone(), found: endpoint.found.clone() };
         }
-        // An io::Error's `source` skips the error it wraps, where hyper-rustls puts rustls'.
-        let wrapped = e.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref);
-        let tls = e.downcast_ref::<rustls::Error>().or_else(|| wrapped.and_then(|inner| inner.downcast_ref()));
-        if let Some(tls) = tls {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             let problem = match tls {
                 rustls::Error::InvalidCertificate(_) => format!("the engine's certificate is not trusted ({tls})"),
                 rustls::Error::AlertReceived(_) => format!("the engine refused this client's certificate ({tls})"),
@@ -129,7 +127,11 @@ fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
             };
             return certificate_error(endpoint, problem);
         }
-        source = e.source();
+        // An io::Error's `source` skips the error it wraps (hyper-rustls wraps rustls' twice).
+        source = match io.and_then(std::io::Error::get_ref) {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
     }
     EngineError::Unreachable { host: endpoint.host.clone(), found: endpoint.found.clone(), source: error }
 }
