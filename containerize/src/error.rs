@@ -30,10 +30,7 @@ pub mod exit {
         (INTERNAL, "internal error (a bug), or the output could not be written"),
         (USAGE, "bad flags or settings"),
         (PROJECT, "project problem: metadata, selection, a bad .dockerignore, a file from outside the project"),
-        (
-            ENGINE,
-            "engine unavailable: not found as configured, not running, no permission, a TLS certificate problem, too old, no BuildKit, or lost midway",
-        ),
+        (ENGINE, "engine unavailable: not found, denied, a TLS certificate, too old, no BuildKit, lost midway"),
         (BUILD, "image build failed: a step, a missing base image, a file changed while sent, a refused tag"),
         (RUN, "smoke run failed: non-zero exit, no answer from outside the container, --run-timeout passed"),
         (INTERRUPTED, "interrupted by Ctrl-C"),
@@ -141,18 +138,18 @@ impl Error {
 /// the edge, so the engine module only says what happened.
 fn engine_help(error: &EngineError) -> Option<String> {
     Some(match error {
-        EngineError::Unreachable { found: Found::DefaultSocket | Found::Podman, .. } => {
+        EngineError::Unreachable { endpoint, .. } if matches!(endpoint.found, Found::DefaultSocket | Found::Podman) => {
             "start the engine (`sudo systemctl start docker`, Docker Desktop, or Podman's `systemctl --user start podman.socket`), or point DOCKER_HOST or a Docker context at one (`docker context use NAME`)".into()
         }
-        EngineError::Unreachable { found, .. } => {
-            format!("start the engine there, or fix {}", configured_by(found))
+        EngineError::Unreachable { endpoint, .. } => {
+            format!("start the engine there, or fix {}", configured_by(&endpoint.found))
         }
         EngineError::PermissionDenied { .. } => {
             "add your user to the socket's group (`sudo usermod -aG docker $USER`, then log in again), or use an engine of your own: rootless Docker or Podman (`systemctl --user start podman.socket`), selected with `docker context use NAME` or DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock".into()
         }
-        EngineError::Certificate { found, .. } => format!(
+        EngineError::Certificate { endpoint, .. } => format!(
             "the client certificate, its key and the authority (cert.pem, key.pem, ca.pem) must be the ones the engine's TLS was set up with: check {}",
-            match found {
+            match &endpoint.found {
                 Found::Context { name, .. } => format!("the context's (`docker context inspect {name}`)"),
                 _ => "DOCKER_CERT_PATH (else ~/.docker)".to_owned(),
             }

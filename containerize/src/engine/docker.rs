@@ -117,7 +117,7 @@ fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
     while let Some(e) = source {
         let io = e.downcast_ref::<std::io::Error>();
         if io.is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied) {
-            return EngineError::PermissionDenied { host: endpoint.host.clone(), found: endpoint.found.clone() };
+            return EngineError::PermissionDenied { endpoint: Box::new(endpoint.clone()) };
         }
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             let problem = match tls {
@@ -133,11 +133,11 @@ fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
             None => e.source(),
         };
     }
-    EngineError::Unreachable { host: endpoint.host.clone(), found: endpoint.found.clone(), source: error }
+    EngineError::Unreachable { endpoint: Box::new(endpoint.clone()), source: error }
 }
 
 fn certificate_error(endpoint: &Endpoint, problem: String) -> EngineError {
-    EngineError::Certificate { host: endpoint.host.clone(), found: endpoint.found.clone(), problem }
+    EngineError::Certificate { endpoint: Box::new(endpoint.clone()), problem }
 }
 
 impl Engine for Docker {

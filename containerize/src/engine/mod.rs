@@ -157,32 +157,26 @@ pub enum EngineError {
     #[error(transparent)]
     Discovery(#[from] DiscoveryError),
     /// Nothing answers where the engine should be.
-    #[error("no Docker engine answers at {host} ({found})")]
+    #[error("no Docker engine answers at {} ({})", .endpoint.host, .endpoint.found)]
     Unreachable {
-        /// Where we looked.
-        host: String,
-        /// How it was found.
-        found: Found,
+        /// Where we looked, and why there.
+        endpoint: Box<Endpoint>,
         /// What the connection said.
         #[source]
         source: BollardError,
     },
     /// The socket is there but not ours to use.
-    #[error("permission denied on the Docker socket at {host} ({found})")]
+    #[error("permission denied on the Docker socket at {} ({})", .endpoint.host, .endpoint.found)]
     PermissionDenied {
-        /// Where we looked.
-        host: String,
-        /// How it was found.
-        found: Found,
+        /// Where we looked, and why there.
+        endpoint: Box<Endpoint>,
     },
     /// A TLS connection failed over certificates: ours missing or refused, or the engine's
     /// not signed by the authority we trust.
-    #[error("the TLS connection to {host} ({found}) failed: {problem}")]
+    #[error("the TLS connection to {} ({}) failed: {problem}", .endpoint.host, .endpoint.found)]
     Certificate {
-        /// Where.
-        host: String,
-        /// How it was found.
-        found: Found,
+        /// Where, and why there.
+        endpoint: Box<Endpoint>,
         /// What was wrong.
         problem: String,
     },
