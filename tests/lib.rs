@@ -161,7 +161,12 @@ pub struct TestTag(pub String);
 impl TestTag {
     /// `containerize-test/<name>:<pid>`.
     pub fn new(name: &str) -> TestTag {
-        TestTag(format!("containerize-test/{name}:{}", std::process::id()))
+        TestTag(TestTag::reference(name))
+    }
+
+    /// The reference [`TestTag::new`] makes, for an engine other than the docker CLI's.
+    pub fn reference(name: &str) -> String {
+        format!("containerize-test/{name}:{}", std::process::id())
     }
 }
 
@@ -387,9 +392,7 @@ impl Podman {
 
     /// A tag unique to this test run, removed from Podman's store when the service stops.
     pub fn tag(&self, name: &str) -> String {
-        let tag = TestTag::new(name);
-        let reference = tag.0.clone();
-        std::mem::forget(tag);
+        let reference = TestTag::reference(name);
         self.tags.lock().unwrap().push(reference.clone());
         reference
     }

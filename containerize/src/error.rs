@@ -239,6 +239,17 @@ mod tests {
     }
 
     #[test]
+    fn an_engine_not_found_or_refusing_tls_is_an_unavailable_engine() {
+        let ssh = crate::engine::DiscoveryError::Scheme { host: "ssh://h".into(), found: Found::DockerHost };
+        assert_eq!(Error::Engine(ssh.into()).exit_code(), exit::ENGINE);
+        let endpoint = crate::engine::Endpoint { host: "tcp://h:2376".into(), tls: None, found: Found::DockerHost };
+        let refused = EngineError::Certificate { endpoint: Box::new(endpoint), problem: "no".into() };
+        let refused = Error::Engine(refused);
+        assert_eq!(refused.exit_code(), exit::ENGINE);
+        assert!(refused.help().unwrap().contains("DOCKER_CERT_PATH"));
+    }
+
+    #[test]
     fn a_bad_dockerignore_is_a_project_problem() {
         let ignore = crate::dockerignore::DockerIgnore::parse("src/[").unwrap_err();
         assert_eq!(Error::Engine(EngineError::Context(ignore.into())).exit_code(), exit::PROJECT);

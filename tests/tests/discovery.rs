@@ -400,7 +400,11 @@ fn certificate_problems_are_named_with_exit_4() {
     for file in ["ca.pem", "cert.pem"] {
         std::fs::copy(certs.cert_path("ca", "client").join(file), missing_key.join(file)).unwrap();
     }
+    let anonymous = missing_key.parent().unwrap().join("no-client-certificate");
+    std::fs::create_dir_all(&anonymous).unwrap();
+    std::fs::copy(certs.path("ca.pem"), anonymous.join("ca.pem")).unwrap();
     let cases = [
+        (anonymous, "the engine wants a client certificate, and there is none".to_owned()),
         (certs.cert_path("ca", "rogue-client"), "the engine refused this client's certificate".to_owned()),
         (certs.cert_path("rogue-ca", "client"), "the engine's certificate is not trusted".to_owned()),
         (missing_key.clone(), format!("{} is missing", missing_key.join("key.pem").display())),

@@ -60,10 +60,15 @@ impl Docker {
             }
             None => bollard::Docker::connect_with_http(&endpoint.host, TIMEOUT_SECS, version),
             Some(tls) => {
-                // bollard would connect without a client certificate it cannot read, and the
-                // engine's refusal would not say why.
-                if let Some(missing) = [&tls.ca, &tls.cert, &tls.key].into_iter().find(|path| !path.is_file()) {
-                    return Err(certificate_error(&endpoint, format!("{} is missing", missing.display())));
+                // As the docker CLI, a client without a certificate of its own is let try (the
+                // engine may not ask for one), but half a pair is a mistake: bollard would
+                // silently send neither, and the engine's refusal would not say why.
+                let missing = |path: &std::path::Path| format!("{} is missing", path.display());
+                match (tls.ca.is_file(), tls.cert.is_file(), tls.key.is_file()) {
+                    (false, _, _) => return Err(certificate_error(&endpoint, missing(&tls.ca))),
+                    (true, true, false) => return Err(certificate_error(&endpoint, missing(&tls.key))),
+                    (true, false, true) => return Err(certificate_error(&endpoint, missing(&tls.cert))),
+                    _ => {}
                 }
                 bollard::Docker::connect_with_ssl(&endpoint.host, &tls.key, &tls.cert, &tls.ca, TIMEOUT_SECS, version)
             }
@@ -113,7 +118,11 @@ fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
         }
         _ => {}
     }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    // bollard's own io variant is transparent: its `source` skips the io::Error itself.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = match &error {
+        BollardError::IOError { err } => Some(err),
+        other => Some(other),
+    };
     while let Some(e) = source {
         let io = e.downcast_ref::<std::io::Error>();
         if io.is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied) {
@@ -122,6 +131,9 @@ fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             let problem = match tls {
                 rustls::Error::InvalidCertificate(_) => format!("the engine's certificate is not trusted ({tls})"),
+                rustls::Error::AlertReceived(_) if endpoint.tls.as_ref().is_some_and(|t| !t.cert.is_file()) => {
+                    format!("the engine wants a client certificate, and there is none ({tls})")
+                }
                 rustls::Error::AlertReceived(_) => format!("the engine refused this client's certificate ({tls})"),
                 _ => tls.to_string(),
             };
@@ -362,6 +374,31 @@ async fn ask(host_port: u16, probe: &Probe) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_failures_are_told_apart() {
+        let endpoint = Endpoint { host: "unix:///s".into(), tls: None, found: Found::DefaultSocket };
+        let io = |kind| BollardError::IOError { err: std::io::Error::from(kind) };
+        assert!(matches!(
+            classify(io(std::io::ErrorKind::PermissionDenied), &endpoint),
+            EngineError::PermissionDenied { .. }
+        ));
+        assert!(matches!(classify(io(std::io::ErrorKind::NotFound), &endpoint), EngineError::Unreachable { .. }));
+        let unreadable = BollardError::CertPathError { path: "/certs/ca.pem".into() };
+        let error = classify(unreadable, &endpoint).to_string();
+        assert_eq!(error, "the TLS connection to unix:///s (the default socket) failed: /certs/ca.pem cannot be read");
+        // As hyper-rustls reports an engine certificate signed by another authority.
+        let untrusted = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        let wrapped = BollardError::IOError { err: std::io::Error::other(untrusted) };
+        let error = classify(wrapped, &endpoint).to_string();
+        assert!(
+            error.ends_with("the engine's certificate is not trusted (invalid peer certificate: UnknownIssuer)"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn old_engines_are_refused() {
