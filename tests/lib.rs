@@ -471,12 +471,20 @@ impl Unprivileged {
         let copied = Command::new("cp").args(["-al", &sysroot, &linked.to_string_lossy()]).status().unwrap().success()
             || Command::new("cp").args(["-a", &sysroot, &linked.to_string_lossy()]).status().unwrap().success();
         assert!(copied, "the toolchain could not be copied");
-        std::fs::create_dir(toolchain.path().join("cargo-home")).unwrap();
-        Self::open_to_all(toolchain.path());
+        // Only the directories made here are opened up: the toolchain's files are the
+        // original's own (hard links), readable by all already, and must stay as they are.
+        let cargo_home = toolchain.path().join("cargo-home");
+        std::fs::create_dir(&cargo_home).unwrap();
+        let mode = |path: &Path, mode| {
+            std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+        };
+        mode(toolchain.path(), 0o755);
+        mode(&cargo_home, 0o777);
         Some(Unprivileged { toolchain })
     }
 
-    /// Lets the user read and write `dir` (a test's temporary copy) and reach it.
+    /// Lets the user read and write `dir` and reach it: a test's own copy, never hard links
+    /// (the modes of linked files are the originals').
     pub fn open_to_all(dir: &Path) {
         output_of(Command::new("chmod").args(["-R", "a+rwX"]).arg(dir));
         let mut parent = dir.parent();
