@@ -154,6 +154,9 @@ fn engine_help(error: &EngineError) -> Option<String> {
                 _ => "DOCKER_CERT_PATH (else ~/.docker)".to_owned(),
             }
         ),
+        EngineError::Discovery(DiscoveryError::Scheme { host, .. }) if !host.starts_with("ssh://") => {
+            "name the engine by a unix:// socket or a tcp:// address".into()
+        }
         EngineError::Discovery(DiscoveryError::Scheme { .. }) => {
             "forward the remote engine's socket (`ssh -NL /tmp/remote.sock:/var/run/docker.sock host`) and set DOCKER_HOST=unix:///tmp/remote.sock, or use a context with a tcp:// host and TLS".into()
         }
@@ -196,11 +199,10 @@ fn engine_help(error: &EngineError) -> Option<String> {
 /// The setting that chose an endpoint, to name in a help text.
 fn configured_by(found: &Found) -> String {
     match found {
-        Found::DockerHost => "DOCKER_HOST".into(),
         Found::Context { name, .. } => {
             format!("the context `{name}` (`docker context inspect {name}`), or choose another")
         }
-        Found::DefaultSocket | Found::Podman => "DOCKER_HOST".into(),
+        Found::DockerHost | Found::DefaultSocket | Found::Podman => "DOCKER_HOST".into(),
     }
 }
 
