@@ -70,6 +70,15 @@ fn hello_builds_runs_and_is_tagged_on_podman_with_dockers_legacy_dockerfile() {
     // Podman's CLI shows an id without its `sha256:`, as the API's reports do not.
     let id = podman.podman(&["image", "inspect", &format!("docker.io/{tag}"), "--format", "{{.Id}}"]);
     assert_eq!(report[0]["id"], format!("sha256:{id}"));
+    // Podman has no BuildKit to give.
+    let always = containerize_clean(dir.path())
+        .env("DOCKER_HOST", podman.host())
+        .args(["--buildkit", "always"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&always.stderr);
+    assert_eq!(always.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("does not offer BuildKit"), "{stderr}");
 }
 
 #[test]
