@@ -67,7 +67,7 @@ fn hello_builds_runs_and_is_tagged_on_podman_with_dockers_legacy_dockerfile() {
         containerize_clean(dir.path()).args(["--print-plan", "-t", &tag, "--buildkit", "never"]).output().unwrap();
     let plan: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
     assert_eq!(report[0]["plan"], plan[0], "the plan built on Podman is --buildkit never's");
-    // Podman's CLI shows an id without its `sha256:`, as the API's reports do not.
+    // Podman's CLI shows an id without the `sha256:` the API's answers carry.
     let id = podman.podman(&["image", "inspect", &format!("docker.io/{tag}"), "--format", "{{.Id}}"]);
     assert_eq!(report[0]["id"], format!("sha256:{id}"));
     // Podman has no BuildKit to give.
