@@ -1,6 +1,7 @@
-//! Registry credentials, found as the docker CLI finds them: `$DOCKER_CONFIG/config.json`
-//! (else `~/.docker/config.json`), its `auths`, then `credHelpers` for the registry, then
-//! `credsStore`; through the `docker_credential` crate, which runs the helpers as the CLI does.
+//! Registry credentials, found as the docker CLI finds them: in `$DOCKER_CONFIG/config.json`
+//! (else `~/.docker/config.json`), the registry's `credHelpers` entry, else its `auths` entry,
+//! else `credsStore`; through the `docker_credential` crate, which runs the helpers as the CLI
+//! does.
 
 use crate::engine::{Credential, EngineError, Secret};
 use docker_credential::{CredentialRetrievalError, DockerCredential};

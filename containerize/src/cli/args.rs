@@ -113,7 +113,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["print", "print_plan"], help_heading = "Output")]
     pub print_context: Option<PathBuf>,
     /// Print the built images as JSON on stdout, each with the plan it was built from (the one
-    /// `--print-plan` shows for the same flags and builder)
+    /// `--print-plan` shows for the same flags and builder) and, with --push, each tag's digest
     #[arg(long, help_heading = "Output")]
     pub json: bool,
     /// After building, run the image once and show its output; arguments after `--` are
