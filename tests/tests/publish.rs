@@ -231,3 +231,29 @@ fn a_plain_http_registry_off_loopback_is_refused_before_building() {
     assert!(!stderr.contains("building "), "{stderr}");
     assert!(!Path::new(&storage).join("docker").exists(), "nothing reached the registry");
 }
+
+#[test]
+fn a_private_base_image_is_pulled_with_the_same_credentials() {
+    if !engine_available("a_private_base_image_is_pulled_with_the_same_credentials") {
+        return;
+    }
+    let registry = registry(true);
+    let config = docker_config(&registry, USER, PASSWORD);
+    let base = format!("{registry}/containerize-test-base-{}:1", std::process::id());
+    containerize_tests::docker(&["tag", "gcr.io/distroless/static-debian13:nonroot", &base]);
+    let pushed = Command::new("docker").env("DOCKER_CONFIG", config.path()).args(["push", &base]).output().unwrap();
+    assert!(pushed.status.success(), "docker push: {}", String::from_utf8_lossy(&pushed.stderr));
+    let dir = example("hello");
+    let anonymous = tempfile::tempdir().unwrap();
+    for builder in containerize_tests::BUILDERS {
+        // Only in the registry: the build must pull it.
+        drop(TestTag(base.clone()));
+        let tag = TestTag::new(&format!("private-base-{builder}"));
+        let flags = ["-q", "--buildkit", builder, "--base", &base, "-t", &tag.0];
+        let refused = containerize(dir.path()).env("DOCKER_CONFIG", anonymous.path()).args(flags).output().unwrap();
+        assert_eq!(refused.status.code(), Some(5), "without credentials the base can't be pulled ({builder})");
+        let output = containerize(dir.path()).env("DOCKER_CONFIG", config.path()).args(flags).output().unwrap();
+        assert!(output.status.success(), "{builder}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    drop(TestTag(base));
+}

@@ -94,8 +94,12 @@ impl Engine for Docker {
             .rm(true)
             .forcerm(true);
         if request.buildkit {
-            // BuildKit serves the build through a session of its own, named uniquely.
-            let session = format!("containerize-{}-{:?}", std::process::id(), std::time::SystemTime::now());
+            // BuildKit serves the build through a session of its own, named uniquely. The name
+            // must be one word: the engine looks it up when it asks the session for registry
+            // credentials, and a name with spaces is never found there.
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+            let session = format!("containerize-{}-{nanos}", std::process::id());
             options = options.version(BuilderVersion::BuilderBuildKit).session(&session);
         }
         let mut buildkit = BuildKitProgress::default();
