@@ -181,12 +181,12 @@ impl PushProgress for PushDisplay {
             let (found, sent, already) = self.layers;
             let uploading: u64 = self.bytes.keys().sum();
             let done: u64 = self.bytes.values().sum();
-            bar.set_message(format!(
-                "{}/{found} layers in the registry, {} of {} sent",
-                sent + already,
-                report::size(done),
-                report::size(uploading)
-            ));
+            let bytes = if uploading == 0 {
+                String::new()
+            } else {
+                format!(", {}/{}", report::size(done), report::size(uploading))
+            };
+            bar.set_message(format!("{}/{found} layers{bytes}", sent + already));
         }
     }
 }
