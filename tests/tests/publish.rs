@@ -257,3 +257,28 @@ fn a_private_base_image_is_pulled_with_the_same_credentials() {
     }
     drop(TestTag(base));
 }
+
+#[test]
+fn the_registry_prefix_and_tag_templates_are_planned_and_a_bad_placeholder_refused() {
+    // No engine is needed to plan.
+    let dir = workspace_under("ghcr.io", "acme", "[\"{version}\", \"latest\"]");
+    let output = containerize(dir.path()).args(["--print-plan", "--bin", "greet"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let plans: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plans[0]["tags"], serde_json::json!(["ghcr.io/acme/greet:0.2.0", "ghcr.io/acme/greet:latest"]));
+    assert!(plans[0]["origins"]["registry"]["at"].as_str().unwrap().starts_with("Cargo.toml:"), "{plans}");
+
+    let dir = workspace_under("ghcr.io", "acme", "[\"{sha}\"]");
+    let output = containerize(dir.path()).args(["--print-plan"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("tag `{sha}` has the unknown placeholder `{sha}`"), "{stderr}");
+    assert!(stderr.contains("Cargo.toml"), "the error points into the manifest: {stderr}");
+
+    // A copy outside git has no revision to tag with.
+    let dir = workspace_under("ghcr.io", "acme", "[\"{revision}\"]");
+    let output = containerize(dir.path()).args(["--print-plan"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not in a git checkout"), "{stderr}");
+}
