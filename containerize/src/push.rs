@@ -12,8 +12,49 @@ use futures_util::StreamExt;
 
 /// What watches a push.
 pub trait PushProgress {
+    /// The push of `binary`'s image begins.
+    fn image_started(&mut self, binary: &str);
     /// Something happened while pushing `tag`.
     fn event(&mut self, tag: &str, event: &PushEvent);
+    /// The push of `binary`'s image ended, with these tags pushed (all of them, unless it failed).
+    fn image_finished(&mut self, binary: &str, pushed: &[Pushed]);
+}
+
+/// One image to push: its binary, for the progress, and its tags.
+pub struct ImagePush<'a> {
+    /// The binary in it.
+    pub binary: &'a str,
+    /// Its tags.
+    pub tags: &'a [String],
+}
+
+/// Pushes every tag of every image in turn, with each registry's credentials; stops at the
+/// first failure. `pushed` holds what was pushed, in order, for the report, or for the error
+/// or Ctrl-C to name.
+pub async fn push_all(
+    engine: &impl Engine,
+    images: &[ImagePush<'_>],
+    credential: impl Fn(&str) -> Option<Credential>,
+    progress: &mut impl PushProgress,
+    interruption: &Interruption,
+    pushed: &mut Vec<Pushed>,
+) -> Result<(), EngineError> {
+    for image in images {
+        progress.image_started(image.binary);
+        let before = pushed.len();
+        for tag in image.tags {
+            let result = push(engine, tag, credential(registry_of(tag)).as_ref(), progress, interruption).await;
+            match result {
+                Ok(tag) => pushed.push(tag),
+                Err(error) => {
+                    progress.image_finished(image.binary, &pushed[before..]);
+                    return Err(error);
+                }
+            }
+        }
+        progress.image_finished(image.binary, &pushed[before..]);
+    }
+    Ok(())
 }
 
 /// A pushed tag and the digest of the manifest the registry holds for it.
@@ -110,9 +151,45 @@ mod tests {
     struct Recorder(Vec<String>);
 
     impl PushProgress for Recorder {
+        fn image_started(&mut self, binary: &str) {
+            self.0.push(format!("start {binary}"));
+        }
+
         fn event(&mut self, tag: &str, event: &PushEvent) {
             self.0.push(format!("{tag}: {event:?}"));
         }
+
+        fn image_finished(&mut self, binary: &str, pushed: &[Pushed]) {
+            self.0.push(format!("end {binary} {}", pushed.len()));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_push_that_fails_midway_keeps_what_was_pushed_and_stops() {
+        let mut fake = Fake::new(vec![]);
+        fake.failing_push = Some("r.example/b:1");
+        let a_tags = ["r.example/a:1".to_owned(), "r.example/a:latest".to_owned()];
+        let b_tags = ["r.example/b:1".to_owned(), "r.example/b:latest".to_owned()];
+        let c_tags = ["r.example/c:1".to_owned()];
+        let images = [
+            ImagePush { binary: "a", tags: &a_tags },
+            ImagePush { binary: "b", tags: &b_tags },
+            ImagePush { binary: "c", tags: &c_tags },
+        ];
+        let (mut recorder, mut pushed) = (Recorder::default(), Vec::new());
+        let interruption = Interruption::manual().1;
+        let result = push_all(&fake, &images, |_| None, &mut recorder, &interruption, &mut pushed).await;
+        assert!(matches!(result, Err(EngineError::PushFailed { reference, .. }) if reference == "r.example/b:1"));
+        let tags: Vec<&str> = pushed.iter().map(|p| p.tag.as_str()).collect();
+        assert_eq!(tags, ["r.example/a:1", "r.example/a:latest"], "exactly what was pushed");
+        let pushes: Vec<String> = fake.calls().into_iter().filter(|c| c.starts_with("push")).collect();
+        assert_eq!(
+            pushes,
+            ["push r.example/a:1 anonymous", "push r.example/a:latest anonymous", "push r.example/b:1 anonymous"],
+            "nothing after the failure"
+        );
+        let ends: Vec<&String> = recorder.0.iter().filter(|l| !l.contains(": ")).collect();
+        assert_eq!(ends, ["start a", "end a 2", "start b", "end b 0"]);
     }
 
     fn credential(registry: &str) -> Credential {

@@ -11,7 +11,7 @@ use crate::engine::{Credential, Docker, Ending, Engine, EngineError, Probe, regi
 use crate::error::Error;
 use crate::image::{self, Built, ImageBuild};
 use crate::interrupt::Interruption;
-use crate::push::{self, Pushed};
+use crate::push::{self, ImagePush, Pushed};
 use args::{Args, BuildKit, Color};
 use containerize_build::diagnostic::{Diagnostic, Origin};
 use containerize_build::keys::KEYS;
@@ -386,25 +386,15 @@ async fn build_and_run(
         }
     }
     if args.push {
-        for image in built.iter() {
-            let mut display = PushDisplay::new(verbosity, terminal, &image.binary);
-            let before = pushed.len();
-            for tag in &image.tags {
-                let credential = registries.get(registry_of(tag)).cloned().flatten();
-                match push::push(&docker, tag, credential.as_ref(), &mut display, interruption).await {
-                    Ok(tag) => pushed.push(tag),
-                    Err(error) => {
-                        display.finish(pushed.len() - before);
-                        return Err(Error::Push { error, pushed: pushed.clone() });
-                    }
-                }
-            }
-            display.finish(pushed.len() - before);
-            if !args.json {
-                let lines: Vec<String> =
-                    pushed[before..].iter().map(|p| format!("pushed {} {}\n", p.tag, p.digest)).collect();
-                write_stdout(&lines.concat())?;
-            }
+        let images: Vec<ImagePush<'_>> =
+            built.iter().map(|image| ImagePush { binary: &image.binary, tags: &image.tags }).collect();
+        let credential = |registry: &str| registries.get(registry).cloned().flatten();
+        let mut display = PushDisplay::new(verbosity, terminal);
+        let result = push::push_all(&docker, &images, credential, &mut display, interruption, pushed).await;
+        result.map_err(|error| Error::Push { error, pushed: pushed.clone() })?;
+        if !args.json {
+            let lines: Vec<String> = pushed.iter().map(|p| format!("pushed {} {}\n", p.tag, p.digest)).collect();
+            write_stdout(&lines.concat())?;
         }
     }
     if args.json {

@@ -5,7 +5,7 @@ use crate::cli::report;
 use crate::context::ContextSize;
 use crate::engine::{BuildEvent, PushEvent};
 use crate::image::Progress;
-use crate::push::PushProgress;
+use crate::push::{PushProgress, Pushed};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::{Duration, Instant};
 
@@ -100,26 +100,51 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// Shows the push of one image's tags: on a terminal a live line with its layers (how many
-/// are in the registry, bytes sent of the uploading ones); in logs one line once pushed;
-/// with `-v` a line per layer.
+/// Shows the push of each image's tags: on a terminal a live line with its layers (how many
+/// are in the registry, bytes sent of the uploading ones); in logs one line per image once
+/// pushed; with `-v` a line per layer.
 pub(crate) struct PushDisplay {
     verbosity: Verbosity,
-    binary: String,
+    terminal: bool,
     live: Option<ProgressBar>,
     tag: String,
-    /// The first tag's layers: found, sent, already in the registry. Later tags find them all
-    /// there.
+    /// The current tag's layers: found, sent, already in the registry.
     layers: (u32, u32, u32),
+    /// The image's first tag's layers: later tags find them all there.
     first: Option<(u32, u32, u32)>,
     /// Bytes sent of each uploading layer, by its size (see [`PushEvent::LayerProgress`]).
     bytes: std::collections::BTreeMap<u64, u64>,
 }
 
 impl PushDisplay {
-    /// Starts showing the push of `binary`'s image.
-    pub(crate) fn new(verbosity: Verbosity, terminal: bool, binary: &str) -> PushDisplay {
-        let live = (terminal && verbosity == Verbosity::Normal).then(|| {
+    /// Shows pushes as `verbosity` asks, live on a `terminal`.
+    pub(crate) fn new(verbosity: Verbosity, terminal: bool) -> PushDisplay {
+        PushDisplay {
+            verbosity,
+            terminal,
+            live: None,
+            tag: String::new(),
+            layers: (0, 0, 0),
+            first: None,
+            bytes: Default::default(),
+        }
+    }
+}
+
+impl Drop for PushDisplay {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.live {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl PushProgress for PushDisplay {
+    fn image_started(&mut self, _binary: &str) {
+        self.tag.clear();
+        (self.layers, self.first) = ((0, 0, 0), None);
+        self.bytes.clear();
+        self.live = (self.terminal && self.verbosity == Verbosity::Normal).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
                 ProgressStyle::with_template("{spinner} push {prefix} {wide_msg} {elapsed:>4}")
@@ -128,31 +153,8 @@ impl PushDisplay {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        PushDisplay {
-            verbosity,
-            binary: binary.to_owned(),
-            live,
-            tag: String::new(),
-            layers: (0, 0, 0),
-            first: None,
-            bytes: Default::default(),
-        }
     }
 
-    /// Removes the live line; in logs, says what was pushed.
-    pub(crate) fn finish(&mut self, tags: usize) {
-        if let Some(bar) = &self.live {
-            bar.finish_and_clear();
-        }
-        let (found, sent, already) = self.first.unwrap_or(self.layers);
-        if self.verbosity != Verbosity::Quiet && tags > 0 {
-            let s = if tags == 1 { "" } else { "s" };
-            eprintln!("pushed {}: {tags} tag{s}, {found} layers ({sent} sent, {already} already there)", self.binary);
-        }
-    }
-}
-
-impl PushProgress for PushDisplay {
     fn event(&mut self, tag: &str, event: &PushEvent) {
         if tag != self.tag {
             if !self.tag.is_empty() {
@@ -187,6 +189,20 @@ impl PushProgress for PushDisplay {
                 format!(", {}/{}", report::size(done), report::size(uploading))
             };
             bar.set_message(format!("{}/{found} layers{bytes}", sent + already));
+        }
+    }
+
+    fn image_finished(&mut self, binary: &str, pushed: &[Pushed]) {
+        if let Some(bar) = self.live.take() {
+            bar.finish_and_clear();
+        }
+        let (found, sent, already) = self.first.unwrap_or(self.layers);
+        if self.verbosity != Verbosity::Quiet && !pushed.is_empty() {
+            let s = if pushed.len() == 1 { "" } else { "s" };
+            eprintln!(
+                "pushed {binary}: {} tag{s}, {found} layers ({sent} sent, {already} already there)",
+                pushed.len()
+            );
         }
     }
 }
