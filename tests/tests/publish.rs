@@ -282,3 +282,41 @@ fn the_registry_prefix_and_tag_templates_are_planned_and_a_bad_placeholder_refus
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not in a git checkout"), "{stderr}");
 }
+
+#[test]
+fn ctrl_c_during_a_push_says_exactly_what_was_pushed() {
+    if !engine_available("ctrl_c_during_a_push_says_exactly_what_was_pushed") {
+        return;
+    }
+    let registry = registry(false);
+    let repository = format!("{registry}/containerize-test-ctrl-c-{}", std::process::id());
+    let (first, second) = (format!("{repository}:1"), format!("{repository}:2"));
+    let _tags = local_tags(&[first.clone(), second.clone()]);
+    let dir = example("hello");
+    // The second tag's push: held, so the engine never sees it.
+    let held = containerize_tests::HeldRequest::new(2, |line| line.starts_with("POST ") && line.contains("/push?"));
+    let config = tempfile::tempdir().unwrap();
+    let mut child = Command::new(containerize_tests::binary())
+        .args(["-q", "--push", "-t", &first, "-t", &second])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("DOCKER_CONFIG", config.path())
+        .env("DOCKER_HOST", held.docker_host())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Err(status) = held.arrived_from(&mut child) {
+        panic!("the tool ended ({status}) before the second push");
+    }
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let (status, _) = poll(Duration::from_secs(60), || child.try_wait().unwrap(), || "the tool did not stop".into());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let digest = skopeo_digest(&first, None).expect("the first tag was pushed");
+    assert!(stderr.contains(&format!("pushed before it stopped: {first}@{digest}")), "{stderr}");
+    assert!(!stderr.contains(&format!("{second}@")), "{stderr}");
+    assert_eq!(skopeo_digest(&second, None), None, "the second tag was not pushed");
+    held.release();
+}
