@@ -91,10 +91,16 @@ pub const KEYS: &[SettingKey] = &[
         |r, n, s| s.name = r.one(n, image::repository),
     ),
     key(
+        "registry",
+        "Registry (and namespace) put before the image name, where `--push` sends it; a `name` that names a registry itself keeps its own.",
+        r#"registry = "ghcr.io/acme""#,
+        |r, n, s| s.registry = r.one(n, image::registry),
+    ),
+    key(
         "tags",
-        "Tags to apply; defaults to the package version and `latest`.",
-        r#"tags = ["1.4.0", "stable"]"#,
-        |r, n, s| s.tags = r.strings(n, image::tag),
+        "Tags to apply; defaults to the package version and `latest`. `{version}` stands for the package version and `{revision}` for the git commit (7 hex digits).",
+        r#"tags = ["{version}", "{revision}", "latest"]"#,
+        |r, n, s| s.tags = r.strings(n, image::tag_template),
     ),
     key(
         "base",

@@ -293,6 +293,8 @@ macro_rules! settings {
 settings! {
     /// Image repository.
     name: String,
+    /// Registry prefix of the image name.
+    registry: String,
     /// Tags.
     tags: Vec<String>,
     /// Runtime base.

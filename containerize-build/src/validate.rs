@@ -379,11 +379,68 @@ pub mod image {
         }
     }
 
+    /// The placeholders a tag may hold, each with what it stands for.
+    pub const TAG_PLACEHOLDERS: [(&str, &str); 2] = [
+        ("version", "the package version (`+` written `_`)"),
+        ("revision", "the git commit of the sources, 7 hex digits"),
+    ];
+
+    /// A tag that may hold placeholders, `{version}-{revision}`: each placeholder known, and
+    /// the rest what a tag may hold. A placeholder's value is checked once it is known.
+    pub fn tag_template(s: &str) -> Checked<String> {
+        let mut sample = String::new();
+        let mut rest = s;
+        while let Some(open) = rest.find(['{', '}']) {
+            sample.push_str(&rest[..open]);
+            let close = rest[open..].find('}').filter(|_| rest[open..].starts_with('{')).map(|i| open + i);
+            let known =
+                close.map(|close| &rest[open + 1..close]).filter(|p| TAG_PLACEHOLDERS.iter().any(|(n, _)| n == p));
+            let (Some(close), Some(_)) = (close, known) else {
+                let names: Vec<String> =
+                    TAG_PLACEHOLDERS.iter().map(|(n, meaning)| format!("`{{{n}}}` ({meaning})")).collect();
+                let what = close.map_or_else(
+                    || "an unclosed `{` or a stray `}`".to_owned(),
+                    |close| format!("the unknown placeholder `{}`", &rest[open..=close]),
+                );
+                return Err(Invalid::new(format!("tag `{s}` has {what}"))
+                    .help(format!("a tag may hold {}", names.join(" and "))));
+            };
+            // A value that keeps the template's shape: a placeholder never starts a tag with
+            // `.` or `-`.
+            sample.push('0');
+            rest = &rest[close + 1..];
+        }
+        sample.push_str(rest);
+        tag(&sample).map_err(|e| Invalid { message: format!("`{s}` is not an image tag"), ..e })?;
+        Ok(s.to_owned())
+    }
+
+    /// The registry host a repository names, if it names one (`ghcr.io`, `localhost:5000`);
+    /// without one, the engine takes Docker Hub.
+    pub fn domain(name: &str) -> Option<&str> {
+        let (first, rest) = name.split_once('/')?;
+        (!rest.is_empty() && (first.contains(['.', ':']) || first == "localhost")).then_some(first)
+    }
+
+    /// A registry, or a registry and a namespace, to put before image names: `ghcr.io/acme`,
+    /// `localhost:5000`.
+    pub fn registry(s: &str) -> Checked<String> {
+        let host = s.split('/').next().unwrap_or(s);
+        if !(host.contains(['.', ':']) || host == "localhost") {
+            return Err(Invalid::new(format!("`{s}` names no registry host"))
+                .help("write the registry's host first, e.g. `ghcr.io/acme` or `localhost:5000`"));
+        }
+        // A prefix with a host alone is checked with a name after it.
+        repository(&format!("{s}/x"))
+            .map_err(|e| Invalid { message: format!("`{s}` is not a registry prefix"), ..e })?;
+        Ok(s.to_owned())
+    }
+
     /// A repository name without tag or digest, e.g. `ghcr.io/acme/app`.
     pub fn repository(s: &str) -> Checked<String> {
         let mut parts: Vec<&str> = s.split('/').collect();
         let first = parts[0];
-        let has_domain = parts.len() > 1 && (first.contains(['.', ':']) || first == "localhost");
+        let has_domain = domain(s).is_some();
         if has_domain && !domain_ok(first) {
             return Err(Invalid::new(format!("`{first}` is not a registry host")));
         }
@@ -455,6 +512,33 @@ mod tests {
             assert!(image::reference(bad).is_err(), "{bad}");
         }
         assert_eq!(image::split("localhost:5000/a:1"), ("localhost:5000/a", Some("1"), None));
+    }
+
+    #[test]
+    fn tag_templates() {
+        for ok in ["{version}", "{revision}", "v{version}-{revision}", "latest", "{version}_x"] {
+            assert_eq!(image::tag_template(ok), Ok(ok.to_owned()), "{ok}");
+        }
+        let unknown = image::tag_template("{sha}").unwrap_err();
+        assert_eq!(unknown.message, "tag `{sha}` has the unknown placeholder `{sha}`");
+        assert!(unknown.help.unwrap().contains("`{version}`"));
+        for bad in ["{version", "version}", "{}", "-{version}", "a b{version}", "{{version}}"] {
+            assert!(image::tag_template(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn registry_prefixes() {
+        for ok in ["ghcr.io/acme", "localhost:5000", "127.0.0.1:5001/team/sub", "localhost/x"] {
+            assert_eq!(image::registry(ok), Ok(ok.to_owned()), "{ok}");
+        }
+        for bad in ["acme", "ghcr.io/", "ghcr.io/Acme", "ghcr.io//a", "-x.io/a", ""] {
+            assert!(image::registry(bad).is_err(), "{bad}");
+        }
+        assert_eq!(image::domain("ghcr.io/acme/app"), Some("ghcr.io"));
+        assert_eq!(image::domain("localhost:5000/app"), Some("localhost:5000"));
+        assert_eq!(image::domain("acme/app"), None);
+        assert_eq!(image::domain("app"), None);
     }
 
     #[test]

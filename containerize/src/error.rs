@@ -3,6 +3,7 @@
 
 use crate::context::ContextError;
 use crate::engine::{DiscoveryError, EngineError, Found, Phase};
+use crate::push::Pushed;
 use containerize_build::project::ProjectError;
 use containerize_build::spec::SpecError;
 use containerize_build::{Diagnostic, PlanError};
@@ -21,11 +22,21 @@ pub mod exit {
     pub const BUILD: u8 = 5;
     /// The smoke run failed.
     pub const RUN: u8 = 6;
+    /// `--push`: the registry refused the credentials (or wanted some), or they could not be read.
+    pub const PUSH_AUTH: u8 = 7;
+    /// `--push`: the registry could not be reached.
+    pub const REGISTRY_UNREACHABLE: u8 = 8;
+    /// `--push`: the repository's name was refused.
+    pub const REPOSITORY: u8 = 9;
+    /// `--push`: a plain-http registry the engine does not take.
+    pub const INSECURE_REGISTRY: u8 = 10;
+    /// `--push`: the push failed midway for another reason.
+    pub const PUSH: u8 = 11;
     /// Interrupted by Ctrl-C.
     pub const INTERRUPTED: u8 = 130;
 
     /// Each status and what it means, for `--help` and the README.
-    pub const STATUSES: [(u8, &str); 8] = [
+    pub const STATUSES: [(u8, &str); 13] = [
         (0, "done"),
         (INTERNAL, "internal error (a bug), or the output could not be written"),
         (USAGE, "bad flags or settings"),
@@ -33,6 +44,11 @@ pub mod exit {
         (ENGINE, "engine unavailable: not found, denied, a TLS certificate, too old, no BuildKit, lost midway"),
         (BUILD, "image build failed: a step, a missing base image, a file changed while sent, a refused tag"),
         (RUN, "smoke run failed: non-zero exit, no answer from outside the container, --run-timeout passed"),
+        (PUSH_AUTH, "push refused: the registry refused the credentials or wanted some, or they could not be read"),
+        (REGISTRY_UNREACHABLE, "push failed: the registry could not be reached"),
+        (REPOSITORY, "push refused: the repository name is invalid there, or names no registry"),
+        (INSECURE_REGISTRY, "push refused: a plain-http registry that is not on this machine"),
+        (PUSH, "push failed midway (the error says what was pushed)"),
         (INTERRUPTED, "interrupted by Ctrl-C"),
     ];
 }
@@ -53,12 +69,32 @@ pub enum Error {
     /// Writing the output failed.
     #[error("failed to write the output")]
     Output(#[source] std::io::Error),
+    /// A push failed: nothing was pushed when the registries were checked before building,
+    /// else what was pushed before it.
+    #[error("{error}; {}", pushed_list(.pushed))]
+    Push {
+        /// Why it failed.
+        error: EngineError,
+        /// The tags pushed before it failed, with their digests.
+        pushed: Vec<Pushed>,
+    },
     /// Ctrl-C: the images reported as built keep their tags; no other tag was changed.
-    #[error("interrupted; {}", if .tagged.is_empty() { "nothing was tagged".to_owned() } else { format!("tagged before the interruption: {}", .tagged.join(", ")) })]
+    #[error("interrupted; {}{}", if .tagged.is_empty() { "nothing was tagged".to_owned() } else { format!("tagged before the interruption: {}", .tagged.join(", ")) }, if .pushed.is_empty() { String::new() } else { format!("; {}", pushed_list(.pushed)) })]
     Interrupted {
         /// The tags applied, each image's whole set, before Ctrl-C.
         tagged: Vec<String>,
+        /// The tags pushed before Ctrl-C.
+        pushed: Vec<Pushed>,
     },
+}
+
+/// `nothing was pushed`, or each pushed tag with its digest.
+fn pushed_list(pushed: &[Pushed]) -> String {
+    if pushed.is_empty() {
+        return "nothing was pushed".to_owned();
+    }
+    let tags: Vec<String> = pushed.iter().map(|p| format!("{}@{}", p.tag, p.digest)).collect();
+    format!("pushed before it stopped: {}", tags.join(", "))
 }
 
 impl From<PlanError> for Error {
@@ -80,36 +116,46 @@ impl Error {
             Error::Plan(_) => exit::PROJECT,
             Error::Output(_) => exit::INTERNAL,
             Error::Interrupted { .. } => exit::INTERRUPTED,
-            Error::Engine(error) => match error {
-                EngineError::Discovery(_)
-                | EngineError::Unreachable { .. }
-                | EngineError::PermissionDenied { .. }
-                | EngineError::Certificate { .. }
-                | EngineError::TooOld { .. }
-                | EngineError::NoBuildKit { .. } => exit::ENGINE,
-                EngineError::Api { source, .. } if engine_lost(source) => exit::ENGINE,
-                // What the project holds, not what the build did: fixed in the project.
-                EngineError::Context(
-                    ContextError::Ignore(_)
-                    | ContextError::Pattern { .. }
-                    | ContextError::LinkOutside { .. }
-                    | ContextError::Outside(_)
-                    | ContextError::Excluded(_)
-                    | ContextError::NotAFile(_)
-                    | ContextError::Name(_),
-                ) => exit::PROJECT,
-                EngineError::Context(ContextError::Changed(_) | ContextError::Io { .. })
-                | EngineError::BaseImageMissing { .. }
-                | EngineError::StepFailed { .. }
-                | EngineError::BuildFailed(_)
-                | EngineError::NoImage
-                | EngineError::Api { phase: Phase::Build, .. } => exit::BUILD,
-                EngineError::RunFailed { .. }
-                | EngineError::NotAnswered { .. }
-                | EngineError::RunTimedOut { .. }
-                | EngineError::Api { phase: Phase::Run, .. } => exit::RUN,
-                EngineError::Interrupted => exit::INTERRUPTED,
-            },
+            Error::Push { error, .. } => Error::engine_exit_code(error),
+            Error::Engine(error) => Error::engine_exit_code(error),
+        }
+    }
+
+    fn engine_exit_code(error: &EngineError) -> u8 {
+        match error {
+            EngineError::Discovery(_)
+            | EngineError::Unreachable { .. }
+            | EngineError::PermissionDenied { .. }
+            | EngineError::Certificate { .. }
+            | EngineError::TooOld { .. }
+            | EngineError::NoBuildKit { .. } => exit::ENGINE,
+            EngineError::Api { source, .. } if engine_lost(source) => exit::ENGINE,
+            // What the project holds, not what the build did: fixed in the project.
+            EngineError::Context(
+                ContextError::Ignore(_)
+                | ContextError::Pattern { .. }
+                | ContextError::LinkOutside { .. }
+                | ContextError::Outside(_)
+                | ContextError::Excluded(_)
+                | ContextError::NotAFile(_)
+                | ContextError::Name(_),
+            ) => exit::PROJECT,
+            EngineError::Context(ContextError::Changed(_) | ContextError::Io { .. })
+            | EngineError::BaseImageMissing { .. }
+            | EngineError::StepFailed { .. }
+            | EngineError::BuildFailed(_)
+            | EngineError::NoImage
+            | EngineError::Api { phase: Phase::Build, .. } => exit::BUILD,
+            EngineError::RunFailed { .. }
+            | EngineError::NotAnswered { .. }
+            | EngineError::RunTimedOut { .. }
+            | EngineError::Api { phase: Phase::Run, .. } => exit::RUN,
+            EngineError::RegistryAuth { .. } | EngineError::CredentialsUnreadable { .. } => exit::PUSH_AUTH,
+            EngineError::RegistryUnreachable { .. } => exit::REGISTRY_UNREACHABLE,
+            EngineError::RepositoryInvalid { .. } => exit::REPOSITORY,
+            EngineError::InsecureRegistry { .. } => exit::INSECURE_REGISTRY,
+            EngineError::PushFailed { .. } => exit::PUSH,
+            EngineError::Interrupted => exit::INTERRUPTED,
         }
     }
 
@@ -128,7 +174,7 @@ impl Error {
             Error::Plan(PlanError::Selection(SpecError::NoBinaries(_))) => {
                 Some("select a package with a [[bin]] target, e.g. with -p".into())
             }
-            Error::Engine(e) => engine_help(e),
+            Error::Engine(e) | Error::Push { error: e, .. } => engine_help(e),
             _ => None,
         }
     }
@@ -167,6 +213,21 @@ fn engine_help(error: &EngineError) -> Option<String> {
             format!("give the context the engine's CA certificate: `docker context update {name} --docker \"host=...,ca=ca.pem,cert=cert.pem,key=key.pem\"`")
         }
         EngineError::TooOld { .. } => "upgrade the Docker engine".into(),
+        EngineError::RegistryAuth { registry, .. } => {
+            format!("log in with `docker login {registry}` (or set DOCKER_CONFIG to a directory whose config.json has credentials for it), and check that the account may push there")
+        }
+        EngineError::CredentialsUnreadable { .. } => {
+            "fix the docker configuration ($DOCKER_CONFIG/config.json, else ~/.docker/config.json) or its credential helper, or log in again with `docker login`".into()
+        }
+        EngineError::RegistryUnreachable { registry, .. } => {
+            format!("check the registry's address and that the engine's host can reach {registry} (network, proxy, DNS)")
+        }
+        EngineError::RepositoryInvalid { .. } => {
+            "name the registry: set `registry = \"ghcr.io/<you>\"` in [package.metadata.containerize], or tag with `-t <registry>/<name>:<tag>`".into()
+        }
+        EngineError::InsecureRegistry { registry } => format!(
+            "serve the registry over https, or, if plain http is meant, add it to the engine's insecure registries: `\"insecure-registries\": [\"{registry}\"]` in /etc/docker/daemon.json, then restart the engine"
+        ),
         EngineError::NoBuildKit { .. } => {
             "use `--buildkit auto` or `never`, or an engine with BuildKit (Docker 18.09 or later)".into()
         }
@@ -255,6 +316,36 @@ mod tests {
     fn a_bad_dockerignore_is_a_project_problem() {
         let ignore = crate::dockerignore::DockerIgnore::parse("src/[").unwrap_err();
         assert_eq!(Error::Engine(EngineError::Context(ignore.into())).exit_code(), exit::PROJECT);
+    }
+
+    #[test]
+    fn each_push_failure_has_its_own_status() {
+        let push = |error| Error::Push { error, pushed: vec![] }.exit_code();
+        let registry = || "127.0.0.1:5001".to_owned();
+        let auth = EngineError::RegistryAuth { registry: registry(), anonymous: false, message: "no".into() };
+        assert_eq!(push(auth), exit::PUSH_AUTH);
+        assert_eq!(
+            push(EngineError::RegistryUnreachable { registry: registry(), message: "".into() }),
+            exit::REGISTRY_UNREACHABLE
+        );
+        assert_eq!(
+            push(EngineError::RepositoryInvalid { reference: "a".into(), message: "".into() }),
+            exit::REPOSITORY
+        );
+        assert_eq!(push(EngineError::InsecureRegistry { registry: registry() }), exit::INSECURE_REGISTRY);
+        assert_eq!(push(EngineError::PushFailed { reference: "a".into(), message: "".into() }), exit::PUSH);
+        let midway = Error::Push {
+            error: EngineError::PushFailed { reference: "r/b:1".into(), message: "reset".into() },
+            pushed: vec![Pushed { tag: "r/a:1".into(), digest: "sha256:ab".into() }],
+        };
+        assert!(midway.to_string().ends_with("pushed before it stopped: r/a:1@sha256:ab"), "{midway}");
+        let help = Error::Push {
+            error: EngineError::RegistryAuth { registry: registry(), anonymous: true, message: "".into() },
+            pushed: vec![],
+        }
+        .help()
+        .unwrap();
+        assert!(help.contains("docker login 127.0.0.1:5001"), "{help}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Building one image: stream the context, follow the build, then tag all or nothing.
 
 use crate::context::{Context, ContextError, ContextSize, DOCKERFILE};
-use crate::engine::{BuildEvent, BuildRequest, Engine, EngineError};
+use crate::engine::{BuildEvent, BuildRequest, Credential, Engine, EngineError};
 use crate::interrupt::Interruption;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -50,6 +50,8 @@ pub struct ImageBuild<'a> {
     /// The images the stages start from, to name the missing one should the build fail
     /// before its first step (as BuildKit does when it can't resolve a base).
     pub bases: Vec<String>,
+    /// The user's credentials for the registries of `bases`, to pull private ones.
+    pub credentials: Vec<Credential>,
 }
 
 /// Builds an image: nothing is tagged unless the build succeeds, and then every tag is, or none.
@@ -66,6 +68,7 @@ pub async fn build(
         dockerfile: DOCKERFILE.to_owned(),
         target: image_build.target.to_owned(),
         buildkit: image_build.buildkit,
+        credentials: image_build.credentials,
     };
     let mut events = engine.build(&request, body);
     let mut size = pin!(size);
@@ -247,17 +250,22 @@ impl Write for ChannelWriter {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::engine::{ImageInfo, Probe, RunOutcome};
+    use crate::engine::{ImageInfo, Probe, PushEvent, RunOutcome};
     use crate::interrupt::Trigger;
     use std::sync::Mutex;
     use std::time::Duration;
 
-    /// Plays a script of build events and records every call.
-    struct Fake {
+    /// Plays a script of build events and records every call; pushes report one layer and a
+    /// digest made of the reference's length.
+    pub(crate) struct Fake {
         script: Vec<Result<BuildEvent, String>>,
         failing_tag: Option<&'static str>,
+        /// The push of this tag fails midway.
+        pub(crate) failing_push: Option<&'static str>,
+        /// This registry refuses the credentials.
+        pub(crate) refusing_registry: Option<&'static str>,
         /// Tags the engine had before the build, and the images they named.
         existing: Vec<(&'static str, &'static str)>,
         /// Pressed during the first tag request.
@@ -266,17 +274,19 @@ mod tests {
     }
 
     impl Fake {
-        fn new(script: Vec<Result<BuildEvent, String>>) -> Fake {
+        pub(crate) fn new(script: Vec<Result<BuildEvent, String>>) -> Fake {
             Fake {
                 script,
                 failing_tag: None,
+                failing_push: None,
+                refusing_registry: None,
                 existing: vec![],
                 ctrl_c_while_tagging: None,
                 calls: Mutex::new(Vec::new()),
             }
         }
 
-        fn calls(&self) -> Vec<String> {
+        pub(crate) fn calls(&self) -> Vec<String> {
             self.calls.lock().unwrap().clone()
         }
 
@@ -336,6 +346,41 @@ mod tests {
             })
         }
 
+        async fn check_registry(&self, reference: &str, credential: Option<&Credential>) -> Result<(), EngineError> {
+            self.record(format!("check {reference} {}", credential.map_or("anonymous", |c| c.registry.as_str())));
+            match self.refusing_registry {
+                Some(refused) if crate::engine::registry_of(reference) == refused => {
+                    Err(crate::engine::classify_registry_error(
+                        reference,
+                        credential.is_none(),
+                        "unauthorized: authentication required".into(),
+                    ))
+                }
+                _ => Ok(()),
+            }
+        }
+
+        fn push(
+            &self,
+            reference: &str,
+            credential: Option<&Credential>,
+        ) -> BoxStream<'_, Result<PushEvent, EngineError>> {
+            self.record(format!("push {reference} {}", credential.map_or("anonymous", |c| c.registry.as_str())));
+            let failing = self.failing_push == Some(reference);
+            let reference = reference.to_owned();
+            let events = [
+                Ok(PushEvent::LayerFound),
+                Ok(PushEvent::LayerProgress { current: 10, total: 20 }),
+                Ok(PushEvent::LayerDone { already: false }),
+            ];
+            let end = if failing {
+                Err(EngineError::PushFailed { reference, message: "connection reset".into() })
+            } else {
+                Ok(PushEvent::Digest(format!("sha256:{}", reference.len())))
+            };
+            futures_util::stream::iter(events.into_iter().chain([end])).boxed()
+        }
+
         async fn run_once(
             &self,
             _: &str,
@@ -379,6 +424,7 @@ mod tests {
         let image_build = ImageBuild {
             buildkit: false,
             bases: vec![],
+            credentials: vec![],
             binary: "app",
             dockerfile: "FROM scratch\n".into(),
             context,

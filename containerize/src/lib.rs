@@ -26,6 +26,8 @@ pub mod cli;
 #[cfg(feature = "cli")]
 pub mod context;
 #[cfg(feature = "cli")]
+pub mod credentials;
+#[cfg(feature = "cli")]
 pub mod dockerignore;
 #[cfg(feature = "cli")]
 pub mod engine;
@@ -35,3 +37,5 @@ pub mod error;
 pub mod image;
 #[cfg(feature = "cli")]
 pub mod interrupt;
+#[cfg(feature = "cli")]
+pub mod push;

@@ -19,7 +19,9 @@ const ROOT: &str = "/home/dev/app";
 /// and a value it accepts.
 const MANIFEST_SLOTS: &[(&str, &str)] = &[
     ("name = VALUE", "registry.example.com/team/app"),
+    ("registry = VALUE", "registry.example.com/team"),
     ("tags = [VALUE]", "edge"),
+    ("tags = [VALUE]", "v{version}"),
     ("base = VALUE", "registry.example.com/base/runtime:2024"),
     ("builder = VALUE", "rust:1.95.0-slim-trixie"),
     ("suite = VALUE", "bookworm"),

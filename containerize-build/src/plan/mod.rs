@@ -362,7 +362,8 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         errors.push(e);
         None
     });
-    let tags = tags(package, image, options).unwrap_or_else(|e| {
+    let revision = project.vcs.as_ref().map(|v| v.revision.as_str());
+    let tags = tags(package, image, options, revision).unwrap_or_else(|e| {
         errors.push(e);
         Vec::new()
     });

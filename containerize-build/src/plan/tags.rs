@@ -60,7 +60,14 @@ pub(super) fn and_list(items: &[String]) -> String {
     }
 }
 
-pub(super) fn tags(package: &LocalPackage, image: &ImageSpec, options: &Options) -> Result<Vec<String>, Diagnostic> {
+/// The image's tags: `--tag`'s references as given, else the configured tags (templates
+/// expanded) after the name, itself after the registry prefix unless it names a registry.
+pub(super) fn tags(
+    package: &LocalPackage,
+    image: &ImageSpec,
+    options: &Options,
+    revision: Option<&str>,
+) -> Result<Vec<String>, Diagnostic> {
     if !options.tags.is_empty() {
         let mut tags: Vec<String> = options
             .tags
@@ -90,15 +97,69 @@ pub(super) fn tags(package: &LocalPackage, image: &ImageSpec, options: &Options)
             })?
         }
     };
-    let tags =
-        value(&image.settings.tags).unwrap_or_else(|| vec![package.version.replace('+', "_"), "latest".to_owned()]);
-    let mut tags: Vec<String> = tags.iter().map(|t| format!("{name}:{t}")).collect();
+    let name = match &image.settings.registry {
+        Some(registry) if validate::image::domain(&name).is_none() => {
+            let prefixed = format!("{}/{name}", registry.value);
+            validate::image::repository(&prefixed).map_err(|e| {
+                Diagnostic::error(registry.origin.clone(), e.message, "put before the image name")
+                    .with_help("shorten the registry prefix or the `name`")
+            })?
+        }
+        _ => name,
+    };
+    let version = package.version.replace('+', "_");
+    let Some(templates) = &image.settings.tags else {
+        return Ok(vec![format!("{name}:{version}"), format!("{name}:latest")]);
+    };
+    let mut tags = Vec::new();
+    for template in &templates.value {
+        let tag = expand(template, &version, revision).map_err(|e| Diagnostic {
+            help: e.help,
+            ..Diagnostic::error(templates.origin.clone(), e.message, "in these tags")
+        })?;
+        tags.push(format!("{name}:{tag}"));
+    }
     once_each(&mut tags);
     Ok(tags)
+}
+
+/// A tag template with its placeholders replaced (see [`validate::image::TAG_PLACEHOLDERS`]).
+pub(super) fn expand(template: &str, version: &str, revision: Option<&str>) -> validate::Checked<String> {
+    let mut tag = template.replace("{version}", version);
+    if tag.contains("{revision}") {
+        let Some(revision) = revision else {
+            return Err(validate::Invalid {
+                message: format!("tag `{template}` needs the git revision, but the project is not in a git checkout"),
+                help: Some("commit the project to git, or leave `{revision}` out of `tags`".into()),
+            });
+        };
+        tag = tag.replace("{revision}", &revision[..revision.len().min(7)]);
+    }
+    validate::image::tag(&tag)
 }
 
 /// Keeps the first of tags named twice (`-t app -t app:latest`): one tag, applied once.
 pub(super) fn once_each(tags: &mut Vec<String>) {
     let mut seen = std::collections::BTreeSet::new();
     tags.retain(|t| seen.insert(t.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+
+    #[test]
+    fn templates_expand_to_tags() {
+        let revision = Some("0123456789abcdef0123456789abcdef01234567");
+        assert_eq!(expand("{version}", "1.2.0_build.5", revision).unwrap(), "1.2.0_build.5");
+        assert_eq!(expand("{revision}", "1.2.0", revision).unwrap(), "0123456");
+        assert_eq!(expand("v{version}-{revision}", "1.2.0", revision).unwrap(), "v1.2.0-0123456");
+        assert_eq!(expand("latest", "1.2.0", None).unwrap(), "latest");
+        let outside_git = expand("{revision}", "1.2.0", None).unwrap_err();
+        assert!(outside_git.message.contains("not in a git checkout"), "{}", outside_git.message);
+        assert!(
+            expand(&format!("{}{{version}}", "a".repeat(124)), "1.2.0", revision).is_err(),
+            "too long once expanded"
+        );
+    }
 }

@@ -9,6 +9,8 @@ Examples:
   cargo containerize --print                    print the Dockerfile; touch no engine
   cargo containerize --print-plan               print every decision as JSON
   cargo containerize -p api --bin server -t ghcr.io/acme/server:dev
+  cargo containerize --push -t 127.0.0.1:5000/hello:1
+                                                build, then push with your docker login
   cargo containerize --base scratch --run -- --version
                                                 build a static image, run it once
   cargo containerize --stage builder            stop at the builder stage
@@ -94,6 +96,11 @@ pub struct Args {
     /// Stop at this stage (`builder` or `runtime`), like `docker build --target`
     #[arg(long, value_name = "NAME", help_heading = "Image Options")]
     pub stage: Option<String>,
+    /// Push every tag of every image once all are built (and, with --run, have run), with the
+    /// credentials `docker login` stored; the registries are asked first, so a refused login
+    /// or an unreachable registry stops the run before anything is built or pushed
+    #[arg(long, conflicts_with_all = ["print", "print_plan", "print_context"], help_heading = "Image Options")]
+    pub push: bool,
 
     /// Print the Dockerfile on stdout and exit; no engine is used
     #[arg(long, conflicts_with = "print_plan", help_heading = "Output")]
@@ -106,7 +113,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["print", "print_plan"], help_heading = "Output")]
     pub print_context: Option<PathBuf>,
     /// Print the built images as JSON on stdout, each with the plan it was built from (the one
-    /// `--print-plan` shows for the same flags and builder)
+    /// `--print-plan` shows for the same flags and builder) and, with --push, each tag's digest
     #[arg(long, help_heading = "Output")]
     pub json: bool,
     /// After building, run the image once and show its output; arguments after `--` are
@@ -237,6 +244,7 @@ mod tests {
             "cargo containerize -t a:1 -t b:2 --stage builder -q",
             "cargo containerize --run -- --version",
             "cargo containerize --run --run-timeout 2m30s",
+            "cargo containerize --push -t ghcr.io/acme/app:1",
         ];
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {}", parse(line).unwrap_err());
@@ -250,6 +258,7 @@ mod tests {
             "cargo containerize --run-timeout 10s",
             "cargo containerize --run --run-timeout 10",
             "cargo containerize --run --run-timeout 0s",
+            "cargo containerize --push --print",
         ];
         for line in bad {
             assert!(parse(line).is_err(), "{line} should be refused");

@@ -6,10 +6,12 @@ mod progress;
 mod report;
 
 use crate::context::{Context, LARGE as LARGE_CONTEXT};
-use crate::engine::{Docker, Ending, Engine, EngineError, Probe};
+use crate::credentials;
+use crate::engine::{Credential, Docker, Ending, Engine, EngineError, Probe, registry_of};
 use crate::error::Error;
 use crate::image::{self, Built, ImageBuild};
 use crate::interrupt::Interruption;
+use crate::push::{self, ImagePush, Pushed};
 use args::{Args, BuildKit, Color};
 use containerize_build::diagnostic::{Diagnostic, Origin};
 use containerize_build::keys::KEYS;
@@ -18,7 +20,8 @@ use containerize_build::plan::{HEALTHCHECK_FLAG, HealthcheckPlan};
 use containerize_build::settings::{Base, Linkage, Set};
 use containerize_build::validate::{Port, Protocol};
 use containerize_build::{Options, Plan, Project, Selection, Settings, Spec, dockerfile, validate};
-use progress::{Display, Verbosity};
+use progress::{Display, PushDisplay, Verbosity};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -247,12 +250,68 @@ pub fn flag_settings(args: &Args) -> Result<Settings, Error> {
 async fn build_all(args: &Args, project: &Project, spec: &Spec) -> Result<(), Error> {
     let interruption = Interruption::listen();
     let mut built = Vec::new();
-    let result = build_and_run(args, project, spec, &interruption, &mut built).await;
+    let mut pushed = Vec::new();
+    let result = build_and_run(args, project, spec, &interruption, &mut built, &mut pushed).await;
+    let interrupted = matches!(
+        result,
+        Err(Error::Engine(EngineError::Interrupted) | Error::Push { error: EngineError::Interrupted, .. })
+    );
     // Ctrl-C may also come as a step fails: it is what the user did last.
-    if matches!(result, Err(Error::Engine(EngineError::Interrupted))) || interruption.happened() {
-        return Err(Error::Interrupted { tagged: built.into_iter().flat_map(|image| image.tags).collect() });
+    if interrupted || interruption.happened() {
+        return Err(Error::Interrupted { tagged: built.into_iter().flat_map(|image| image.tags).collect(), pushed });
     }
     result
+}
+
+/// Each registry the tags name, with the user's credentials for it (none: anonymous).
+type Registries = BTreeMap<String, Option<Credential>>;
+
+/// The credentials for every registry `references` name, as `docker login` stored them.
+fn credentials_for<'a>(references: impl IntoIterator<Item = &'a String>) -> Result<Registries, EngineError> {
+    let mut registries = Registries::new();
+    for reference in references {
+        let registry = registry_of(reference);
+        if !registries.contains_key(registry) {
+            registries.insert(registry.to_owned(), credentials::find(registry)?);
+        }
+    }
+    Ok(registries)
+}
+
+/// Before anything is built: every tag must name a registry of the user's, and every registry
+/// must answer and take the credentials.
+async fn check_push(docker: &Docker, plans: &[Plan], interruption: &Interruption) -> Result<Registries, EngineError> {
+    let tags: Vec<String> = plans.iter().flat_map(|plan| plan.tags.iter().cloned()).collect();
+    tags.iter().try_for_each(|tag| push::check_name(tag))?;
+    let registries = credentials_for(&tags)?;
+    push::check_registries(docker, &tags, |registry| registries.get(registry).cloned().flatten(), interruption).await?;
+    Ok(registries)
+}
+
+/// The credentials for the registries the base images come from, to pull private ones. One
+/// that can't be read is not needed for a public base: a warning, and the build goes on.
+fn base_credentials(plans: &[Plan]) -> Vec<Credential> {
+    let bases: Vec<String> = plans
+        .iter()
+        .flat_map(|plan| [plan.builder.image.clone(), plan.runtime.base.clone()])
+        .filter(|base| base != "scratch")
+        .collect();
+    let mut found = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for base in &bases {
+        let registry = registry_of(base);
+        if !seen.insert(registry) {
+            continue;
+        }
+        match credentials::find(registry) {
+            Ok(credential) => found.extend(credential),
+            Err(error) => {
+                let help = "the build goes on without them, which is enough for public base images";
+                report::diagnostic(&Diagnostic::warning(Origin::Derived, error.to_string(), "").with_help(help));
+            }
+        }
+    }
+    found
 }
 
 async fn build_and_run(
@@ -261,6 +320,7 @@ async fn build_and_run(
     spec: &Spec,
     interruption: &Interruption,
     built: &mut Vec<Built>,
+    pushed: &mut Vec<Pushed>,
 ) -> Result<(), Error> {
     let verbosity = match (args.quiet, args.verbose) {
         (true, _) => Verbosity::Quiet,
@@ -286,6 +346,13 @@ async fn build_and_run(
         let builder = if buildkit { "BuildKit" } else { "the legacy builder" };
         eprintln!("engine: {}, with {builder}", docker.info);
     }
+    let registries = match args.push {
+        true => {
+            check_push(&docker, &plans, interruption).await.map_err(|error| Error::Push { error, pushed: vec![] })?
+        }
+        false => Registries::new(),
+    };
+    let credentials = base_credentials(&plans);
     let terminal = std::io::stderr().is_terminal();
     for plan in &plans {
         if interruption.happened() {
@@ -300,6 +367,7 @@ async fn build_and_run(
             tags: &plan.tags,
             buildkit,
             bases: vec![plan.builder.image.clone(), plan.runtime.base.clone()],
+            credentials: credentials.clone(),
         };
         let mut display = Display::new(verbosity, terminal, &plan.binary);
         let result = image::build(&docker, image_build, &mut display, interruption).await;
@@ -311,17 +379,37 @@ async fn build_and_run(
             report_built(&image)?;
         }
     }
-    if args.json {
-        // Each image with the plan it was built from: the one `--print-plan` shows for the
-        // same flags and builder.
-        let reports: Vec<Report<'_>> = built.iter().zip(&plans).map(|(image, plan)| Report { image, plan }).collect();
-        let json = serde_json::to_string_pretty(&reports).expect("results serialize");
-        write_stdout(&format!("{json}\n"))?;
-    }
     if args.run {
         for (image, plan) in built.iter().zip(&plans) {
             smoke_run(&docker, image, plan, args, interruption).await?;
         }
+    }
+    if args.push {
+        let images: Vec<ImagePush<'_>> =
+            built.iter().map(|image| ImagePush { binary: &image.binary, tags: &image.tags }).collect();
+        let credential = |registry: &str| registries.get(registry).cloned().flatten();
+        let mut display = PushDisplay::new(verbosity, terminal);
+        let result = push::push_all(&docker, &images, credential, &mut display, interruption, pushed).await;
+        result.map_err(|error| Error::Push { error, pushed: pushed.clone() })?;
+        if !args.json {
+            let lines: Vec<String> = pushed.iter().map(|p| format!("pushed {} {}\n", p.tag, p.digest)).collect();
+            write_stdout(&lines.concat())?;
+        }
+    }
+    if args.json {
+        // Each image with the plan it was built from: the one `--print-plan` shows for the
+        // same flags and builder; and with `--push`, each tag's digest.
+        let reports: Vec<Report<'_>> = built
+            .iter()
+            .zip(&plans)
+            .map(|(image, plan)| Report {
+                image,
+                plan,
+                pushed: args.push.then(|| pushed.iter().filter(|p| image.tags.contains(&p.tag)).collect()),
+            })
+            .collect();
+        let json = serde_json::to_string_pretty(&reports).expect("results serialize");
+        write_stdout(&format!("{json}\n"))?;
     }
     Ok(())
 }
@@ -332,6 +420,9 @@ struct Report<'a> {
     #[serde(flatten)]
     image: &'a Built,
     plan: &'a Plan,
+    /// With `--push`: each tag pushed, with its manifest's digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pushed: Option<Vec<&'a Pushed>>,
 }
 
 fn report_built(image: &Built) -> Result<(), Error> {

@@ -1,10 +1,11 @@
-//! Build progress on stderr: a live line on a terminal, a line per step in logs, everything
-//! with `-v`, nothing with `-q`.
+//! Build and push progress on stderr: a live line on a terminal, a line per step (and per
+//! pushed image) in logs, everything with `-v`, nothing with `-q`.
 
 use crate::cli::report;
 use crate::context::ContextSize;
-use crate::engine::BuildEvent;
+use crate::engine::{BuildEvent, PushEvent};
 use crate::image::Progress;
+use crate::push::{PushProgress, Pushed};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::{Duration, Instant};
 
@@ -96,5 +97,112 @@ fn shorten(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_owned(),
+    }
+}
+
+/// Shows the push of each image's tags: on a terminal a live line with its layers (how many
+/// are in the registry, bytes sent of the uploading ones); in logs one line per image once
+/// pushed; with `-v` a line per layer.
+pub(crate) struct PushDisplay {
+    verbosity: Verbosity,
+    terminal: bool,
+    live: Option<ProgressBar>,
+    tag: String,
+    /// The current tag's layers: found, sent, already in the registry.
+    layers: (u32, u32, u32),
+    /// The image's first tag's layers: later tags find them all there.
+    first: Option<(u32, u32, u32)>,
+    /// Bytes sent of each uploading layer, by its size (see [`PushEvent::LayerProgress`]).
+    bytes: std::collections::BTreeMap<u64, u64>,
+}
+
+impl PushDisplay {
+    /// Shows pushes as `verbosity` asks, live on a `terminal`.
+    pub(crate) fn new(verbosity: Verbosity, terminal: bool) -> PushDisplay {
+        PushDisplay {
+            verbosity,
+            terminal,
+            live: None,
+            tag: String::new(),
+            layers: (0, 0, 0),
+            first: None,
+            bytes: Default::default(),
+        }
+    }
+}
+
+impl Drop for PushDisplay {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.live {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl PushProgress for PushDisplay {
+    fn image_started(&mut self, _binary: &str) {
+        self.tag.clear();
+        (self.layers, self.first) = ((0, 0, 0), None);
+        self.bytes.clear();
+        self.live = (self.terminal && self.verbosity == Verbosity::Normal).then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} push {prefix} {wide_msg} {elapsed:>4}")
+                    .expect("a valid template"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+    }
+
+    fn event(&mut self, tag: &str, event: &PushEvent) {
+        if tag != self.tag {
+            if !self.tag.is_empty() {
+                self.first.get_or_insert(self.layers);
+            }
+            tag.clone_into(&mut self.tag);
+            self.layers = (0, 0, 0);
+            self.bytes.clear();
+            if let Some(bar) = &self.live {
+                bar.set_prefix(tag.to_owned());
+            }
+        }
+        match event {
+            PushEvent::LayerFound => self.layers.0 += 1,
+            PushEvent::LayerProgress { current, total } => {
+                self.bytes.insert(*total, *current);
+            }
+            PushEvent::LayerDone { already: false } => self.layers.1 += 1,
+            PushEvent::LayerDone { already: true } => self.layers.2 += 1,
+            PushEvent::Digest(_) => {}
+        }
+        if let (Verbosity::Verbose, PushEvent::LayerDone { already }) = (self.verbosity, event) {
+            eprintln!("  {tag}: layer {}", if *already { "already there" } else { "pushed" });
+        }
+        if let Some(bar) = &self.live {
+            let (found, sent, already) = self.layers;
+            let uploading: u64 = self.bytes.keys().sum();
+            let done: u64 = self.bytes.values().sum();
+            let bytes = if uploading == 0 {
+                String::new()
+            } else {
+                format!(", {}/{}", report::size(done), report::size(uploading))
+            };
+            bar.set_message(format!("{}/{found} layers{bytes}", sent + already));
+        }
+    }
+
+    fn image_finished(&mut self, binary: &str, pushed: &[Pushed]) {
+        if let Some(bar) = self.live.take() {
+            bar.finish_and_clear();
+        }
+        let (found, sent, already) = self.first.unwrap_or(self.layers);
+        if self.verbosity != Verbosity::Quiet && !pushed.is_empty() {
+            let s = if pushed.len() == 1 { "" } else { "s" };
+            eprintln!(
+                "pushed {binary}: {} tag{s}, {found} layers ({sent} sent, {already} already there)",
+                pushed.len()
+            );
+        }
     }
 }

@@ -6,7 +6,8 @@ use crate::interrupt::Interruption;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder, WaitContainerOptionsBuilder,
+    PushImageOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
+    WaitContainerOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -166,13 +167,20 @@ impl Engine for Docker {
             .rm(true)
             .forcerm(true);
         if request.buildkit {
-            // BuildKit serves the build through a session of its own, named uniquely.
-            let session = format!("containerize-{}-{:?}", std::process::id(), std::time::SystemTime::now());
+            // BuildKit serves the build through a session of its own, named uniquely. The name
+            // must be one word: the engine looks it up when it asks the session for registry
+            // credentials, and a name with spaces is never found there.
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+            let session = format!("containerize-{}-{nanos}", std::process::id());
             options = options.version(BuilderVersion::BuilderBuildKit).session(&session);
         }
         let mut buildkit = BuildKitProgress::default();
+        // The legacy builder sends them as X-Registry-Config; BuildKit serves them on its session.
+        let credentials = (!request.credentials.is_empty())
+            .then(|| request.credentials.iter().map(|c| (c.server.clone(), docker_credentials(c))).collect());
         self.client
-            .build_image(options.build(), None, Some(bollard::body_try_stream(context)))
+            .build_image(options.build(), credentials, Some(bollard::body_try_stream(context)))
             .flat_map(move |item| {
                 let events: Vec<Result<BuildEvent, EngineError>> = match item {
                     Ok(info) => stream_events(info, &mut buildkit).into_iter().map(Ok).collect(),
@@ -208,6 +216,37 @@ impl Engine for Docker {
             labels: config.labels.unwrap_or_default().into_iter().collect(),
             exposed: config.exposed_ports.unwrap_or_default().into_iter().collect(),
         })
+    }
+
+    async fn check_registry(&self, reference: &str, credential: Option<&Credential>) -> Result<(), EngineError> {
+        match self.client.inspect_registry_image(reference, credential.map(docker_credentials)).await {
+            Ok(_) => Ok(()),
+            Err(BollardError::DockerResponseServerError { message, .. }) if push::is_absent(&message) => Ok(()),
+            Err(BollardError::DockerResponseServerError { message, .. }) => {
+                Err(classify_registry_error(reference, credential.is_none(), message))
+            }
+            Err(source) => Err(api_error("ask the registry")(source)),
+        }
+    }
+
+    fn push(&self, reference: &str, credential: Option<&Credential>) -> BoxStream<'_, Result<PushEvent, EngineError>> {
+        let (name, tag, _) = containerize_build::validate::image::split(reference);
+        let options = PushImageOptionsBuilder::default().tag(tag.unwrap_or("latest")).build();
+        let reference = reference.to_owned();
+        let anonymous = credential.is_none();
+        self.client
+            .push_image(name, Some(options), credential.map(docker_credentials))
+            .flat_map(move |item| {
+                let events: Vec<Result<PushEvent, EngineError>> = match item {
+                    Ok(info) => push_events(info).into_iter().map(Ok).collect(),
+                    Err(BollardError::DockerStreamError { error }) => {
+                        vec![Err(classify_registry_error(&reference, anonymous, error))]
+                    }
+                    Err(source) => vec![Err(api_error("push the image")(source))],
+                };
+                futures_util::stream::iter(events)
+            })
+            .boxed()
     }
 
     async fn run_once(
@@ -254,6 +293,21 @@ impl Engine for Docker {
         let outcome = outcome?;
         removed?;
         Ok(outcome)
+    }
+}
+
+/// Credentials as the engine takes them.
+fn docker_credentials(credential: &Credential) -> bollard::auth::DockerCredentials {
+    let (username, password, identitytoken) = match &credential.secret {
+        Secret::Password { username, password } => (Some(username.clone()), Some(password.clone()), None),
+        Secret::IdentityToken(token) => (None, None, Some(token.clone())),
+    };
+    bollard::auth::DockerCredentials {
+        username,
+        password,
+        identitytoken,
+        serveraddress: Some(credential.server.clone()),
+        ..Default::default()
     }
 }
 

@@ -17,10 +17,12 @@ use std::time::Duration;
 
 pub mod discovery;
 mod docker;
+mod push;
 mod stream;
 
 pub use discovery::{DiscoveryError, Endpoint, Found};
 pub use docker::Docker;
+pub use push::{classify_registry_error, push_events, registry_of};
 pub use stream::{BuildKitProgress, stream_events};
 
 /// The oldest engine API that builds multi-stage Dockerfiles with `COPY --from` (Docker 17.06).
@@ -60,6 +62,63 @@ pub struct BuildRequest {
     pub target: String,
     /// BuildKit, or the legacy builder.
     pub buildkit: bool,
+    /// Credentials for the registries the base images come from, to pull private ones.
+    pub credentials: Vec<Credential>,
+}
+
+/// A user's credentials for one registry, as `docker login` stored them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// The registry, as the engine names it: `docker.io`, `ghcr.io`, `localhost:5000`.
+    pub registry: String,
+    /// The server address the docker CLI files them under (`https://index.docker.io/v1/`
+    /// for Docker Hub, else the registry).
+    pub server: String,
+    /// A user name and password, or an identity token (OAuth refresh token).
+    pub secret: Secret,
+}
+
+/// What proves who the user is.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// A user name and password (or access token).
+    Password {
+        /// The user.
+        username: String,
+        /// The password.
+        password: String,
+    },
+    /// An identity token.
+    IdentityToken(String),
+}
+
+// Never printed: a debug log or a panic message must not show a password.
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential").field("registry", &self.registry).finish_non_exhaustive()
+    }
+}
+
+/// One thing that happened while pushing a tag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PushEvent {
+    /// A layer is being considered (`Preparing`): one such event per layer.
+    LayerFound,
+    /// A layer is uploading: `current` of `total` bytes (the engine tells layers apart only
+    /// by their size here; bollard's model drops their ids).
+    LayerProgress {
+        /// Bytes sent.
+        current: u64,
+        /// The layer's size.
+        total: u64,
+    },
+    /// A layer is in the registry: sent now, or already there (`already`).
+    LayerDone {
+        /// It was there before (or mounted from another repository).
+        already: bool,
+    },
+    /// The manifest was pushed: its digest.
+    Digest(String),
 }
 
 /// One thing that happened during a build.
@@ -251,6 +310,57 @@ pub enum EngineError {
         /// How long we waited.
         waited: Duration,
     },
+    /// The registry refused the credentials, or wanted some and had none.
+    #[error("the registry {registry} refused {}: {message}", if *.anonymous { "a push without credentials" } else { "the credentials" })]
+    RegistryAuth {
+        /// The registry.
+        registry: String,
+        /// Whether no credentials were sent.
+        anonymous: bool,
+        /// What the registry said.
+        message: String,
+    },
+    /// The credentials could not be read (a broken config file or credential helper).
+    #[error("could not read the credentials for {registry}: {message}")]
+    CredentialsUnreadable {
+        /// The registry.
+        registry: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The engine could not reach the registry.
+    #[error("the registry {registry} is unreachable: {message}")]
+    RegistryUnreachable {
+        /// The registry.
+        registry: String,
+        /// What the engine said.
+        message: String,
+    },
+    /// The registry (or the engine) refused the repository's name.
+    #[error("`{reference}` can't be pushed: {message}")]
+    RepositoryInvalid {
+        /// The reference.
+        reference: String,
+        /// Why.
+        message: String,
+    },
+    /// The registry speaks plain http, and the engine takes that only from registries it is
+    /// told are insecure (loopback ones by default).
+    #[error(
+        "the registry {registry} answers in plain http, which the engine refuses for a registry that is not on this machine"
+    )]
+    InsecureRegistry {
+        /// The registry.
+        registry: String,
+    },
+    /// A push failed for another reason.
+    #[error("pushing `{reference}` failed: {message}")]
+    PushFailed {
+        /// The reference.
+        reference: String,
+        /// What the engine said.
+        message: String,
+    },
     /// Ctrl-C.
     #[error("interrupted")]
     Interrupted,
@@ -281,6 +391,15 @@ pub trait Engine {
     fn untag(&self, reference: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// Describes an image.
     fn inspect(&self, reference: &str) -> impl Future<Output = Result<ImageInfo, EngineError>> + Send;
+    /// Asks the registry of `reference` about it, with `credential`, changing nothing: fails as
+    /// a push would if the registry is unreachable, refuses the credentials or the name.
+    fn check_registry(
+        &self,
+        reference: &str,
+        credential: Option<&Credential>,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Pushes the tag `reference` to its registry, reporting what happens.
+    fn push(&self, reference: &str, credential: Option<&Credential>) -> BoxStream<'_, Result<PushEvent, EngineError>>;
     /// Runs `image` once with `args` until it exits, answers `probe`, or `timeout` passes,
     /// whichever comes first; Ctrl-C stops it too. The container is removed whatever happens.
     fn run_once(
