@@ -21,18 +21,27 @@ pub mod exit {
     pub const BUILD: u8 = 5;
     /// The smoke run failed.
     pub const RUN: u8 = 6;
+    /// `--check`: the file is not the Dockerfile `--print` writes.
+    pub const STALE: u8 = 7;
     /// Interrupted by Ctrl-C.
     pub const INTERRUPTED: u8 = 130;
 
     /// Each status and what it means, for `--help` and the README.
-    pub const STATUSES: [(u8, &str); 8] = [
+    pub const STATUSES: [(u8, &str); 9] = [
         (0, "done"),
         (INTERNAL, "internal error (a bug), or the output could not be written"),
         (USAGE, "bad flags or settings"),
-        (PROJECT, "project problem: metadata, selection, a bad .dockerignore, a file from outside the project"),
-        (ENGINE, "engine unavailable: not running, no permission, too old, no BuildKit, or lost midway"),
+        (
+            PROJECT,
+            "project problem: metadata, selection, a bad .dockerignore, a file from outside the project, a project --eject can't serve",
+        ),
+        (
+            ENGINE,
+            "engine unavailable: not running, no permission, too old, no BuildKit, lost midway, or one that can't run the image's platform (Windows on Linux)",
+        ),
         (BUILD, "image build failed: a step, a missing base image, a file changed while sent, a refused tag"),
         (RUN, "smoke run failed: non-zero exit, no answer from outside the container, --run-timeout passed"),
+        (STALE, "--check: the file differs from the Dockerfile --print writes (the diff is on stdout)"),
         (INTERRUPTED, "interrupted by Ctrl-C"),
     ];
 }
@@ -53,6 +62,22 @@ pub enum Error {
     /// Writing the output failed.
     #[error("failed to write the output")]
     Output(#[source] std::io::Error),
+    /// `--check`: the file is not what `--print` writes.
+    #[error("{} is not the Dockerfile `{command}` writes (the difference is above)", .file.display())]
+    Stale {
+        /// The file checked.
+        file: std::path::PathBuf,
+        /// The command that writes the Dockerfile it should be.
+        command: String,
+    },
+    /// `--eject`: a plain `docker build .` of this project would go wrong.
+    #[error("{reason}")]
+    NotEjectable {
+        /// Why.
+        reason: String,
+        /// What to change.
+        fix: String,
+    },
     /// Ctrl-C: the images reported as built keep their tags; no other tag was changed.
     #[error("interrupted; {}", if .tagged.is_empty() { "nothing was tagged".to_owned() } else { format!("tagged before the interruption: {}", .tagged.join(", ")) })]
     Interrupted {
@@ -79,12 +104,15 @@ impl Error {
             Error::Settings(_) => exit::USAGE,
             Error::Plan(_) => exit::PROJECT,
             Error::Output(_) => exit::INTERNAL,
+            Error::Stale { .. } => exit::STALE,
+            Error::NotEjectable { .. } => exit::PROJECT,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::Engine(error) => match error {
                 EngineError::Unreachable { .. }
                 | EngineError::PermissionDenied { .. }
                 | EngineError::TooOld { .. }
-                | EngineError::NoBuildKit { .. } => exit::ENGINE,
+                | EngineError::NoBuildKit { .. }
+                | EngineError::Platform { .. } => exit::ENGINE,
                 EngineError::Api { source, .. } if engine_lost(source) => exit::ENGINE,
                 // What the project holds, not what the build did: fixed in the project.
                 EngineError::Context(
@@ -126,6 +154,10 @@ impl Error {
             Error::Plan(PlanError::Selection(SpecError::NoBinaries(_))) => {
                 Some("select a package with a [[bin]] target, e.g. with -p".into())
             }
+            Error::Stale { file, command } => {
+                Some(format!("regenerate it with `{command} > {}`, and commit it", file.display()))
+            }
+            Error::NotEjectable { fix, .. } => Some(fix.clone()),
             Error::Engine(e) => engine_help(e),
             _ => None,
         }
@@ -143,6 +175,9 @@ fn engine_help(error: &EngineError) -> Option<String> {
             "add your user to the `docker` group (`sudo usermod -aG docker $USER`, then log in again), or use rootless Docker and set DOCKER_HOST".into()
         }
         EngineError::TooOld { .. } => "upgrade the Docker engine".into(),
+        EngineError::Platform { .. } => {
+            "print its Dockerfile with `--print --eject` and build that where Windows images are built, or leave out --platform".into()
+        }
         EngineError::NoBuildKit { .. } => {
             "use `--buildkit auto` or `never`, or an engine with BuildKit (Docker 18.09 or later)".into()
         }

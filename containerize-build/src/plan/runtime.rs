@@ -21,7 +21,7 @@ pub(super) fn runtime_env(image: &ImageSpec) -> BTreeMap<String, String> {
 
 /// The probe of a healthcheck: on loopback, at the set port or the first exposed one; HTTP when
 /// a path is set, a TCP connect otherwise.
-pub(super) fn healthcheck(image: &ImageSpec) -> Result<Option<HealthcheckPlan>, Diagnostic> {
+pub(super) fn healthcheck(image: &ImageSpec, binary: &str) -> Result<Option<HealthcheckPlan>, Diagnostic> {
     let Some(set) = &image.settings.healthcheck else {
         return Ok(None);
     };
@@ -50,8 +50,10 @@ pub(super) fn healthcheck(image: &ImageSpec) -> Result<Option<HealthcheckPlan>, 
         retries: value(&check.retries),
     };
     let timeout = validate::millis(timing.timeout.as_deref().unwrap_or(DEFAULT_PROBE_TIMEOUT)).unwrap_or(5000);
-    let binary = format!("/usr/local/bin/{}", image.binary);
-    Ok(Some(HealthcheckPlan { command: vec![binary, HEALTHCHECK_FLAG.to_owned(), url, timeout.to_string()], timing }))
+    Ok(Some(HealthcheckPlan {
+        command: vec![binary.to_owned(), HEALTHCHECK_FLAG.to_owned(), url, timeout.to_string()],
+        timing,
+    }))
 }
 
 pub(super) fn base_image(base: &Base, suite: Suite) -> String {
@@ -64,8 +66,21 @@ pub(super) fn base_image(base: &Base, suite: Suite) -> String {
         Base::DistrolessStatic => format!("gcr.io/distroless/static-debian{debian}:nonroot"),
         Base::DistrolessCc => format!("gcr.io/distroless/cc-debian{debian}:nonroot"),
         Base::DebianSlim => format!("debian:{}-slim", suite_name(suite)),
+        Base::Nanoserver => "mcr.microsoft.com/windows/nanoserver:ltsc2022".to_owned(),
+        Base::Servercore => "mcr.microsoft.com/windows/servercore:ltsc2022".to_owned(),
         Base::Image(reference) => reference.clone(),
     }
+}
+
+/// The stages that hold the images `include` copies from: one per image, named by its place.
+pub(super) fn image_stages(include: &[Include]) -> Vec<ImageStage> {
+    let mut stages: Vec<ImageStage> = Vec::new();
+    for image in include.iter().filter_map(|i| i.from.as_ref()) {
+        if !stages.iter().any(|s| &s.image == image) {
+            stages.push(ImageStage { name: format!("include-{}", stages.len() + 1), image: image.clone() });
+        }
+    }
+    stages
 }
 
 /// OCI labels from Cargo metadata and the checkout, then the user's labels over them.

@@ -12,6 +12,11 @@ Examples:
   cargo containerize --base scratch --run -- --version
                                                 build a static image, run it once
   cargo containerize --stage builder            stop at the builder stage
+  cargo containerize --print --eject > Dockerfile
+                                                a Dockerfile for a plain `docker build .`
+  cargo containerize --eject --check Dockerfile fail (with a diff) when it is stale
+  cargo containerize --platform windows/amd64 --print
+                                                a Windows image's Dockerfile
 
 Settings live in Cargo.toml; the flags above override them:
 
@@ -50,6 +55,7 @@ pub enum Cargo {
         Dockerfile (a builder stage with the project's toolchain, a minimal runtime stage), sends \
         the engine only the files cargo needs, then builds, tags and reports one image per binary.",
     after_long_help = after_long_help(),
+    group(clap::ArgGroup::new("dockerfile").args(["print", "check"])),
 )]
 pub struct Args {
     #[command(flatten)]
@@ -94,10 +100,25 @@ pub struct Args {
     /// Stop at this stage (`builder` or `runtime`), like `docker build --target`
     #[arg(long, value_name = "NAME", help_heading = "Image Options")]
     pub stage: Option<String>,
+    /// The image's platform: linux/<this host's architecture> (the default), or windows/amd64
+    /// (cross-compiled in a Linux builder onto nanoserver; printed and planned anywhere, but a
+    /// Linux engine can't build it)
+    #[arg(long, value_name = "OS/ARCH", help_heading = "Image Options")]
+    pub platform: Option<String>,
 
     /// Print the Dockerfile on stdout and exit; no engine is used
     #[arg(long, conflicts_with = "print_plan", help_heading = "Output")]
     pub print: bool,
+    /// Exit 0 if FILE is the Dockerfile `--print` writes (with the same flags), else show the
+    /// difference and exit with the status for a stale Dockerfile; no engine is used
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["print_plan", "print_context", "json", "run"], help_heading = "Output")]
+    pub check: Option<PathBuf>,
+    /// With --print or --check: a Dockerfile to commit and build with a plain `docker build .`
+    /// from the workspace root, with no context made by this tool (it copies the manifests
+    /// and makes placeholder sources itself; no cache mounts, so dependencies rebuild on a
+    /// version bump)
+    #[arg(long, requires = "dockerfile", help_heading = "Output")]
+    pub eject: bool,
     /// Print the plan (every decision) as JSON on stdout and exit; no engine is used
     #[arg(long, help_heading = "Output")]
     pub print_plan: bool,
@@ -237,6 +258,8 @@ mod tests {
             "cargo containerize -t a:1 -t b:2 --stage builder -q",
             "cargo containerize --run -- --version",
             "cargo containerize --run --run-timeout 2m30s",
+            "cargo containerize --print --eject --platform windows/amd64",
+            "cargo containerize --check Dockerfile --eject",
         ];
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {}", parse(line).unwrap_err());
@@ -250,6 +273,9 @@ mod tests {
             "cargo containerize --run-timeout 10s",
             "cargo containerize --run --run-timeout 10",
             "cargo containerize --run --run-timeout 0s",
+            "cargo containerize --eject",
+            "cargo containerize --print --check Dockerfile",
+            "cargo containerize --check Dockerfile --print-plan",
         ];
         for line in bad {
             assert!(parse(line).is_err(), "{line} should be refused");

@@ -46,6 +46,7 @@ impl Docker {
             // Podman serves the API but not BuildKit's session endpoints.
             buildkit: !podman && api(&api_version).is_some_and(|api| api >= BUILDKIT_API),
             api_version,
+            os: version.os.unwrap_or_default(),
         };
         check_api(&info)?;
         Ok(Docker { client, info })
@@ -304,8 +305,13 @@ mod tests {
 
     #[test]
     fn old_engines_are_refused() {
-        let engine =
-            |api: &str| EngineInfo { host: "h".into(), version: "v".into(), api_version: api.into(), buildkit: false };
+        let engine = |api: &str| EngineInfo {
+            host: "h".into(),
+            version: "v".into(),
+            api_version: api.into(),
+            buildkit: false,
+            os: "linux".into(),
+        };
         assert!(check_api(&engine("1.41")).is_ok());
         assert!(check_api(&engine("1.30")).is_ok());
         assert!(matches!(check_api(&engine("1.29")), Err(EngineError::TooOld { .. })));
