@@ -31,14 +31,8 @@ pub mod exit {
         (0, "done"),
         (INTERNAL, "internal error (a bug), or the output could not be written"),
         (USAGE, "bad flags or settings"),
-        (
-            PROJECT,
-            "project problem: metadata, selection, a bad .dockerignore, a file from outside the project, a project --eject can't serve",
-        ),
-        (
-            ENGINE,
-            "engine unavailable: not running, no permission, too old, no BuildKit, lost midway, or one that can't run the image's platform (Windows on Linux)",
-        ),
+        (PROJECT, "project problem: metadata, selection, a bad .dockerignore, a file from outside the project"),
+        (ENGINE, "engine unavailable: not running, no permission, too old, no BuildKit, lost, wrong OS"),
         (BUILD, "image build failed: a step, a missing base image, a file changed while sent, a refused tag"),
         (RUN, "smoke run failed: non-zero exit, no answer from outside the container, --run-timeout passed"),
         (STALE, "--check: the file differs from the Dockerfile --print writes (the diff is on stdout)"),
