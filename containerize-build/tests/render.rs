@@ -546,3 +546,28 @@ fn an_ejected_windows_image() {
     let options = Options { eject: true, ..windows() };
     insta::assert_snapshot!(dockerfiles_with(&single("args = [\"serve\"]"), options));
 }
+
+#[test]
+fn hostile_stage_names_images_platforms_and_ejected_paths_add_no_instruction() {
+    let project =
+        single("include = [{ from = \"debian:trixie-slim\", src = \"/etc/debian_version\", dest = \"/etc/v\" }]");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let options =
+        Options { arch: "x86_64".into(), eject: true, platform: Some("windows/amd64".into()), ..Options::default() };
+    let mut plan = plan_image(&project, &spec.images[0], &options).unwrap();
+    let expected = instructions(&dockerfile(&plan));
+    let hostile = "x\"\nRUN rm -rf / \\\n$HOME '<<EOF'\r\nUSER root\u{0}\u{2028}CMD sh\u{2029}";
+    plan.image_stages[0].name = hostile.into();
+    plan.image_stages[0].image = hostile.into();
+    plan.context.include[0].from = Some(hostile.into());
+    plan.context.include[0].src = hostile.into();
+    plan.builder.platform = Some(hostile.into());
+    plan.runtime.binary = hostile.into();
+    let ejected = plan.ejected.as_mut().unwrap();
+    ejected.manifests.iter_mut().for_each(|m| *m = hostile.into());
+    ejected.placeholders = vec![hostile.into()];
+    let dockerfile = dockerfile(&plan);
+    assert_eq!(instructions(&dockerfile), expected, "{dockerfile}");
+    assert!(!dockerfile.contains("\nRUN rm"), "{dockerfile}");
+    assert!(!dockerfile.contains("\nUSER root"), "{dockerfile}");
+}

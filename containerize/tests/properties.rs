@@ -46,6 +46,8 @@ const MANIFEST_SLOTS: &[(&str, &str)] = &[
     ("include = [{ src = VALUE, dest = \"/etc/app.toml\" }]", "config/app.toml"),
     ("include = [{ src = \"config/app.toml\", dest = VALUE }]", "/etc/app.toml"),
     ("include = [{ src = \"config/app.toml\", dest = \"/etc/app.toml\", mode = VALUE }]", "0644"),
+    ("include = [{ from = VALUE, src = \"/etc/debian_version\", dest = \"/etc/v\" }]", "debian:trixie-slim"),
+    ("include = [{ from = \"debian:trixie-slim\", src = VALUE, dest = \"/etc/v\" }]", "/etc/debian_version"),
     ("build-include = [VALUE]", "migrations"),
     ("build-packages = [VALUE]", "libssl-dev"),
     ("base = \"debian-slim\"\nruntime-packages = [VALUE]", "libssl3t64"),
@@ -94,6 +96,7 @@ const FLAG_SLOTS: &[(&str, &str)] = &[
     ("--features", "tls"),
     ("--tag", "registry.example.com/app:edge"),
     ("--stage", "builder"),
+    ("--platform", "windows/amd64"),
     ("--bin", "app"),
     ("--package", "app"),
 ];
@@ -162,8 +165,13 @@ fn dockerfiles(project: &Project, flags: &[String]) -> Option<Vec<String>> {
         ..Selection::default()
     };
     let spec = resolve(project, &selection, &flag_settings(&args).ok()?).ok()?;
-    let options =
-        Options { arch: "x86_64".into(), tags: args.tags.clone(), stage: args.stage.clone(), ..Options::default() };
+    let options = Options {
+        arch: "x86_64".into(),
+        tags: args.tags.clone(),
+        stage: args.stage.clone(),
+        platform: args.platform.clone(),
+        ..Options::default()
+    };
     spec.images.iter().map(|image| plan_image(project, image, &options).ok().map(|plan| dockerfile(&plan))).collect()
 }
 

@@ -55,7 +55,7 @@ pub enum Cargo {
         Dockerfile (a builder stage with the project's toolchain, a minimal runtime stage), sends \
         the engine only the files cargo needs, then builds, tags and reports one image per binary.",
     after_long_help = after_long_help(),
-    group(clap::ArgGroup::new("dockerfile").args(["print", "check"])),
+    group(clap::ArgGroup::new("printed").args(["print", "check", "print_plan"])),
 )]
 pub struct Args {
     #[command(flatten)]
@@ -113,11 +113,11 @@ pub struct Args {
     /// difference and exit with the status for a stale Dockerfile; no engine is used
     #[arg(long, value_name = "FILE", conflicts_with_all = ["print_plan", "print_context", "json", "run"], help_heading = "Output")]
     pub check: Option<PathBuf>,
-    /// With --print or --check: a Dockerfile to commit and build with a plain `docker build .`
-    /// from the workspace root, with no context made by this tool (it copies the manifests
-    /// and makes placeholder sources itself; no cache mounts, so dependencies rebuild on a
-    /// version bump)
-    #[arg(long, requires = "dockerfile", help_heading = "Output")]
+    /// With --print, --check or --print-plan: a Dockerfile to commit and build with a plain
+    /// `docker build .` from the workspace root, with no context made by this tool (it copies
+    /// the manifests and makes placeholder sources itself; no cache mounts, so dependencies
+    /// rebuild on a version bump)
+    #[arg(long, requires = "printed", help_heading = "Output")]
     pub eject: bool,
     /// Print the plan (every decision) as JSON on stdout and exit; no engine is used
     #[arg(long, help_heading = "Output")]
@@ -260,6 +260,7 @@ mod tests {
             "cargo containerize --run --run-timeout 2m30s",
             "cargo containerize --print --eject --platform windows/amd64",
             "cargo containerize --check Dockerfile --eject",
+            "cargo containerize --print-plan --eject",
         ];
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {}", parse(line).unwrap_err());

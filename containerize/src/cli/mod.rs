@@ -48,10 +48,10 @@ fn run(args: &Args) -> Result<(), Error> {
     // Printed without an engine, a Dockerfile assumes BuildKit, the docker CLI's default; a
     // build plans again once the engine says which builder it has.
     let plans = plans(args, &project, &spec, args.buildkit != BuildKit::Never)?;
+    if args.eject {
+        check_ejectable(&project)?;
+    }
     if args.print || args.check.is_some() {
-        if args.eject {
-            check_ejectable(&project)?;
-        }
         let dockerfiles: Vec<String> = plans.iter().map(dockerfile).collect();
         return match &args.check {
             Some(file) => check(args, file, &dockerfiles.join("\n")),
@@ -113,7 +113,9 @@ fn check(args: &Args, file: &std::path::Path, expected: &str) -> Result<(), Erro
     };
     let command = format!("cargo containerize --print{}", if args.eject { " --eject" } else { "" });
     if found == expected {
-        eprintln!("{} is the Dockerfile `{command}` writes", file.display());
+        if !args.quiet {
+            eprintln!("{} is the Dockerfile `{command}` writes", file.display());
+        }
         return Ok(());
     }
     let diff = similar::TextDiff::from_lines(found.as_str(), expected);
