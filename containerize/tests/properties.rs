@@ -373,7 +373,7 @@ fn toml_value() -> impl Strategy<Value = toml::Value> {
 fn key() -> impl Strategy<Value = String> {
     let mut names: Vec<String> = KEYS.iter().map(|k| k.name.to_owned()).collect();
     names.extend(
-        ["path", "port", "interval", "timeout", "start-period", "retries", "src", "dest", "mode", "app"]
+        ["path", "port", "interval", "timeout", "start-period", "retries", "from", "src", "dest", "mode", "app"]
             .map(String::from),
     );
     prop_oneof![4 => prop::sample::select(names), 1 => hostile()]

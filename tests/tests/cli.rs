@@ -34,6 +34,9 @@ fn help_teaches() {
         "--print-plan",
         "--tag",
         "--stage",
+        "--platform",
+        "--check",
+        "--eject",
         "--quiet",
         "--verbose",
         "Examples:",
@@ -255,6 +258,14 @@ fn eject_needs_a_dockerignore_that_leaves_out_the_target_directory() {
     let message = unwrapped(&stderr(&output));
     assert!(message.contains("does not leave out the target directory `target`"), "{message}");
     assert!(message.contains("add `/target` to .dockerignore"), "{message}");
+
+    // A source the build needs, left out, would leave its placeholder in the image.
+    std::fs::write(dir.path().join(".dockerignore"), "target\nsrc/main.rs\n").unwrap();
+    let output = containerize(dir.path()).args(["--print", "--eject"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let message = unwrapped(&stderr(&output));
+    assert!(message.contains("the build needs `src/main.rs`, but"), "{message}");
+    assert!(message.contains("add `!src/main.rs` to .dockerignore"), "{message}");
 }
 
 #[test]

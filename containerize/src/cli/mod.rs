@@ -49,7 +49,7 @@ fn run(args: &Args) -> Result<(), Error> {
     // build plans again once the engine says which builder it has.
     let plans = plans(args, &project, &spec, args.buildkit != BuildKit::Never)?;
     if args.eject {
-        check_ejectable(&project)?;
+        check_ejectable(&project, &plans)?;
     }
     if args.print || args.check.is_some() {
         let dockerfiles: Vec<String> = plans.iter().map(dockerfile).collect();
@@ -78,13 +78,27 @@ fn run(args: &Args) -> Result<(), Error> {
 
 /// A plain `docker build .` sends what `.dockerignore` leaves, and the ejected Dockerfile copies
 /// all of it: a target directory inside the workspace must be left out, or the host's
-/// artifacts would be sent and land in the builder's own target directory.
-fn check_ejectable(project: &Project) -> Result<(), Error> {
+/// artifacts would be sent and land in the builder's own target directory; and nothing the
+/// build names may be, or a placeholder source would silently stand in for it.
+fn check_ejectable(project: &Project, plans: &[Plan]) -> Result<(), Error> {
     let root = project.workspace_root.as_std_path();
+    let ignore = Context::dockerignore(root).map_err(EngineError::from)?;
+    let dockerignore = root.join(".dockerignore");
+    let named = plans.iter().flat_map(|p| {
+        p.context.copies.iter().chain(p.context.include.iter().filter(|i| i.from.is_none()).map(|i| &i.src))
+    });
+    if let Some(path) = named.into_iter().find(|path| ignore.excludes(path)) {
+        return Err(Error::NotEjectable {
+            reason: format!(
+                "the build needs `{path}`, but {} leaves it out of `docker build .`",
+                dockerignore.display()
+            ),
+            fix: format!("add `!{path}` to .dockerignore, after the pattern that excludes it"),
+        });
+    }
     let Ok(target) = project.target_directory.as_std_path().strip_prefix(root) else {
         return Ok(());
     };
-    let ignore = Context::dockerignore(root).map_err(EngineError::from)?;
     let target = target.to_string_lossy().replace('\\', "/");
     if ignore.excludes(&target) {
         return Ok(());
@@ -92,7 +106,7 @@ fn check_ejectable(project: &Project) -> Result<(), Error> {
     Err(Error::NotEjectable {
         reason: format!(
             "the ejected Dockerfile copies the workspace as `docker build .` sends it, and {} does not leave out the target directory `{target}`",
-            root.join(".dockerignore").display()
+            dockerignore.display()
         ),
         fix: format!(
             "add `/{target}` to .dockerignore (and `.git`, `.env`: what it leaves in is copied into the builder)"
