@@ -31,7 +31,6 @@ use context::*;
 use eject::*;
 pub use layout::*;
 use platform::*;
-pub use platform::{Os, WINDOWS_TARGET};
 use runtime::*;
 use tags::*;
 
@@ -493,14 +492,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
     let mut build_packages = value(&s.build_packages).unwrap_or_default();
     let mut env = BTreeMap::from([("CARGO_TARGET_DIR".to_owned(), target_dir)]);
     if os == Os::Windows {
-        // mingw-w64 links the binary; rustup adds the target's standard library.
-        if !build_packages.iter().any(|p| p == MINGW_PACKAGE) {
-            build_packages.insert(0, MINGW_PACKAGE.to_owned());
-        }
-        env.insert(
-            format!("CARGO_TARGET_{}_LINKER", WINDOWS_TARGET.to_uppercase().replace('-', "_")),
-            "x86_64-w64-mingw32-gcc".to_owned(),
-        );
+        windows_linker(&mut build_packages, &mut env);
     }
     if value(&s.builder).is_none() {
         // The image's toolchain, whatever a copied rust-toolchain.toml says: rustup would
@@ -508,11 +500,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         env.insert("RUSTUP_TOOLCHAIN".to_owned(), toolchain.clone());
     }
     let revision = project.vcs.as_ref().map(|v| v.revision.clone()).filter(|_| !options.eject);
-    let mut labels = labels(project, package, s);
-    if options.eject {
-        // A committed file can't name its own commit, nor the time it was made.
-        labels.retain(|key, _| !key.ends_with("image.revision") && !key.ends_with("image.created"));
-    }
+    let labels = labels(project, package, s, options.eject);
     let image_stages = image_stages(&context.include);
 
     Ok(Plan {

@@ -4,9 +4,8 @@
 use super::*;
 
 /// The operating system an image runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Os {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Os {
     /// Linux, on the host's architecture.
     Linux,
     /// Windows on amd64: the binary is cross-compiled for [`WINDOWS_TARGET`].
@@ -15,10 +14,13 @@ pub enum Os {
 
 /// The target triple of Windows binaries: the GNU one, which a Linux builder can link with
 /// mingw-w64 from Debian (the MSVC one needs Microsoft's linker and SDK).
-pub const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
+pub(super) const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
 
 /// The Debian package with mingw-w64's linker for [`WINDOWS_TARGET`].
-pub(super) const MINGW_PACKAGE: &str = "gcc-mingw-w64-x86-64";
+const MINGW_PACKAGE: &str = "gcc-mingw-w64-x86-64";
+
+/// mingw-w64's linker for [`WINDOWS_TARGET`], as that package installs it.
+const MINGW_LINKER: &str = "x86_64-w64-mingw32-gcc";
 
 /// Where a Windows image keeps its binary.
 pub(super) const WINDOWS_BIN_DIR: &str = r"C:\app";
@@ -33,6 +35,16 @@ pub(super) fn docker_arch(arch: &str) -> &str {
         "aarch64" => "arm64",
         other => other,
     }
+}
+
+/// What a Linux builder needs to link Windows binaries: mingw-w64 installed first, and cargo
+/// told to link with it (the target's standard library comes from `rustup target add`).
+pub(super) fn windows_linker(packages: &mut Vec<String>, env: &mut BTreeMap<String, String>) {
+    if !packages.iter().any(|p| p == MINGW_PACKAGE) {
+        packages.insert(0, MINGW_PACKAGE.to_owned());
+    }
+    let variable = format!("CARGO_TARGET_{}_LINKER", WINDOWS_TARGET.to_uppercase().replace('-', "_"));
+    env.insert(variable, MINGW_LINKER.to_owned());
 }
 
 /// Reads `--platform`: `linux/<the host's architecture>` or `windows/amd64`.

@@ -83,10 +83,18 @@ pub(super) fn image_stages(include: &[Include]) -> Vec<ImageStage> {
     stages
 }
 
-/// OCI labels from Cargo metadata and the checkout, then the user's labels over them.
-pub(super) fn labels(project: &Project, package: &LocalPackage, s: &Settings) -> BTreeMap<String, String> {
+/// OCI labels from Cargo metadata and the checkout, then the user's labels over them. An
+/// ejected Dockerfile has neither revision nor time: a committed file can't name its own
+/// commit, and would go stale with every one.
+pub(super) fn labels(
+    project: &Project,
+    package: &LocalPackage,
+    s: &Settings,
+    ejected: bool,
+) -> BTreeMap<String, String> {
     let about = &package.about;
-    let created = project.source_date_epoch.or(project.vcs.as_ref().map(|v| v.commit_time));
+    let vcs = project.vcs.as_ref().filter(|_| !ejected);
+    let created = project.source_date_epoch.filter(|_| !ejected).or(vcs.map(|v| v.commit_time));
     let oci = [
         ("title", Some(package.name.clone())),
         ("version", Some(package.version.clone())),
@@ -96,7 +104,7 @@ pub(super) fn labels(project: &Project, package: &LocalPackage, s: &Settings) ->
         ("url", about.homepage.clone().or_else(|| about.repository.clone())),
         ("documentation", about.documentation.clone()),
         ("authors", (!about.authors.is_empty()).then(|| about.authors.join(", "))),
-        ("revision", project.vcs.as_ref().map(|v| v.revision.clone())),
+        ("revision", vcs.map(|v| v.revision.clone())),
         ("created", created.map(rfc3339)),
     ];
     let mut labels: BTreeMap<String, String> = oci
