@@ -282,6 +282,13 @@ fn windows_images_are_printed_anywhere_and_linux_only_settings_refused() {
     assert!(dockerfile.contains("\nFROM mcr.microsoft.com/windows/nanoserver:ltsc2022 AS runtime\n"), "{dockerfile}");
     assert!(dockerfile.contains("\nENTRYPOINT [\"C:\\\\app\\\\hello.exe\"]\n"), "{dockerfile}");
     assert!(dockerfile.contains("--target x86_64-pc-windows-gnu"), "{dockerfile}");
+    let flags = ["--print-plan", "--platform", "windows/amd64", "--base", "nanoserver"];
+    let output = containerize(dir.path()).args(flags).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan[0]["platform"], "windows/amd64");
+    assert_eq!(plan[0]["runtime"]["binary"], "C:\\app\\hello.exe");
+    assert_eq!(plan[0]["runtime"]["user"], "ContainerUser");
 
     let output = containerize(dir.path()).args(["--print", "--platform", "linux/s390x"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
