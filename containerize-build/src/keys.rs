@@ -104,7 +104,7 @@ pub const KEYS: &[SettingKey] = &[
     ),
     key(
         "base",
-        "Runtime base: `scratch`, `distroless-static`, `distroless-cc` (default), `debian-slim`, or any image reference.",
+        "Runtime base: `scratch`, `distroless-static`, `distroless-cc` (default), `debian-slim`, or any image reference; for `--platform windows/amd64`, `nanoserver` (default) or `servercore`.",
         r#"base = "distroless-static""#,
         |r, n, s| s.base = r.one(n, Base::parse),
     ),
@@ -224,8 +224,8 @@ pub const KEYS: &[SettingKey] = &[
     ).attribute_only(),
     key(
         "include",
-        "Files or directories of the package copied into the runtime image, with destination and optional mode.",
-        r#"include = [{ src = "config/app.toml", dest = "/etc/app/app.toml", mode = "0644" }]"#,
+        "Files or directories copied into the runtime image, with destination and optional mode: from the package (`src` relative to it), or from another image (`from`, with `src` absolute in it).",
+        r#"include = [{ src = "config/app.toml", dest = "/etc/app/app.toml", mode = "0644" }, { from = "debian:trixie-slim", src = "/usr/share/zoneinfo", dest = "/usr/share/zoneinfo" }]"#,
         |r, n, s| s.include = r.list(n, Reader::include),
     ),
     key(

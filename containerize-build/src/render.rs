@@ -33,12 +33,33 @@ pub fn dockerfile(plan: &Plan) -> String {
             comment(&plan.version)
         ),
     );
-    line(&mut out, "# Regenerate it with `cargo containerize --print`; edit Cargo.toml, not this file.");
+    if plan.ejected.is_some() {
+        line(&mut out, "# Regenerate it with `cargo containerize --print --eject`; edit Cargo.toml, not this file.");
+        line(&mut out, "# Build it with `docker build -f <this file> .` from the workspace root; CI can tell a");
+        line(&mut out, "# stale copy with `cargo containerize --eject --check <this file>`.");
+    } else {
+        line(&mut out, "# Regenerate it with `cargo containerize --print`; edit Cargo.toml, not this file.");
+    }
     line(&mut out, "");
+    if !plan.image_stages.is_empty() {
+        line(&mut out, "# Images that files are copied from.");
+        for stage in &plan.image_stages {
+            line(&mut out, &format!("FROM {} AS {}", plain(&stage.image), plain(&stage.name)));
+        }
+        line(&mut out, "");
+    }
+    // Where the project's files come from: the context the tool makes, or the project as it is.
+    let ejected = plan.ejected.as_ref();
+    let from_context =
+        |dir: &str, path: &str| if ejected.is_some() { path.to_owned() } else { format!("{dir}/{path}") };
     line(&mut out, &format!("# Compile with Rust {}, {}.", comment(&b.toolchain), comment(&b.toolchain_reason)));
-    line(&mut out, &format!("FROM {} AS builder", plain(&b.image)));
+    let platform = b.platform.as_ref().map_or(String::new(), |p| format!("--platform={} ", plain(p)));
+    line(&mut out, &format!("FROM {platform}{} AS builder", plain(&b.image)));
     if let Some(install) = &b.install {
         line(&mut out, &format!("RUN {}", json(install)));
+    }
+    if let Some(add_target) = &b.add_target {
+        line(&mut out, &format!("RUN {}", json(add_target)));
     }
     for (name, default) in &b.build_args {
         line(&mut out, &format!("ARG {}={}", plain(name), quoted(default)));
@@ -47,14 +68,26 @@ pub fn dockerfile(plan: &Plan) -> String {
     line(&mut out, &format!("WORKDIR {}", quoted(&b.workdir)));
     // Under BuildKit, cargo's downloads and target directory persist between builds.
     let mounts = cache_mounts(&b.cache_mounts);
-    line(&mut out, "# Third-party dependencies first, from a skeleton of the workspace (versions masked,");
-    line(&mut out, "# placeholder sources): source edits and version bumps leave these layers cached.");
-    line(&mut out, &format!("COPY {}", json_words(&[format!("{SKELETON_DIR}/"), format!("{BUILD_ROOT}/")])));
+    match ejected {
+        None => {
+            line(&mut out, "# Third-party dependencies first, from a skeleton of the workspace (versions masked,");
+            line(&mut out, "# placeholder sources): source edits and version bumps leave these layers cached.");
+            line(&mut out, &format!("COPY {}", json_words(&[format!("{SKELETON_DIR}/"), format!("{BUILD_ROOT}/")])));
+        }
+        Some(ejected) => {
+            line(&mut out, "# Third-party dependencies first, from the manifests and placeholder sources: source");
+            line(&mut out, "# edits leave these layers cached (a version bump does not).");
+            for path in &ejected.manifests {
+                line(&mut out, &format!("COPY {}", json_words(&[path.clone(), format!("{BUILD_ROOT}/{path}")])));
+            }
+        }
+    }
     for path in &plan.context.with_skeleton {
-        line(
-            &mut out,
-            &format!("COPY {}", json_words(&[format!("{SOURCES_DIR}/{path}"), format!("{BUILD_ROOT}/{path}")])),
-        );
+        let source = from_context(SOURCES_DIR, path);
+        line(&mut out, &format!("COPY {}", json_words(&[source, format!("{BUILD_ROOT}/{path}")])));
+    }
+    if let Some(ejected) = ejected {
+        line(&mut out, &format!("RUN {}", json(&ejected.placeholders)));
     }
     line(&mut out, &format!("RUN {mounts}{}", json(&b.cargo)));
     line(&mut out, &format!("RUN {mounts}{}", json(&b.clean)));
@@ -64,7 +97,8 @@ pub fn dockerfile(plan: &Plan) -> String {
         // here, after the dependency layers, so a new commit leaves them cached.
         line(&mut out, &assignments("ENV", &BTreeMap::from([(REVISION_VARIABLE.to_owned(), revision.clone())]), plain));
     }
-    line(&mut out, &format!("COPY {}", json_words(&[format!("{SOURCES_DIR}/"), format!("{BUILD_ROOT}/")])));
+    let sources = if ejected.is_some() { ".".to_owned() } else { format!("{SOURCES_DIR}/") };
+    line(&mut out, &format!("COPY {}", json_words(&[sources, format!("{BUILD_ROOT}/")])));
     if !b.cache_mounts.is_empty() {
         // The cached target directory outlives the build: the build step stamps the sources
         // with the time their content last changed there (`freshness`).
@@ -74,7 +108,14 @@ pub fn dockerfile(plan: &Plan) -> String {
     line(&mut out, &format!("RUN {mounts}{}", json(&b.build)));
     for include in &plan.context.include {
         let staged = format!("{STAGING}{}", include.dest);
-        line(&mut out, &format!("COPY {}", json_words(&[format!("{INCLUDE_DIR}/{}", include.src), staged.clone()])));
+        let copy = match &include.from {
+            None => format!("COPY {}", json_words(&[from_context(INCLUDE_DIR, &include.src), staged.clone()])),
+            Some(image) => {
+                let stage = plan.image_stages.iter().find(|s| &s.image == image).expect("every image has a stage");
+                format!("COPY --from={} {}", plain(&stage.name), json_words(&[include.src.clone(), staged.clone()]))
+            }
+        };
+        line(&mut out, &copy);
         if let Some(mode) = include.mode {
             let chmod = ["find", &staged, "-type", "f", "-exec", "chmod", &format!("{mode:o}"), "{}", "+"];
             line(&mut out, &format!("RUN {}", json(&chmod.map(str::to_owned))));

@@ -74,6 +74,10 @@ pub enum Base {
     DistrolessCc,
     /// Debian slim: a package manager for runtime packages.
     DebianSlim,
+    /// Windows Nano Server, the default for Windows images.
+    Nanoserver,
+    /// Windows Server Core: larger, with more of the Windows API.
+    Servercore,
     /// Any image reference.
     Image(String),
 }
@@ -86,9 +90,11 @@ impl Base {
             "distroless-static" => Base::DistrolessStatic,
             "distroless-cc" => Base::DistrolessCc,
             "debian-slim" => Base::DebianSlim,
+            "nanoserver" => Base::Nanoserver,
+            "servercore" => Base::Servercore,
             other => Base::Image(image::reference(other).map_err(|mut e| {
                 e.help = Some(
-                    "use `scratch`, `distroless-static`, `distroless-cc`, `debian-slim` or an image reference".into(),
+                    "use `scratch`, `distroless-static`, `distroless-cc`, `debian-slim`, `nanoserver`, `servercore` or an image reference".into(),
                 );
                 e
             })?),
@@ -215,10 +221,13 @@ fn keyword<T: Copy>(s: &str, what: &str, choices: &[(&str, T)]) -> Checked<T> {
     Err(validate::Invalid { message: format!("unknown {what} `{s}`"), help: Some(help) })
 }
 
-/// A file or directory of the package copied into the runtime image.
+/// A file or directory copied into the runtime image: from the package, or from another image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Include {
-    /// Path relative to the package directory.
+    /// The image to take it from; none for the package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Path relative to the package directory, or absolute in the image `from` names.
     pub src: String,
     /// Absolute destination in the image.
     pub dest: String,
@@ -519,10 +528,15 @@ impl Reader<'_> {
 
     pub(crate) fn include(&mut self, node: &Node) -> Option<Include> {
         let entries = self.entries(node)?;
-        let (mut src, mut dest, mut mode, mut complete) = (None, None, None, true);
+        // `from` decides what `src` is, wherever it is written in the entry.
+        let from_node = entries.iter().find(|(k, _)| k.name == "from").map(|(_, v)| v);
+        let from = from_node.map(|n| self.string_with(n, false, image::reference));
+        let src_path = if from.is_some() { validate::image_path } else { validate::project_path };
+        let (mut src, mut dest, mut mode, mut complete) = (None, None, None, from.as_ref().is_none_or(Option::is_some));
         for (key, value) in entries {
             match key.name.as_str() {
-                "src" => src = self.string_with(value, false, validate::project_path),
+                "from" => {}
+                "src" => src = self.string_with(value, false, src_path),
                 "dest" => dest = self.string_with(value, false, validate::image_path),
                 "mode" => {
                     // A TOML integer such as 0o755 arrives as its value; show it in octal.
@@ -533,7 +547,7 @@ impl Reader<'_> {
                     mode = self.string_with(&octal, false, validate::mode);
                     complete &= mode.is_some();
                 }
-                _ => self.unknown_key(key, "an `include` entry", &["src", "dest", "mode"]),
+                _ => self.unknown_key(key, "an `include` entry", &["from", "src", "dest", "mode"]),
             }
         }
         for (field, missing) in [("src", src.is_none()), ("dest", dest.is_none())] {
@@ -543,12 +557,12 @@ impl Reader<'_> {
                     format!("this `include` entry has no `{field}`"),
                     "incomplete entry",
                 )
-                .with_help(r#"write it as { src = "config/app.toml", dest = "/etc/app/app.toml" }"#);
+                .with_help(r#"write it as { src = "config/app.toml", dest = "/etc/app/app.toml" }, or { from = "debian:trixie-slim", src = "/usr/share/zoneinfo", dest = "/usr/share/zoneinfo" }"#);
                 self.diagnostics.push(diagnostic);
             }
         }
         match (src, dest, complete) {
-            (Some(src), Some(dest), true) => Some(Include { src, dest, mode }),
+            (Some(src), Some(dest), true) => Some(Include { from: from.flatten(), src, dest, mode }),
             _ => None,
         }
     }

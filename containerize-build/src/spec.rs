@@ -207,7 +207,11 @@ pub fn check_files(project: &Project, spec: &Spec) -> Result<(), SpecError> {
 }
 
 fn check_package_files(package: &LocalPackage, settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
-    let includes = settings.include.iter().flat_map(|s| s.value.iter().map(move |i| (&i.src, &s.origin)));
+    // Files taken from another image are the engine's to find.
+    let includes = settings
+        .include
+        .iter()
+        .flat_map(|s| s.value.iter().filter(|i| i.from.is_none()).map(move |i| (&i.src, &s.origin)));
     let build_includes = settings.build_include.iter().flat_map(|s| s.value.iter().map(move |p| (p, &s.origin)));
     for (path, origin) in includes.chain(build_includes) {
         if !package.dir.join(path).exists() {

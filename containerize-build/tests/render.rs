@@ -65,8 +65,13 @@ fn project(root_manifest: &str, packages: Vec<LocalPackage>) -> Project {
 
 /// Every image's Dockerfile, one after the other.
 fn dockerfiles(project: &Project) -> String {
+    dockerfiles_with(project, Options::default())
+}
+
+/// Every image's Dockerfile with these options, on an x86_64 host.
+fn dockerfiles_with(project: &Project, options: Options) -> String {
     let spec = resolve(project, &Selection::default(), &Settings::default()).expect("valid settings");
-    let options = Options { arch: "x86_64".into(), ..Options::default() };
+    let options = Options { arch: "x86_64".into(), ..options };
     spec.images
         .iter()
         .map(|image| dockerfile(&plan_image(project, image, &options).expect("a plan")))
@@ -395,4 +400,174 @@ fn every_command_the_dockerfile_runs_is_one_of_the_plan() {
         let command: Vec<String> = serde_json::from_str(&line[line.find('[').expect("exec form")..]).unwrap();
         assert!(planned.contains(&&command), "`{line}` runs a command the plan does not hold");
     }
+}
+
+#[test]
+fn files_from_another_image() {
+    // Two files from one image share its stage; the local file and its mode are staged alike.
+    insta::assert_snapshot!(dockerfiles(&single(
+        r#"include = [
+    { from = "debian:trixie-slim", src = "/usr/share/zoneinfo", dest = "/usr/share/zoneinfo" },
+    { src = "config/app.toml", dest = "/etc/app/app.toml", mode = "0644" },
+    { from = "registry.example.com/tools/busybox:1.37@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", src = "/bin/busybox", dest = "/bin/busybox", mode = 0o755 },
+    { from = "debian:trixie-slim", src = "/etc/debian_version", dest = "/etc/debian_version" },
+]"#
+    )));
+}
+
+/// Every diagnostic reading the settings gives.
+fn settings_errors(settings: &str) -> String {
+    let Err(containerize_build::spec::SpecError::Invalid(diagnostics)) =
+        resolve(&single(settings), &Selection::default(), &Settings::default())
+    else {
+        panic!("{settings} should be refused");
+    };
+    diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn an_image_to_copy_from_is_a_valid_reference_and_its_path_absolute() {
+    insta::assert_snapshot!(settings_errors(r#"include = [{ from = "Debian:trixie\nRUN x", src = "/etc/x", dest = "/etc/x" }]"#), @r#"
+    error: `include`: `Debian` is not an image name
+      --> /home/dev/app/Cargo.toml:6:21
+      = help: use lowercase letters, digits and separators (`.`, `_`, `-`, `/`), e.g. `ghcr.io/acme/app`
+    "#);
+    insta::assert_snapshot!(settings_errors(r#"include = [{ src = "etc/x", from = "debian:trixie-slim", dest = "/etc/x" }]"#), @r#"
+    error: `include`: `etc/x` is not an absolute path
+      --> /home/dev/app/Cargo.toml:6:20
+      = help: paths in the image start with `/`, e.g. `/data`
+    "#);
+}
+
+fn windows() -> Options {
+    Options { platform: Some("windows/amd64".into()), ..Options::default() }
+}
+
+#[test]
+fn windows_on_nanoserver() {
+    insta::assert_snapshot!(dockerfiles_with(
+        &single(
+            r#"expose = [8080]
+env = { RUST_LOG = "info" }
+include = [{ src = "config/app.toml", dest = "/app/app.toml" }]"#
+        ),
+        windows()
+    ));
+}
+
+#[test]
+fn windows_on_servercore_keeps_a_set_user() {
+    let dockerfile = dockerfiles_with(&single("base = \"servercore\"\nuser = \"ContainerAdministrator\""), windows());
+    assert!(dockerfile.contains("\nFROM mcr.microsoft.com/windows/servercore:ltsc2022 AS runtime\n"), "{dockerfile}");
+    assert!(dockerfile.contains("\nUSER \"ContainerAdministrator\"\n"), "{dockerfile}");
+}
+
+fn plan_errors_with(settings: &str, options: Options) -> String {
+    let project = single(settings);
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let errors = plan_image(&project, &spec.images[0], &Options { arch: "x86_64".into(), ..options }).unwrap_err();
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn windows_refuses_what_only_linux_has() {
+    let settings = "base = \"distroless-static\"\nruntime-packages = [\"curl\"]\nstop-signal = \"SIGINT\"";
+    insta::assert_snapshot!(plan_errors_with(settings, windows()), @r#"
+    error: a Windows image needs a Windows base
+      --> /home/dev/app/Cargo.toml:6:8
+      = help: use `base = "nanoserver"` (the default for Windows) or `"servercore"`, e.g. with --base nanoserver
+    error: `runtime-packages` are Debian packages, which a Windows image can't install
+      --> /home/dev/app/Cargo.toml:7:20
+      = help: build it for Linux (leave out --platform), or leave this setting out for Windows
+    error: `stop-signal` has no meaning on Windows, whose engine refuses STOPSIGNAL
+      --> /home/dev/app/Cargo.toml:8:15
+      = help: build it for Linux (leave out --platform), or leave this setting out for Windows
+    "#);
+    insta::assert_snapshot!(plan_errors_with("base = \"nanoserver\"", Options::default()), @r#"
+    error: a Windows base needs a Windows image
+      --> /home/dev/app/Cargo.toml:6:8
+      = help: add `--platform windows/amd64`, or choose a Linux base
+    "#);
+    let other = Options { platform: Some("linux/arm64".into()), ..Options::default() };
+    insta::assert_snapshot!(plan_errors_with("", other), @r"
+    error: images can't be planned for `linux/arm64`: the platforms are linux/amd64 (this host, the default) and windows/amd64
+      --> the --platform flag
+      = help: leave out --platform, or use `--platform windows/amd64`
+    ");
+}
+
+fn ejected() -> Options {
+    Options { eject: true, ..Options::default() }
+}
+
+/// A workspace of two members, one of them with a build script, and cargo configuration.
+fn workspace_inside() -> Project {
+    let root = "[workspace]\nmembers = [\"api\", \"worker\"]\n";
+    let api = package(
+        &format!("{ROOT}/api"),
+        "[package]\nname = \"api\"\n[package.metadata.containerize]\ninclude = [{ src = \"api.toml\", dest = \"/etc/api.toml\" }]\n",
+        &["api"],
+    );
+    let mut worker = package(&format!("{ROOT}/worker"), "[package]\nname = \"worker\"\n", &["worker"]);
+    worker.targets.push(TargetFile { path: "build.rs".into(), role: TargetRole::BuildScript });
+    let mut project = project(root, vec![api, worker]);
+    project.root_files.push(".cargo/config.toml".into());
+    project
+}
+
+#[test]
+fn an_ejected_workspace_makes_its_own_skeleton() {
+    let dockerfile = dockerfiles_with(&workspace_inside(), ejected());
+    assert!(!dockerfile.contains(".containerize"), "nothing from the tool's context: {dockerfile}");
+    assert!(!dockerfile.contains("--mount"), "no cache mounts: {dockerfile}");
+    assert!(!dockerfile.contains("0123456789abcdef"), "no revision: {dockerfile}");
+    assert!(!dockerfile.contains("image.created"), "no time: {dockerfile}");
+    insta::assert_snapshot!(dockerfile);
+}
+
+#[test]
+fn an_ejected_dockerfile_builds_from_the_workspace_root_only() {
+    let root = "[workspace]\nmembers = [\"api\"]\n";
+    let api = package(&format!("{ROOT}/api"), "[package]\nname = \"api\"\n", &["api"]);
+    let mut shared = package("/home/dev/shared", "[package]\nname = \"shared\"\n", &[]);
+    shared.member = false;
+    let project = project(root, vec![api, shared]);
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let errors = plan_image(&project, &spec.images[0], &ejected()).unwrap_err();
+    insta::assert_snapshot!(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"), @r"
+    error: an ejected Dockerfile builds from the workspace root, but package `shared` lies outside it
+      --> the --eject flag
+      = help: move it into the workspace, or build with `cargo containerize`, whose context holds it
+    ");
+}
+
+#[test]
+fn an_ejected_windows_image() {
+    let options = Options { eject: true, ..windows() };
+    insta::assert_snapshot!(dockerfiles_with(&single("args = [\"serve\"]"), options));
+}
+
+#[test]
+fn hostile_stage_names_images_platforms_and_ejected_paths_add_no_instruction() {
+    let project =
+        single("include = [{ from = \"debian:trixie-slim\", src = \"/etc/debian_version\", dest = \"/etc/v\" }]");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let options =
+        Options { arch: "x86_64".into(), eject: true, platform: Some("windows/amd64".into()), ..Options::default() };
+    let mut plan = plan_image(&project, &spec.images[0], &options).unwrap();
+    let expected = instructions(&dockerfile(&plan));
+    let hostile = "x\"\nRUN rm -rf / \\\n$HOME '<<EOF'\r\nUSER root\u{0}\u{2028}CMD sh\u{2029}";
+    plan.image_stages[0].name = hostile.into();
+    plan.image_stages[0].image = hostile.into();
+    plan.context.include[0].from = Some(hostile.into());
+    plan.context.include[0].src = hostile.into();
+    plan.builder.platform = Some(hostile.into());
+    plan.runtime.binary = hostile.into();
+    let ejected = plan.ejected.as_mut().unwrap();
+    ejected.manifests.iter_mut().for_each(|m| *m = hostile.into());
+    ejected.placeholders = vec![hostile.into()];
+    let dockerfile = dockerfile(&plan);
+    assert_eq!(instructions(&dockerfile), expected, "{dockerfile}");
+    assert!(!dockerfile.contains("\nRUN rm"), "{dockerfile}");
+    assert!(!dockerfile.contains("\nUSER root"), "{dockerfile}");
 }

@@ -173,7 +173,7 @@ impl Context {
         for path in &plan.context.copies {
             lister.named(SOURCES_DIR, path)?;
         }
-        for include in &plan.context.include {
+        for include in plan.context.include.iter().filter(|i| i.from.is_none()) {
             lister.named(INCLUDE_DIR, &include.src)?;
         }
         let skeleton = plan.context.skeleton.iter().map(|f| (format!("{SKELETON_DIR}/{}", f.path), f.contents.clone()));

@@ -32,16 +32,18 @@ pub mod exit {
     pub const INSECURE_REGISTRY: u8 = 10;
     /// `--push`: the push failed midway for another reason.
     pub const PUSH: u8 = 11;
+    /// `--check`: the file is not the Dockerfile `--print` writes.
+    pub const STALE: u8 = 12;
     /// Interrupted by Ctrl-C.
     pub const INTERRUPTED: u8 = 130;
 
     /// Each status and what it means, for `--help` and the README.
-    pub const STATUSES: [(u8, &str); 13] = [
+    pub const STATUSES: [(u8, &str); 14] = [
         (0, "done"),
         (INTERNAL, "internal error (a bug), or the output could not be written"),
         (USAGE, "bad flags or settings"),
         (PROJECT, "project problem: metadata, selection, a bad .dockerignore, a file from outside the project"),
-        (ENGINE, "engine unavailable: not found, denied, a TLS certificate, too old, no BuildKit, lost midway"),
+        (ENGINE, "engine unavailable: not found, denied, TLS certificate, too old, no BuildKit, lost, wrong OS"),
         (BUILD, "image build failed: a step, a missing base image, a file changed while sent, a refused tag"),
         (RUN, "smoke run failed: non-zero exit, no answer from outside the container, --run-timeout passed"),
         (PUSH_AUTH, "push refused: the registry refused the credentials or wanted some, or they could not be read"),
@@ -49,6 +51,7 @@ pub mod exit {
         (REPOSITORY, "push refused: the repository name is invalid there, or names no registry"),
         (INSECURE_REGISTRY, "push refused: a plain-http registry that is not on this machine"),
         (PUSH, "push failed midway (the error says what was pushed)"),
+        (STALE, "--check: the file differs from the Dockerfile --print writes (the diff is on stdout)"),
         (INTERRUPTED, "interrupted by Ctrl-C"),
     ];
 }
@@ -77,6 +80,22 @@ pub enum Error {
         error: EngineError,
         /// The tags pushed before it failed, with their digests.
         pushed: Vec<Pushed>,
+    },
+    /// `--check`: the file is not what `--print` writes.
+    #[error("{} is not the Dockerfile `{command}` writes (the difference is above)", .file.display())]
+    Stale {
+        /// The file checked.
+        file: std::path::PathBuf,
+        /// The command that writes the Dockerfile it should be.
+        command: String,
+    },
+    /// `--eject`: a plain `docker build .` of this project would go wrong.
+    #[error("{reason}")]
+    NotEjectable {
+        /// Why.
+        reason: String,
+        /// What to change.
+        fix: String,
     },
     /// Ctrl-C: the images reported as built keep their tags; no other tag was changed.
     #[error("interrupted; {}{}", if .tagged.is_empty() { "nothing was tagged".to_owned() } else { format!("tagged before the interruption: {}", .tagged.join(", ")) }, if .pushed.is_empty() { String::new() } else { format!("; {}", pushed_list(.pushed)) })]
@@ -115,6 +134,8 @@ impl Error {
             Error::Settings(_) => exit::USAGE,
             Error::Plan(_) => exit::PROJECT,
             Error::Output(_) => exit::INTERNAL,
+            Error::Stale { .. } => exit::STALE,
+            Error::NotEjectable { .. } => exit::PROJECT,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::Push { error, .. } => Error::engine_exit_code(error),
             Error::Engine(error) => Error::engine_exit_code(error),
@@ -128,7 +149,8 @@ impl Error {
             | EngineError::PermissionDenied { .. }
             | EngineError::Certificate { .. }
             | EngineError::TooOld { .. }
-            | EngineError::NoBuildKit { .. } => exit::ENGINE,
+            | EngineError::NoBuildKit { .. }
+            | EngineError::Platform { .. } => exit::ENGINE,
             EngineError::Api { source, .. } if engine_lost(source) => exit::ENGINE,
             // What the project holds, not what the build did: fixed in the project.
             EngineError::Context(
@@ -174,6 +196,10 @@ impl Error {
             Error::Plan(PlanError::Selection(SpecError::NoBinaries(_))) => {
                 Some("select a package with a [[bin]] target, e.g. with -p".into())
             }
+            Error::Stale { file, command } => {
+                Some(format!("regenerate it with `{command} > {}`, and commit it", file.display()))
+            }
+            Error::NotEjectable { fix, .. } => Some(fix.clone()),
             Error::Engine(e) | Error::Push { error: e, .. } => engine_help(e),
             _ => None,
         }
@@ -228,6 +254,9 @@ fn engine_help(error: &EngineError) -> Option<String> {
         EngineError::InsecureRegistry { registry } => format!(
             "serve the registry over https, or, if plain http is meant, add it to the engine's insecure registries: `\"insecure-registries\": [\"{registry}\"]` in /etc/docker/daemon.json, then restart the engine"
         ),
+        EngineError::Platform { .. } => {
+            "print its Dockerfile with `--print --eject` and build that where Windows images are built, or leave out --platform".into()
+        }
         EngineError::NoBuildKit { .. } => {
             "use `--buildkit auto` or `never`, or an engine with BuildKit (Docker 18.09 or later)".into()
         }

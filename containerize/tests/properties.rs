@@ -48,6 +48,8 @@ const MANIFEST_SLOTS: &[(&str, &str)] = &[
     ("include = [{ src = VALUE, dest = \"/etc/app.toml\" }]", "config/app.toml"),
     ("include = [{ src = \"config/app.toml\", dest = VALUE }]", "/etc/app.toml"),
     ("include = [{ src = \"config/app.toml\", dest = \"/etc/app.toml\", mode = VALUE }]", "0644"),
+    ("include = [{ from = VALUE, src = \"/etc/debian_version\", dest = \"/etc/v\" }]", "debian:trixie-slim"),
+    ("include = [{ from = \"debian:trixie-slim\", src = VALUE, dest = \"/etc/v\" }]", "/etc/debian_version"),
     ("build-include = [VALUE]", "migrations"),
     ("build-packages = [VALUE]", "libssl-dev"),
     ("base = \"debian-slim\"\nruntime-packages = [VALUE]", "libssl3t64"),
@@ -96,6 +98,7 @@ const FLAG_SLOTS: &[(&str, &str)] = &[
     ("--features", "tls"),
     ("--tag", "registry.example.com/app:edge"),
     ("--stage", "builder"),
+    ("--platform", "windows/amd64"),
     ("--bin", "app"),
     ("--package", "app"),
 ];
@@ -164,8 +167,13 @@ fn dockerfiles(project: &Project, flags: &[String]) -> Option<Vec<String>> {
         ..Selection::default()
     };
     let spec = resolve(project, &selection, &flag_settings(&args).ok()?).ok()?;
-    let options =
-        Options { arch: "x86_64".into(), tags: args.tags.clone(), stage: args.stage.clone(), ..Options::default() };
+    let options = Options {
+        arch: "x86_64".into(),
+        tags: args.tags.clone(),
+        stage: args.stage.clone(),
+        platform: args.platform.clone(),
+        ..Options::default()
+    };
     spec.images.iter().map(|image| plan_image(project, image, &options).ok().map(|plan| dockerfile(&plan))).collect()
 }
 
@@ -367,7 +375,7 @@ fn toml_value() -> impl Strategy<Value = toml::Value> {
 fn key() -> impl Strategy<Value = String> {
     let mut names: Vec<String> = KEYS.iter().map(|k| k.name.to_owned()).collect();
     names.extend(
-        ["path", "port", "interval", "timeout", "start-period", "retries", "src", "dest", "mode", "app"]
+        ["path", "port", "interval", "timeout", "start-period", "retries", "from", "src", "dest", "mode", "app"]
             .map(String::from),
     );
     prop_oneof![4 => prop::sample::select(names), 1 => hostile()]

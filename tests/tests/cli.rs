@@ -34,6 +34,9 @@ fn help_teaches() {
         "--print-plan",
         "--tag",
         "--stage",
+        "--platform",
+        "--check",
+        "--eject",
         "--quiet",
         "--verbose",
         "Examples:",
@@ -214,4 +217,80 @@ fn an_attribute_argument_given_twice_is_refused_with_its_position() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("given twice"), "{stderr}");
     assert!(stderr.contains("src/main.rs:13:"), "{stderr}");
+}
+
+#[test]
+fn check_passes_on_what_print_writes_and_shows_the_difference_otherwise() {
+    let dir = example("hello");
+    let printed = containerize(dir.path()).args(["--print", "--eject"]).output().unwrap();
+    assert!(printed.status.success(), "{}", stderr(&printed));
+    let file = dir.path().join("Dockerfile");
+    std::fs::write(&file, &printed.stdout).unwrap();
+    let same = containerize(dir.path()).args(["--eject", "--check", "Dockerfile"]).output().unwrap();
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert!(same.stdout.is_empty());
+
+    // The file is the ejected one: against the tool's own Dockerfile it is stale.
+    let other = containerize(dir.path()).args(["--check", "Dockerfile"]).output().unwrap();
+    assert_eq!(other.status.code(), Some(12), "{}", stderr(&other));
+
+    edit_file(&file, "USER \"65532:65532\"", "USER root");
+    let stale = containerize(dir.path()).args(["--eject", "--check", "Dockerfile"]).output().unwrap();
+    assert_eq!(stale.status.code(), Some(12), "{}", stderr(&stale));
+    let diff = String::from_utf8_lossy(&stale.stdout);
+    assert!(diff.starts_with("--- Dockerfile\n+++ cargo containerize --print --eject\n"), "{diff}");
+    assert!(diff.contains("\n-USER root\n+USER \"65532:65532\"\n"), "{diff}");
+    let message = unwrapped(&stderr(&stale));
+    assert!(message.contains("regenerate it with `cargo containerize --print --eject > Dockerfile`"), "{message}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap().matches("USER root").count(), 1, "the file is left as it is");
+
+    let missing = containerize(dir.path()).args(["--check", "Dockerfile.none"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(12), "a missing file is stale: {}", stderr(&missing));
+}
+
+#[test]
+fn eject_needs_a_dockerignore_that_leaves_out_the_target_directory() {
+    let dir = example("hello");
+    std::fs::remove_file(dir.path().join(".dockerignore")).unwrap();
+    let output = containerize(dir.path()).args(["--print", "--eject"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(output.stdout.is_empty(), "nothing printed");
+    let message = unwrapped(&stderr(&output));
+    assert!(message.contains("does not leave out the target directory `target`"), "{message}");
+    assert!(message.contains("add `/target` to .dockerignore"), "{message}");
+
+    // A source the build needs, left out, would leave its placeholder in the image.
+    std::fs::write(dir.path().join(".dockerignore"), "target\nsrc/main.rs\n").unwrap();
+    let output = containerize(dir.path()).args(["--print", "--eject"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let message = unwrapped(&stderr(&output));
+    assert!(message.contains("the build needs `src/main.rs`, but"), "{message}");
+    assert!(message.contains("add `!src/main.rs` to .dockerignore"), "{message}");
+}
+
+#[test]
+fn windows_images_are_printed_anywhere_and_linux_only_settings_refused() {
+    let dir = example("hello");
+    let output = containerize(dir.path()).args(["--print", "--platform", "windows/amd64"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "hello's base is scratch: {}", stderr(&output));
+    assert!(unwrapped(&stderr(&output)).contains("a Windows image needs a Windows base"), "{}", stderr(&output));
+
+    let flags = ["--print", "--platform", "windows/amd64", "--base", "nanoserver"];
+    let output = containerize(dir.path()).args(flags).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let dockerfile = String::from_utf8(output.stdout).unwrap();
+    assert!(dockerfile.contains("\nFROM mcr.microsoft.com/windows/nanoserver:ltsc2022 AS runtime\n"), "{dockerfile}");
+    assert!(dockerfile.contains("\nENTRYPOINT [\"C:\\\\app\\\\hello.exe\"]\n"), "{dockerfile}");
+    assert!(dockerfile.contains("--target x86_64-pc-windows-gnu"), "{dockerfile}");
+    let flags = ["--print-plan", "--platform", "windows/amd64", "--base", "nanoserver"];
+    let output = containerize(dir.path()).args(flags).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan[0]["platform"], "windows/amd64");
+    assert_eq!(plan[0]["runtime"]["binary"], "C:\\app\\hello.exe");
+    assert_eq!(plan[0]["runtime"]["user"], "ContainerUser");
+
+    let output = containerize(dir.path()).args(["--print", "--platform", "linux/s390x"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(unwrapped(&stderr(&output)).contains("images can't be planned for `linux/s390x`"), "{}", stderr(&output));
 }

@@ -97,3 +97,18 @@ fn the_readme_lists_every_exit_status_as_help_does() {
         assert!(readme.contains(&row), "README lacks the row {row}");
     }
 }
+
+#[test]
+fn the_readme_shows_the_ejected_dockerfile_the_tool_writes() {
+    let readme = readme();
+    let blocks = readme.split("```dockerfile\n").skip(1).map(|b| b.split("```").next().unwrap());
+    let shown = blocks
+        .into_iter()
+        .find(|b| b.contains("--print --eject`; edit Cargo.toml"))
+        .expect("an ejected Dockerfile in the README");
+    let hello = containerize_tests::repo().join("examples/hello");
+    let output = containerize_tests::containerize(&hello).args(["--print", "--eject"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(shown, printed, "regenerate the README's ejected example:\n{printed}");
+}

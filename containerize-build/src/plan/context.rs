@@ -59,7 +59,11 @@ pub(super) fn context_files(project: &Project, package: &LocalPackage, s: &Setti
     let include = value(&s.include)
         .unwrap_or_default()
         .into_iter()
-        .map(|i| Include { src: in_context(package.dir.as_str(), &i.src), ..i })
+        .map(|i| match i.from {
+            None => Include { src: in_context(package.dir.as_str(), &i.src), ..i },
+            // From another image: its path there, not in the context.
+            Some(_) => i,
+        })
         .collect();
     let with_skeleton =
         project.root_files.iter().filter(|f| *f != "Cargo.lock").map(|f| in_context(workspace, f)).collect();

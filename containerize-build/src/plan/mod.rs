@@ -4,7 +4,8 @@
 //! whichever machine computes it, save for the context root (an absolute path).
 //!
 //! Here the data model and the planning of an image and of a run; the decisions of each part
-//! live beside it: `layout` (paths and names), `builder`, `runtime`, `tags`, `context`.
+//! live beside it: `layout` (paths and names), `platform` (Linux or Windows), `builder`,
+//! `runtime`, `tags`, `context`, `eject` (a Dockerfile for a plain `docker build .`).
 
 use crate::diagnostic::{Diagnostic, Origin};
 use crate::freshness;
@@ -18,14 +19,18 @@ use std::collections::BTreeMap;
 
 mod builder;
 mod context;
+mod eject;
 mod layout;
+mod platform;
 mod runtime;
 mod tags;
 
 use builder::*;
 pub use context::clean_path;
 use context::*;
+use eject::*;
 pub use layout::*;
+use platform::*;
 use runtime::*;
 use tags::*;
 
@@ -40,10 +45,14 @@ pub struct Plan {
     pub version: String,
     /// The binary.
     pub binary: String,
+    /// The platform the image is for, as Docker names it (`linux/amd64`, `windows/amd64`).
+    pub platform: String,
     /// Image references to tag, the first being the primary one.
     pub tags: Vec<String>,
     /// The stage to build (`runtime` for the image; `builder` to stop early).
     pub target_stage: String,
+    /// Stages of images that `include` copies files from, before the builder.
+    pub image_stages: Vec<ImageStage>,
     /// The builder stage.
     pub builder: BuilderStage,
     /// The runtime stage.
@@ -53,6 +62,29 @@ pub struct Plan {
     /// Where each setting that was set came from, by key (`user`, `env.RUST_LOG`,
     /// `healthcheck.timeout`); a key not listed has its built-in default.
     pub origins: BTreeMap<String, SettingOrigin>,
+    /// Set when the Dockerfile is ejected (`--eject`): built with a plain `docker build .` from
+    /// the workspace root as it is, rather than from the context the tool makes.
+    pub ejected: Option<Ejected>,
+}
+
+/// A stage that only names an image, for `COPY --from` to take files from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImageStage {
+    /// The stage's name (`include-1`), by the image's place among them.
+    pub name: String,
+    /// The image.
+    pub image: String,
+}
+
+/// How an ejected Dockerfile gets the project without the tool's context. It has no cache
+/// mounts and no checkout's revision (a committed file can't name its own commit).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ejected {
+    /// The manifests and lockfile, copied as they are (versions unmasked) before the
+    /// dependency build.
+    pub manifests: Vec<String>,
+    /// Makes the skeleton's placeholder sources (`sh -c`).
+    pub placeholders: Vec<String>,
 }
 
 /// Where a setting was set.
@@ -84,6 +116,9 @@ impl SettingOrigin {
 pub struct BuilderStage {
     /// The builder image.
     pub image: String,
+    /// The platform the builder runs on, when it differs from the image's (a Linux builder
+    /// for a Windows image).
+    pub platform: Option<String>,
     /// The Rust toolchain in it.
     pub toolchain: String,
     /// Why that toolchain.
@@ -122,6 +157,8 @@ pub struct BuilderStage {
     pub cache_mounts: Vec<CacheMount>,
     /// Installs `packages` first (`sh -c`), when there are any.
     pub install: Option<Vec<String>>,
+    /// Adds the standard library of a target the builder image lacks (`rustup target add`).
+    pub add_target: Option<Vec<String>>,
     /// The step that builds the real sources: restamps them when the target directory is a
     /// cache mount (`freshness`), runs `cargo`, then copies the binary to `output` (`sh -c`).
     pub build: Vec<String>,
@@ -234,7 +271,8 @@ pub struct ContextFiles {
     /// lockfile and cargo and toolchain configuration, every local package's manifest, every
     /// needed target's root file, and `build-include` paths.
     pub copies: Vec<String>,
-    /// Files and directories staged for the runtime, with their destination.
+    /// Files and directories staged for the runtime, with their destination; those taken
+    /// from another image (`from`) are not in the context.
     pub include: Vec<Include>,
 }
 
@@ -257,6 +295,10 @@ pub struct Options {
     pub tags: Vec<String>,
     /// `--stage`.
     pub stage: Option<String>,
+    /// `--platform`: `linux/<arch>` (the default) or `windows/amd64`.
+    pub platform: Option<String>,
+    /// `--eject`: a Dockerfile for a plain `docker build .` from the workspace root.
+    pub eject: bool,
     /// `--locked`, `--frozen`, `--offline`, passed on to cargo.
     pub cargo_flags: Vec<String>,
     /// Whether to use BuildKit cache mounts.
@@ -269,6 +311,8 @@ impl Default for Options {
             arch: std::env::consts::ARCH.to_owned(),
             tags: Vec::new(),
             stage: None,
+            platform: None,
+            eject: false,
             cargo_flags: Vec::new(),
             cache_mounts: true,
         }
@@ -342,13 +386,22 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             .with_help("pin a newer toolchain in rust-toolchain.toml, or set `builder`"),
         );
     }
-    let base = value(&s.base).unwrap_or(Base::DistrolessCc);
+    let os = platform::os(options).unwrap_or_else(|e| {
+        errors.push(e);
+        Os::Linux
+    });
+    let base = value(&s.base).unwrap_or(if os == Os::Windows { Base::Nanoserver } else { Base::DistrolessCc });
+    match os {
+        Os::Windows => errors.extend(windows_conflicts(s, &base)),
+        Os::Linux => errors.extend(linux_conflicts(s, &base)),
+    }
     let linkage = linkage(s, &base).unwrap_or_else(|e| {
         errors.push(e);
         Linkage::Dynamic
     });
     let runtime_packages = value(&s.runtime_packages).unwrap_or_default();
-    if !runtime_packages.is_empty() && matches!(base, Base::Scratch | Base::DistrolessStatic | Base::DistrolessCc) {
+    let without_apt = matches!(base, Base::Scratch | Base::DistrolessStatic | Base::DistrolessCc);
+    if !runtime_packages.is_empty() && without_apt && os == Os::Linux {
         errors.push(
             Diagnostic::error(
                 origin(&s.runtime_packages),
@@ -358,7 +411,11 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             .with_help("use `base = \"debian-slim\"`, or a base image that has these packages"),
         );
     }
-    let healthcheck = healthcheck(image).unwrap_or_else(|e| {
+    let binary_path = match os {
+        Os::Linux => format!("/usr/local/bin/{}", image.binary),
+        Os::Windows => format!("{WINDOWS_BIN_DIR}\\{}.exe", image.binary),
+    };
+    let healthcheck = healthcheck(image, &binary_path).unwrap_or_else(|e| {
         errors.push(e);
         None
     });
@@ -375,17 +432,25 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             "",
         ));
     }
+    let context = context_files(project, package, s);
+    if options.eject
+        && let Err(e) = check_root(project, &context)
+    {
+        errors.push(e);
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
 
-    let context = context_files(project, package, s);
     let workdir = format!("{BUILD_ROOT}/{}", relative(&context.root, project.workspace_root.as_str()))
         .trim_end_matches('/')
         .to_owned();
     // Always explicit: static builds then link build scripts and proc macros dynamically, and
     // a `build.target` in the project's cargo configuration can't move the binary.
-    let target = Some(format!("{}-unknown-linux-gnu", options.arch));
+    let target = Some(match os {
+        Os::Linux => format!("{}-unknown-linux-gnu", options.arch),
+        Os::Windows => WINDOWS_TARGET.to_owned(),
+    });
     let profile = value(&s.profile).unwrap_or_else(|| "release".to_owned());
     let triple = target.as_deref().expect("the target is always explicit");
     let cargo = cargo_command(project, package, image, &profile, triple, linkage, options);
@@ -399,10 +464,10 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
     let artifact = [target_dir.as_str()]
         .into_iter()
         .chain(target.as_deref())
-        .chain([profile_dir, image.binary.as_str()])
+        .chain([profile_dir, &executable(os, &image.binary)])
         .collect::<Vec<_>>()
         .join("/");
-    let cache_mounts = if options.cache_mounts && value(&s.cache_mounts).unwrap_or(true) {
+    let cache_mounts = if options.cache_mounts && !options.eject && value(&s.cache_mounts).unwrap_or(true) {
         vec![
             CacheMount { id: "containerize-cargo-registry".into(), target: "/usr/local/cargo/registry".into() },
             CacheMount { id: "containerize-cargo-git".into(), target: "/usr/local/cargo/git".into() },
@@ -414,7 +479,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
     } else {
         Vec::new()
     };
-    let output = format!("/out/{}", image.binary);
+    let output = format!("/out/{}", executable(os, &image.binary));
     let restamp =
         if cache_mounts.is_empty() { String::new() } else { format!("{} && ", shell_words(&freshness::command())) };
     let output_dir = output.rsplit_once('/').map_or("/", |(dir, _)| dir).to_owned();
@@ -425,28 +490,38 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         shell_words(std::slice::from_ref(&artifact)),
         shell_words(std::slice::from_ref(&output)),
     );
-    let build_packages = value(&s.build_packages).unwrap_or_default();
+    let mut build_packages = value(&s.build_packages).unwrap_or_default();
     let mut env = BTreeMap::from([("CARGO_TARGET_DIR".to_owned(), target_dir)]);
+    if os == Os::Windows {
+        windows_linker(&mut build_packages, &mut env);
+    }
     if value(&s.builder).is_none() {
         // The image's toolchain, whatever a copied rust-toolchain.toml says: rustup would
         // otherwise try to download the file's channel during the build.
         env.insert("RUSTUP_TOOLCHAIN".to_owned(), toolchain.clone());
     }
-    let binary_path = format!("/usr/local/bin/{}", image.binary);
+    let revision = project.vcs.as_ref().map(|v| v.revision.clone()).filter(|_| !options.eject);
+    let labels = labels(project, package, s, options.eject);
+    let image_stages = image_stages(&context.include);
 
     Ok(Plan {
         generator: GENERATOR,
         package: package.name.clone(),
         version: package.version.clone(),
         binary: image.binary.clone(),
+        platform: platform_name(os, &options.arch),
         tags,
         target_stage,
+        image_stages,
         builder: BuilderStage {
             image: value(&s.builder).unwrap_or_else(|| format!("rust:{toolchain}-slim-{}", suite_name(suite))),
+            platform: (os == Os::Windows).then(|| platform_name(Os::Linux, &options.arch)),
             toolchain,
             toolchain_reason,
             suite,
             install: apt_install(&build_packages),
+            add_target: (os == Os::Windows)
+                .then(|| ["rustup", "target", "add", WINDOWS_TARGET].map(str::to_owned).to_vec()),
             packages: build_packages,
             env,
             build_args: image.settings.build_args.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
@@ -456,7 +531,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             cargo,
             clean,
             output,
-            revision: project.vcs.as_ref().map(|v| v.revision.clone()),
+            revision,
             artifact,
             cache_mounts,
             build: ["sh", "-c", &build].map(str::to_owned).to_vec(),
@@ -469,6 +544,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
                     CaCertificates::FromBuilder(CA_BUNDLE.to_owned())
                 }
                 Base::Image(_) => CaCertificates::Unmanaged,
+                // Windows keeps its certificates in its own store.
                 _ => CaCertificates::InBase,
             },
             install: apt_install(&runtime_packages),
@@ -477,18 +553,28 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             binary: binary_path,
             include: context.include.clone(),
             cmd: value(&s.args).unwrap_or_default(),
-            user: value(&s.user).unwrap_or_else(|| DEFAULT_USER.to_owned()),
+            user: value(&s.user)
+                .unwrap_or_else(|| if os == Os::Windows { WINDOWS_USER } else { DEFAULT_USER }.to_owned()),
             workdir: value(&s.workdir),
             env: runtime_env(image),
-            labels: labels(project, package, s),
+            labels,
             expose: value(&s.expose).unwrap_or_default(),
             volumes: value(&s.volumes).unwrap_or_default(),
             stop_signal: value(&s.stop_signal),
             healthcheck,
         },
+        ejected: options.eject.then(|| ejected(&context)),
         context,
         origins: origins(project, s, options),
     })
+}
+
+/// The binary's file name: Windows runs `.exe` files.
+fn executable(os: Os, binary: &str) -> String {
+    match os {
+        Os::Linux => binary.to_owned(),
+        Os::Windows => format!("{binary}.exe"),
+    }
 }
 
 fn origins(project: &Project, s: &Settings, options: &Options) -> BTreeMap<String, SettingOrigin> {

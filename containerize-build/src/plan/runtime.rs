@@ -21,7 +21,7 @@ pub(super) fn runtime_env(image: &ImageSpec) -> BTreeMap<String, String> {
 
 /// The probe of a healthcheck: on loopback, at the set port or the first exposed one; HTTP when
 /// a path is set, a TCP connect otherwise.
-pub(super) fn healthcheck(image: &ImageSpec) -> Result<Option<HealthcheckPlan>, Diagnostic> {
+pub(super) fn healthcheck(image: &ImageSpec, binary: &str) -> Result<Option<HealthcheckPlan>, Diagnostic> {
     let Some(set) = &image.settings.healthcheck else {
         return Ok(None);
     };
@@ -50,8 +50,10 @@ pub(super) fn healthcheck(image: &ImageSpec) -> Result<Option<HealthcheckPlan>, 
         retries: value(&check.retries),
     };
     let timeout = validate::millis(timing.timeout.as_deref().unwrap_or(DEFAULT_PROBE_TIMEOUT)).unwrap_or(5000);
-    let binary = format!("/usr/local/bin/{}", image.binary);
-    Ok(Some(HealthcheckPlan { command: vec![binary, HEALTHCHECK_FLAG.to_owned(), url, timeout.to_string()], timing }))
+    Ok(Some(HealthcheckPlan {
+        command: vec![binary.to_owned(), HEALTHCHECK_FLAG.to_owned(), url, timeout.to_string()],
+        timing,
+    }))
 }
 
 pub(super) fn base_image(base: &Base, suite: Suite) -> String {
@@ -64,14 +66,35 @@ pub(super) fn base_image(base: &Base, suite: Suite) -> String {
         Base::DistrolessStatic => format!("gcr.io/distroless/static-debian{debian}:nonroot"),
         Base::DistrolessCc => format!("gcr.io/distroless/cc-debian{debian}:nonroot"),
         Base::DebianSlim => format!("debian:{}-slim", suite_name(suite)),
+        Base::Nanoserver => "mcr.microsoft.com/windows/nanoserver:ltsc2022".to_owned(),
+        Base::Servercore => "mcr.microsoft.com/windows/servercore:ltsc2022".to_owned(),
         Base::Image(reference) => reference.clone(),
     }
 }
 
-/// OCI labels from Cargo metadata and the checkout, then the user's labels over them.
-pub(super) fn labels(project: &Project, package: &LocalPackage, s: &Settings) -> BTreeMap<String, String> {
+/// The stages that hold the images `include` copies from: one per image, named by its place.
+pub(super) fn image_stages(include: &[Include]) -> Vec<ImageStage> {
+    let mut stages: Vec<ImageStage> = Vec::new();
+    for image in include.iter().filter_map(|i| i.from.as_ref()) {
+        if !stages.iter().any(|s| &s.image == image) {
+            stages.push(ImageStage { name: format!("include-{}", stages.len() + 1), image: image.clone() });
+        }
+    }
+    stages
+}
+
+/// OCI labels from Cargo metadata and the checkout, then the user's labels over them. An
+/// ejected Dockerfile has neither revision nor time: a committed file can't name its own
+/// commit, and would go stale with every one.
+pub(super) fn labels(
+    project: &Project,
+    package: &LocalPackage,
+    s: &Settings,
+    ejected: bool,
+) -> BTreeMap<String, String> {
     let about = &package.about;
-    let created = project.source_date_epoch.or(project.vcs.as_ref().map(|v| v.commit_time));
+    let vcs = project.vcs.as_ref().filter(|_| !ejected);
+    let created = project.source_date_epoch.filter(|_| !ejected).or(vcs.map(|v| v.commit_time));
     let oci = [
         ("title", Some(package.name.clone())),
         ("version", Some(package.version.clone())),
@@ -81,7 +104,7 @@ pub(super) fn labels(project: &Project, package: &LocalPackage, s: &Settings) ->
         ("url", about.homepage.clone().or_else(|| about.repository.clone())),
         ("documentation", about.documentation.clone()),
         ("authors", (!about.authors.is_empty()).then(|| about.authors.join(", "))),
-        ("revision", project.vcs.as_ref().map(|v| v.revision.clone())),
+        ("revision", vcs.map(|v| v.revision.clone())),
         ("created", created.map(rfc3339)),
     ];
     let mut labels: BTreeMap<String, String> = oci

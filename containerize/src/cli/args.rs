@@ -14,6 +14,11 @@ Examples:
   cargo containerize --base scratch --run -- --version
                                                 build a static image, run it once
   cargo containerize --stage builder            stop at the builder stage
+  cargo containerize --print --eject > Dockerfile
+                                                a Dockerfile for a plain `docker build .`
+  cargo containerize --eject --check Dockerfile fail (with a diff) when it is stale
+  cargo containerize --platform windows/amd64 --print
+                                                a Windows image's Dockerfile
 
 Settings live in Cargo.toml; the flags above override them:
 
@@ -52,6 +57,7 @@ pub enum Cargo {
         Dockerfile (a builder stage with the project's toolchain, a minimal runtime stage), sends \
         the engine only the files cargo needs, then builds, tags and reports one image per binary.",
     after_long_help = after_long_help(),
+    group(clap::ArgGroup::new("printed").args(["print", "check", "print_plan"])),
 )]
 pub struct Args {
     #[command(flatten)]
@@ -101,10 +107,25 @@ pub struct Args {
     /// or an unreachable registry stops the run before anything is built or pushed
     #[arg(long, conflicts_with_all = ["print", "print_plan", "print_context"], help_heading = "Image Options")]
     pub push: bool,
+    /// The image's platform: linux/<this host's architecture> (the default), or windows/amd64
+    /// (cross-compiled in a Linux builder onto nanoserver; printed and planned anywhere, but a
+    /// Linux engine can't build it)
+    #[arg(long, value_name = "OS/ARCH", help_heading = "Image Options")]
+    pub platform: Option<String>,
 
     /// Print the Dockerfile on stdout and exit; no engine is used
     #[arg(long, conflicts_with = "print_plan", help_heading = "Output")]
     pub print: bool,
+    /// Exit 0 if FILE is the Dockerfile `--print` writes (with the same flags), else show the
+    /// difference and exit with the status for a stale Dockerfile; no engine is used
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["print_plan", "print_context", "json", "run"], help_heading = "Output")]
+    pub check: Option<PathBuf>,
+    /// With --print, --check or --print-plan: a Dockerfile to commit and build with a plain
+    /// `docker build .` from the workspace root, with no context made by this tool (it copies
+    /// the manifests and makes placeholder sources itself; no cache mounts, so dependencies
+    /// rebuild on a version bump)
+    #[arg(long, requires = "printed", help_heading = "Output")]
+    pub eject: bool,
     /// Print the plan (every decision) as JSON on stdout and exit; no engine is used
     #[arg(long, help_heading = "Output")]
     pub print_plan: bool,
@@ -245,6 +266,9 @@ mod tests {
             "cargo containerize --run -- --version",
             "cargo containerize --run --run-timeout 2m30s",
             "cargo containerize --push -t ghcr.io/acme/app:1",
+            "cargo containerize --print --eject --platform windows/amd64",
+            "cargo containerize --check Dockerfile --eject",
+            "cargo containerize --print-plan --eject",
         ];
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {}", parse(line).unwrap_err());
@@ -259,6 +283,9 @@ mod tests {
             "cargo containerize --run --run-timeout 10",
             "cargo containerize --run --run-timeout 0s",
             "cargo containerize --push --print",
+            "cargo containerize --eject",
+            "cargo containerize --print --check Dockerfile",
+            "cargo containerize --check Dockerfile --print-plan",
         ];
         for line in bad {
             assert!(parse(line).is_err(), "{line} should be refused");

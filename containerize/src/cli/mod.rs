@@ -51,9 +51,15 @@ fn run(args: &Args) -> Result<(), Error> {
     // Printed without an engine, a Dockerfile assumes BuildKit, the docker CLI's default; a
     // build plans again once the engine says which builder it has.
     let plans = plans(args, &project, &spec, args.buildkit != BuildKit::Never)?;
-    if args.print {
+    if args.eject {
+        check_ejectable(&project, &plans)?;
+    }
+    if args.print || args.check.is_some() {
         let dockerfiles: Vec<String> = plans.iter().map(dockerfile).collect();
-        return write_stdout(&dockerfiles.join("\n"));
+        return match &args.check {
+            Some(file) => check(args, file, &dockerfiles.join("\n")),
+            None => write_stdout(&dockerfiles.join("\n")),
+        };
     }
     if let Some(file) = &args.print_context {
         return write_context(&project, &plans, file);
@@ -71,6 +77,68 @@ fn run(args: &Args) -> Result<(), Error> {
     Context::dockerignore(project.workspace_root.as_std_path()).map_err(EngineError::from)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Error::Output)?;
     runtime.block_on(build_all(args, &project, &spec))
+}
+
+/// A plain `docker build .` sends what `.dockerignore` leaves, and the ejected Dockerfile copies
+/// all of it: a target directory inside the workspace must be left out, or the host's
+/// artifacts would be sent and land in the builder's own target directory; and nothing the
+/// build names may be, or a placeholder source would silently stand in for it.
+fn check_ejectable(project: &Project, plans: &[Plan]) -> Result<(), Error> {
+    let root = project.workspace_root.as_std_path();
+    let ignore = Context::dockerignore(root).map_err(EngineError::from)?;
+    let dockerignore = root.join(".dockerignore");
+    let named = plans.iter().flat_map(|p| {
+        p.context.copies.iter().chain(p.context.include.iter().filter(|i| i.from.is_none()).map(|i| &i.src))
+    });
+    if let Some(path) = named.into_iter().find(|path| ignore.excludes(path)) {
+        return Err(Error::NotEjectable {
+            reason: format!(
+                "the build needs `{path}`, but {} leaves it out of `docker build .`",
+                dockerignore.display()
+            ),
+            fix: format!("add `!{path}` to .dockerignore, after the pattern that excludes it"),
+        });
+    }
+    let Ok(target) = project.target_directory.as_std_path().strip_prefix(root) else {
+        return Ok(());
+    };
+    let target = target.to_string_lossy().replace('\\', "/");
+    if ignore.excludes(&target) {
+        return Ok(());
+    }
+    Err(Error::NotEjectable {
+        reason: format!(
+            "the ejected Dockerfile copies the workspace as `docker build .` sends it, and {} does not leave out the target directory `{target}`",
+            dockerignore.display()
+        ),
+        fix: format!(
+            "add `/{target}` to .dockerignore (and `.git`, `.env`: what it leaves in is copied into the builder)"
+        ),
+    })
+}
+
+/// `--check`: the file must be what `--print` writes; else the difference goes to stdout. A
+/// missing file differs from everything.
+fn check(args: &Args, file: &std::path::Path, expected: &str) -> Result<(), Error> {
+    let found = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            let message = format!("can't read {}: {e}", file.display());
+            return Err(Error::Settings(vec![Diagnostic::error(Origin::Flag("--check"), message, "")]));
+        }
+    };
+    let command = format!("cargo containerize --print{}", if args.eject { " --eject" } else { "" });
+    if found == expected {
+        if !args.quiet {
+            eprintln!("{} is the Dockerfile `{command}` writes", file.display());
+        }
+        return Ok(());
+    }
+    let diff = similar::TextDiff::from_lines(found.as_str(), expected);
+    let shown = file.display().to_string();
+    write_stdout(&diff.unified_diff().context_radius(3).header(&shown, &command).to_string())?;
+    Err(Error::Stale { file: file.to_owned(), command })
 }
 
 /// Writes the one image's context as a tar, streamed: to a regular file only once it is whole
@@ -195,6 +263,8 @@ fn plans(args: &Args, project: &Project, spec: &Spec, buildkit: bool) -> Result<
     let options = Options {
         tags: args.tags.clone(),
         stage: args.stage.clone(),
+        platform: args.platform.clone(),
+        eject: args.eject,
         cargo_flags: args.cargo_flags(),
         cache_mounts: buildkit,
         ..Options::default()
@@ -342,6 +412,11 @@ async fn build_and_run(
         BuildKit::Never => false,
     };
     let plans = plans(args, project, spec, buildkit)?;
+    // Refused before anything is sent: the engine would only fail at the first Windows step.
+    if let Some(plan) = plans.iter().find(|p| !p.platform.starts_with(&format!("{}/", docker.info.os))) {
+        let (binary, platform, os) = (plan.binary.clone(), plan.platform.clone(), docker.info.os.clone());
+        return Err(EngineError::Platform { binary, platform, os }.into());
+    }
     if verbosity != Verbosity::Quiet {
         let builder = if buildkit { "BuildKit" } else { "the legacy builder" };
         eprintln!("engine: {}, with {builder}", docker.info);
@@ -366,7 +441,11 @@ async fn build_and_run(
             target: &plan.target_stage,
             tags: &plan.tags,
             buildkit,
-            bases: vec![plan.builder.image.clone(), plan.runtime.base.clone()],
+            bases: [&plan.builder.image, &plan.runtime.base]
+                .into_iter()
+                .chain(plan.image_stages.iter().map(|s| &s.image))
+                .cloned()
+                .collect(),
             credentials: credentials.clone(),
         };
         let mut display = Display::new(verbosity, terminal, &plan.binary);

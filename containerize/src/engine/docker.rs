@@ -87,6 +87,7 @@ impl Docker {
             // Podman serves the API but not BuildKit's session endpoints.
             buildkit: !podman && api(&api_version).is_some_and(|api| api >= BUILDKIT_API),
             api_version,
+            os: answer.os.unwrap_or_default(),
         };
         check_api(&info)?;
         Ok(Docker { client, info })
@@ -463,6 +464,7 @@ mod tests {
             version: "v".into(),
             api_version: api.into(),
             buildkit: false,
+            os: "linux".into(),
         };
         assert!(check_api(&engine("1.41")).is_ok());
         assert!(check_api(&engine("1.30")).is_ok());

@@ -45,6 +45,8 @@ pub struct EngineInfo {
     pub api_version: String,
     /// Whether it builds with BuildKit through the API (Docker 18.09 and later; not Podman).
     pub buildkit: bool,
+    /// The operating system its containers run (`linux`, `windows`).
+    pub os: String,
 }
 
 impl std::fmt::Display for EngineInfo {
@@ -246,6 +248,16 @@ pub enum EngineError {
         version: String,
         /// Its API version.
         api: String,
+    },
+    /// The image is for a platform whose containers the engine does not run.
+    #[error("the engine runs {os} containers, so it can't build the {platform} image of `{binary}`")]
+    Platform {
+        /// The binary.
+        binary: String,
+        /// The image's platform.
+        platform: String,
+        /// The engine's operating system.
+        os: String,
     },
     /// The engine is too old.
     #[error("the Docker engine {version} (API {api}) is too old: multi-stage builds need API {}.{} (Docker 17.06) or newer", MINIMUM_API.0, MINIMUM_API.1)]
