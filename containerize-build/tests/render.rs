@@ -261,6 +261,21 @@ fn the_legacy_builder_gets_no_cache_mounts() {
     insta::assert_snapshot!(dockerfile);
 }
 
+#[test]
+fn output_adds_a_last_stage_of_the_artifacts_alone() {
+    let project = single("base = \"scratch\"");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let options = Options { arch: "x86_64".into(), export: true, ..Options::default() };
+    let plan = plan_image(&project, &spec.images[0], &options).unwrap();
+    assert_eq!(plan.target_stage, "export");
+    let with_export = dockerfile(&plan);
+    // The same file with the stage taken out is the image's: a plain build still gives it.
+    let image = dockerfile(&plan_image(&project, &spec.images[0], &Options { export: false, ..options }).unwrap());
+    let (before, _) = with_export.split_once("\n# Hand the artifacts").unwrap();
+    assert_eq!(before, image);
+    insta::assert_snapshot!(with_export);
+}
+
 fn with_main(settings: &str, main_rs: &str) -> Project {
     let mut project = single(settings);
     project.packages[0].binaries[0].source = Some(SourceFile::new(format!("{ROOT}/src/main.rs"), main_rs));

@@ -32,6 +32,8 @@ pub mod engine;
 #[cfg(feature = "cli")]
 pub mod error;
 #[cfg(feature = "cli")]
+pub mod export;
+#[cfg(feature = "cli")]
 pub mod image;
 #[cfg(feature = "cli")]
 pub mod interrupt;

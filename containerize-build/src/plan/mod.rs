@@ -42,10 +42,14 @@ pub struct Plan {
     pub binary: String,
     /// Image references to tag, the first being the primary one.
     pub tags: Vec<String>,
-    /// The stage to build (`runtime` for the image; `builder` to stop early).
+    /// The stage to build (`runtime` for the image; `builder` to stop early; [`EXPORT_STAGE`]
+    /// to hand the artifacts to the host).
     pub target_stage: String,
     /// The builder stage.
     pub builder: BuilderStage,
+    /// The stage that holds only the artifacts, for `--output`; none otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<ExportStage>,
     /// The runtime stage.
     pub runtime: RuntimeStage,
     /// The build context.
@@ -125,6 +129,26 @@ pub struct BuilderStage {
     /// The step that builds the real sources: restamps them when the target directory is a
     /// cache mount (`freshness`), runs `cargo`, then copies the binary to `output` (`sh -c`).
     pub build: Vec<String>,
+}
+
+/// The artifacts handed to the host (`--output`) instead of an image: a stage `FROM scratch`
+/// holding each at its root, so that BuildKit's exporter sends only them, and the legacy
+/// builder's image of it holds only them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExportStage {
+    /// The files, in the order they are written.
+    pub files: Vec<ExportFile>,
+}
+
+/// One artifact: where the builder leaves it, and its name at the export stage's root (and in
+/// the host directory). The binary is the first; an SBOM or a debug-info file the plan makes
+/// joins it here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExportFile {
+    /// Its path in the builder.
+    pub from: String,
+    /// Its file name.
+    pub name: String,
 }
 
 /// A BuildKit cache mount, shared by concurrent builds in turn (`sharing=locked`).
@@ -261,6 +285,8 @@ pub struct Options {
     pub cargo_flags: Vec<String>,
     /// Whether to use BuildKit cache mounts.
     pub cache_mounts: bool,
+    /// `--output`: build the export stage, to hand the artifacts to the host.
+    pub export: bool,
 }
 
 impl Default for Options {
@@ -271,6 +297,7 @@ impl Default for Options {
             stage: None,
             cargo_flags: Vec::new(),
             cache_mounts: true,
+            export: false,
         }
     }
 }
@@ -366,8 +393,12 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         errors.push(e);
         Vec::new()
     });
-    let target_stage = options.stage.clone().unwrap_or_else(|| "runtime".to_owned());
-    if !STAGES.contains(&target_stage.as_str()) {
+    let target_stage = match (&options.stage, options.export) {
+        (_, true) => EXPORT_STAGE.to_owned(),
+        (Some(stage), false) => stage.clone(),
+        (None, false) => "runtime".to_owned(),
+    };
+    if !options.export && !STAGES.contains(&target_stage.as_str()) {
         errors.push(Diagnostic::error(
             Origin::Flag("--stage"),
             format!("there is no stage named `{target_stage}`; the stages are {}", STAGES.join(", ")),
@@ -440,6 +471,9 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         binary: image.binary.clone(),
         tags,
         target_stage,
+        export: options
+            .export
+            .then(|| ExportStage { files: vec![ExportFile { from: output.clone(), name: image.binary.clone() }] }),
         builder: BuilderStage {
             image: value(&s.builder).unwrap_or_else(|| format!("rust:{toolchain}-slim-{}", suite_name(suite))),
             toolchain,

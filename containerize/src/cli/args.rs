@@ -12,6 +12,7 @@ Examples:
   cargo containerize --base scratch --run -- --version
                                                 build a static image, run it once
   cargo containerize --stage builder            stop at the builder stage
+  cargo containerize --output dist              write the binary into dist/; make no image
 
 Settings live in Cargo.toml; the flags above override them:
 
@@ -105,6 +106,12 @@ pub struct Args {
     /// stdout) and exit; build it with `docker build -f .containerize/Dockerfile - < FILE`
     #[arg(long, value_name = "FILE", conflicts_with_all = ["print", "print_plan"], help_heading = "Output")]
     pub print_context: Option<PathBuf>,
+    /// Write the built binary into DIR (made if missing) instead of making an image, and tag
+    /// nothing: the very binary the image would hold, which runs on the host when its linkage
+    /// allows (static, or the same glibc). A file of the same name is replaced once the new one
+    /// is whole
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["stage", "run", "tags", "json", "print_context"], help_heading = "Output")]
+    pub output: Option<PathBuf>,
     /// Print the built images as JSON on stdout, each with the plan it was built from (the one
     /// `--print-plan` shows for the same flags and builder)
     #[arg(long, help_heading = "Output")]
@@ -237,6 +244,8 @@ mod tests {
             "cargo containerize -t a:1 -t b:2 --stage builder -q",
             "cargo containerize --run -- --version",
             "cargo containerize --run --run-timeout 2m30s",
+            "cargo containerize --output dist --buildkit never",
+            "cargo containerize --print --output dist",
         ];
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {}", parse(line).unwrap_err());
@@ -250,6 +259,9 @@ mod tests {
             "cargo containerize --run-timeout 10s",
             "cargo containerize --run --run-timeout 10",
             "cargo containerize --run --run-timeout 0s",
+            "cargo containerize --output dist -t a:1",
+            "cargo containerize --output dist --run",
+            "cargo containerize --output dist --stage builder",
         ];
         for line in bad {
             assert!(parse(line).is_err(), "{line} should be refused");

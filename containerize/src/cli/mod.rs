@@ -8,6 +8,7 @@ mod report;
 use crate::context::{Context, LARGE as LARGE_CONTEXT};
 use crate::engine::{Docker, Ending, Engine, EngineError, Probe};
 use crate::error::Error;
+use crate::export::{self, Exported};
 use crate::image::{self, Built, ImageBuild};
 use crate::interrupt::Interruption;
 use args::{Args, BuildKit, Color};
@@ -194,6 +195,7 @@ fn plans(args: &Args, project: &Project, spec: &Spec, buildkit: bool) -> Result<
         stage: args.stage.clone(),
         cargo_flags: args.cargo_flags(),
         cache_mounts: buildkit,
+        export: args.output.is_some(),
         ..Options::default()
     };
     Ok(pipeline::plans(project, spec, &options)?)
@@ -303,6 +305,12 @@ async fn build_and_run(
             bases: vec![plan.builder.image.clone(), plan.runtime.base.clone()],
         };
         let mut display = Display::new(verbosity, terminal, &plan.binary);
+        if let (Some(dir), Some(stage)) = (&args.output, &plan.export) {
+            let result = export::export(&docker, image_build, &stage.files, dir, &mut display, interruption).await;
+            display.finish();
+            report_exported(&result?)?;
+            continue;
+        }
         let result = image::build(&docker, image_build, &mut display, interruption).await;
         display.finish();
         let image = result?;
@@ -345,6 +353,15 @@ fn report_built(image: &Built) -> Result<(), Error> {
         image.tags.join(" ")
     );
     write_stdout(&line)
+}
+
+fn report_exported(exported: &Exported) -> Result<(), Error> {
+    let lines: Vec<String> = exported
+        .files
+        .iter()
+        .map(|(path, bytes)| format!("{}  {}  {}\n", exported.binary, path.display(), report::size(*bytes)))
+        .collect();
+    write_stdout(&lines.concat())
 }
 
 /// Runs a built image once, until it exits or, when it exposes a port, answers there from

@@ -5,8 +5,9 @@ use super::*;
 use crate::interrupt::Interruption;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder, WaitContainerOptionsBuilder,
+    BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    ImageBuildOutput, LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+    TagImageOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -92,10 +93,19 @@ impl Engine for Docker {
             .target(&request.target)
             .rm(true)
             .forcerm(true);
+        if !request.labels.is_empty() {
+            options = options.labels(&request.labels.clone().into_iter().collect());
+        }
         if request.buildkit {
-            // BuildKit serves the build through a session of its own, named uniquely.
-            let session = format!("containerize-{}-{:?}", std::process::id(), std::time::SystemTime::now());
+            // BuildKit serves the build through a session of its own, named uniquely, in one word:
+            // the engine finds the session an exporter sends to by this name.
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            let session = format!("containerize-{}-{nanos}", std::process::id());
             options = options.version(BuilderVersion::BuilderBuildKit).session(&session);
+            if let Some(file) = &request.export_to {
+                // `tar` rather than `local`: bollard's `local` receiver drops file modes.
+                options = options.outputs(ImageBuildOutput::Tar(file.to_string_lossy().into_owned()));
+            }
         }
         let mut buildkit = BuildKitProgress::default();
         self.client
@@ -122,6 +132,47 @@ impl Engine for Docker {
     async fn untag(&self, reference: &str) -> Result<(), EngineError> {
         let options = RemoveImageOptionsBuilder::default().noprune(true).build();
         self.client.remove_image(reference, Some(options), None).await.map(drop).map_err(api_error("remove a tag"))
+    }
+
+    async fn remove(&self, id: &str) -> Result<(), EngineError> {
+        let options = RemoveImageOptionsBuilder::default().build();
+        self.client.remove_image(id, Some(options), None).await.map(drop).map_err(api_error("remove the export image"))
+    }
+
+    async fn copy_out(&self, image: &str, path: &str, interruption: &Interruption) -> Result<Vec<u8>, EngineError> {
+        let name = format!("containerize-export-{}", std::process::id());
+        // Never started: the command only has to be there (an image `FROM scratch` has none).
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(image.to_owned()),
+            cmd: Some(vec![path.to_owned()]),
+            ..Default::default()
+        };
+        if interruption.happened() {
+            return Err(EngineError::Interrupted);
+        }
+        // Not abandoned midway, or the container could be made unseen: Ctrl-C is heeded after.
+        let create = CreateContainerOptionsBuilder::default().name(&name).build();
+        self.client.create_container(Some(create), body).await.map_err(api_error("create the export container"))?;
+        let read = async {
+            let options = DownloadFromContainerOptionsBuilder::default().path(path).build();
+            let mut stream = self.client.download_from_container(&name, Some(options));
+            let mut tar = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                tar.extend_from_slice(&chunk.map_err(api_error("copy the artifacts out of the export container"))?);
+            }
+            Ok(tar)
+        };
+        let tar = tokio::select! {
+            biased;
+            () = interruption.wait() => Err(EngineError::Interrupted),
+            tar = read => tar,
+        };
+        let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+        let removed =
+            self.client.remove_container(&name, Some(remove)).await.map_err(api_error("remove the export container"));
+        let tar = tar?;
+        removed?;
+        Ok(tar)
     }
 
     async fn inspect(&self, reference: &str) -> Result<ImageInfo, EngineError> {

@@ -47,6 +47,12 @@ pub struct BuildRequest {
     pub target: String,
     /// BuildKit, or the legacy builder.
     pub buildkit: bool,
+    /// BuildKit only: send the target stage's files to this host file, as a tar (its `tar`
+    /// exporter, served by our session), instead of making an image.
+    pub export_to: Option<std::path::PathBuf>,
+    /// Labels for the resulting image, past the Dockerfile's: the legacy builder adds them in
+    /// a step of their own, so a value unique to the build makes an image no other build shares.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// One thing that happened during a build.
@@ -218,6 +224,9 @@ pub enum EngineError {
         /// The last failed attempt, where there was one.
         last: Option<String>,
     },
+    /// The build finished without a file it should have made.
+    #[error("the build did not produce `{0}`")]
+    NotExported(String),
     /// A run (with no port to probe) was still going when the time ran out.
     #[error("`{image}` was still running after {}s, so it was stopped", .waited.as_secs())]
     RunTimedOut {
@@ -254,6 +263,17 @@ pub trait Engine {
     fn tag(&self, id: &str, reference: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// Removes a tag (or an image).
     fn untag(&self, reference: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Removes an untagged image, and the untagged parents only it used (the legacy builder's
+    /// images of each step of a stage).
+    fn remove(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// The file or directory `path` of `image`, as a tar: read from a container created from
+    /// the image and never started, which is removed whatever happens. Ctrl-C stops the read.
+    fn copy_out(
+        &self,
+        image: &str,
+        path: &str,
+        interruption: &Interruption,
+    ) -> impl Future<Output = Result<Vec<u8>, EngineError>> + Send;
     /// Describes an image.
     fn inspect(&self, reference: &str) -> impl Future<Output = Result<ImageInfo, EngineError>> + Send;
     /// Runs `image` once with `args` until it exits, answers `probe`, or `timeout` passes,

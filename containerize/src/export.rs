@@ -1,0 +1,289 @@
+//! Handing the artifacts to the host (`--output DIR`) instead of making an image: the builder
+//! pattern, under either builder, tagging nothing.
+//!
+//! The plan's export stage holds the artifacts alone (`FROM scratch`, each at its root, copied
+//! from the builder: the very file the runtime stage copies). BuildKit sends that stage's files
+//! through its `tar` exporter to a file our build session writes; no image is made. The legacy
+//! builder has no exporter: it builds the stage as an image, labelled with a value unique to
+//! this build so that no other build shares that image; each file is read out of a container
+//! created from it (never started); then the container and the image go.
+//!
+//! Nothing half-done is left: files are written into a hidden staging directory inside `DIR`,
+//! then each is renamed into place; on an error or Ctrl-C the staging directory is removed,
+//! and the engine keeps neither the container nor the image.
+
+use crate::engine::{Engine, EngineError};
+use crate::error::Error;
+use crate::image::{self, ImageBuild, Progress};
+use crate::interrupt::Interruption;
+use containerize_build::plan::ExportFile;
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The label that makes the legacy builder's image of the export stage this build's alone.
+pub const BUILD_LABEL: &str = "io.containerize.export";
+
+/// Where BuildKit's exporter writes, in the staging directory: no artifact's name starts with
+/// a dot (they are cargo target names).
+const EXPORT_TAR: &str = ".export.tar";
+
+/// bollard's session writes the exporter's last chunk from a blocking thread that may still be
+/// at it when the build's stream ends: a tar without its end (two zero blocks) is read again
+/// until it has one or this has passed.
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// What one image's export wrote.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Exported {
+    /// The binary.
+    pub binary: String,
+    /// Each file written, in the plan's order, with its size in bytes.
+    pub files: Vec<(PathBuf, u64)>,
+    /// The context's size in bytes.
+    pub context_bytes: u64,
+}
+
+/// Builds the export stage of `image_build` and writes each of `files` into `dir` (made if
+/// missing), replacing a file of the same name only once the new one is whole.
+pub async fn export(
+    engine: &impl Engine,
+    image_build: ImageBuild<'_>,
+    files: &[ExportFile],
+    dir: &Path,
+    progress: &mut impl Progress,
+    interruption: &Interruption,
+) -> Result<Exported, Error> {
+    std::fs::create_dir_all(dir).map_err(Error::Output)?;
+    // Dropped (so removed, with all in it) on any error.
+    let staging = tempfile::Builder::new().prefix(".containerize-output.").tempdir_in(dir).map_err(Error::Output)?;
+    let tar_path = staging.path().join(EXPORT_TAR);
+    let request = if image_build.buildkit {
+        image_build.request(Some(tar_path.clone()), BTreeMap::new())
+    } else {
+        let unique = format!("{}-{}", std::process::id(), nanos());
+        image_build.request(None, BTreeMap::from([(BUILD_LABEL.to_owned(), unique)]))
+    };
+    let binary = image_build.binary.to_owned();
+    let followed = image::follow(
+        engine,
+        &request,
+        image_build.context,
+        image_build.dockerfile,
+        &image_build.bases,
+        progress,
+        interruption,
+    )
+    .await?;
+    let tars = match followed.image {
+        // BuildKit's exporter took the result: one tar of the whole stage.
+        None if request.export_to.is_some() => vec![settled_tar(&tar_path, interruption).await?],
+        None => return Err(EngineError::NoImage.into()),
+        Some(id) => copy_out(engine, &id, files, interruption).await?,
+    };
+    let mut staged = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let tar = tars.get(index).or(tars.first()).expect("a tar per file, or one for all");
+        let (data, mode) = entry(tar, &file.name)
+            .map_err(Error::Output)?
+            .ok_or_else(|| EngineError::NotExported(file.name.clone()))?;
+        let path = staging.path().join(&file.name);
+        write_file(&path, &data, mode).map_err(Error::Output)?;
+        staged.push((path, data.len() as u64));
+    }
+    if interruption.happened() {
+        return Err(EngineError::Interrupted.into());
+    }
+    let mut written = Vec::new();
+    for ((path, bytes), file) in staged.into_iter().zip(files) {
+        let target = dir.join(&file.name);
+        std::fs::rename(&path, &target).map_err(Error::Output)?;
+        written.push((target, bytes));
+    }
+    Ok(Exported { binary, files: written, context_bytes: followed.context_bytes })
+}
+
+/// Each file out of the legacy builder's image `id` (a tar each), then the image removed,
+/// whatever happened: it is this build's alone, and no longer needed.
+async fn copy_out(
+    engine: &impl Engine,
+    id: &str,
+    files: &[ExportFile],
+    interruption: &Interruption,
+) -> Result<Vec<Vec<u8>>, EngineError> {
+    let mut tars = Vec::new();
+    let mut failure = None;
+    for file in files {
+        match engine.copy_out(id, &format!("/{}", file.name), interruption).await {
+            Ok(tar) => tars.push(tar),
+            Err(error) => {
+                failure = Some(error);
+                break;
+            }
+        }
+    }
+    let removed = engine.remove(id).await;
+    match failure {
+        Some(error) => Err(error),
+        None => removed.map(|()| tars),
+    }
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+/// The exporter's tar once it is whole (see [`SETTLE`]).
+async fn settled_tar(path: &Path, interruption: &Interruption) -> Result<Vec<u8>, Error> {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let tar = std::fs::read(path).map_err(Error::Output)?;
+        let end = tar.len().checked_sub(1024).map(|start| &tar[start..]);
+        let whole = tar.len() % 512 == 0 && end.is_some_and(|end| end.iter().all(|b| *b == 0));
+        if whole || tokio::time::Instant::now() >= deadline {
+            return Ok(tar);
+        }
+        tokio::select! {
+            biased;
+            () = interruption.wait() => return Err(EngineError::Interrupted.into()),
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+}
+
+/// The contents and mode of the regular file `name` at the root of a tar, if it is there; an
+/// error when the tar ends inside it.
+pub(crate) fn entry(tar: &[u8], name: &str) -> io::Result<Option<(Vec<u8>, u32)>> {
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.into_owned();
+        let path = path.strip_prefix("./").unwrap_or(&path);
+        let path = path.strip_prefix("/").unwrap_or(path);
+        if path == Path::new(name) && entry.header().entry_type().is_file() {
+            let mode = entry.header().mode()? & 0o777;
+            let mut data = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+            entry.read_to_end(&mut data)?;
+            return Ok(Some((data, mode)));
+        }
+    }
+    Ok(None)
+}
+
+fn write_file(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    std::fs::write(path, data)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    std::fs::File::open(path)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::BuildEvent;
+    use crate::image::tests::{Fake, Recorder, step};
+
+    const BINARY: &[u8] = b"\x7fELF the binary";
+
+    fn files() -> Vec<ExportFile> {
+        vec![ExportFile { from: "/out/app".into(), name: "app".into() }]
+    }
+
+    async fn run(fake: &Fake, buildkit: bool, dir: &Path, interruption: &Interruption) -> Result<Exported, Error> {
+        let context = crate::context::Context::generated(vec![("Cargo.toml".to_owned(), "[package]".to_owned())]);
+        let image_build = ImageBuild {
+            buildkit,
+            bases: vec![],
+            binary: "app",
+            dockerfile: "FROM scratch AS export\n".into(),
+            context,
+            target: "export",
+            tags: &[],
+        };
+        export(fake, image_build, &files(), dir, &mut Recorder::default(), interruption).await
+    }
+
+    /// What `dir` holds, hidden files included.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    fn assert_written(dir: &Path) {
+        assert_eq!(listing(dir), ["app"], "the binary alone, no staging left");
+        assert_eq!(std::fs::read(dir.join("app")).unwrap(), BINARY);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("app")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o755, "executable, as in the image");
+        }
+    }
+
+    #[tokio::test]
+    async fn buildkit_exports_through_its_exporter_and_makes_no_image() {
+        let mut fake = Fake::new(vec![step(1, "FROM scratch AS export")]);
+        fake.artifacts = vec![("app", BINARY, 0o755)];
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let exported = run(&fake, true, &out, &Interruption::manual().1).await.unwrap();
+        assert_eq!(exported.files, [(out.join("app"), BINARY.len() as u64)]);
+        assert_written(&out);
+        assert_eq!(fake.calls(), ["build .containerize/Dockerfile --target export --output labels []"]);
+    }
+
+    #[tokio::test]
+    async fn the_legacy_builder_copies_out_of_a_labelled_image_then_removes_it() {
+        let mut fake = Fake::new(vec![step(1, "FROM scratch AS export"), Ok(BuildEvent::ImageId("sha256:e".into()))]);
+        fake.artifacts = vec![("app", BINARY, 0o755)];
+        let dir = tempfile::tempdir().unwrap();
+        run(&fake, false, dir.path(), &Interruption::manual().1).await.unwrap();
+        assert_written(dir.path());
+        assert_eq!(
+            fake.calls(),
+            [
+                "build .containerize/Dockerfile --target export labels [\"io.containerize.export\"]",
+                "copy_out sha256:e /app",
+                "remove sha256:e",
+            ],
+            "a label of its own, so the image removed is this build's alone"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_artifact_writes_nothing_and_leaves_no_image() {
+        let fake = Fake::new(vec![Ok(BuildEvent::ImageId("sha256:e".into()))]);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app"), "the previous one").unwrap();
+        let error = run(&fake, false, dir.path(), &Interruption::manual().1).await.unwrap_err();
+        assert!(matches!(error, Error::Engine(EngineError::BuildFailed(_))), "{error:?}");
+        assert!(fake.calls().contains(&"remove sha256:e".to_owned()));
+        assert_eq!(listing(dir.path()), ["app"]);
+        assert_eq!(std::fs::read(dir.path().join("app")).unwrap(), b"the previous one", "left as it was");
+        // BuildKit's tar without it.
+        let error = run(&Fake::new(vec![]), true, dir.path(), &Interruption::manual().1).await.unwrap_err();
+        assert!(matches!(error, Error::Engine(EngineError::NotExported(ref name)) if name == "app"), "{error:?}");
+        assert_eq!(listing(dir.path()), ["app"]);
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_while_copying_out_writes_nothing_and_leaves_no_image() {
+        let (trigger, interruption) = Interruption::manual();
+        let mut fake = Fake::new(vec![Ok(BuildEvent::ImageId("sha256:e".into()))]);
+        fake.artifacts = vec![("app", BINARY, 0o755)];
+        fake.ctrl_c_while_copying = Some(trigger);
+        let dir = tempfile::tempdir().unwrap();
+        let error = run(&fake, false, dir.path(), &interruption).await.unwrap_err();
+        assert!(matches!(error, Error::Engine(EngineError::Interrupted)), "{error:?}");
+        assert_eq!(fake.calls().last().unwrap(), "remove sha256:e");
+        assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
+    }
+}
