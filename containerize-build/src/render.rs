@@ -145,15 +145,17 @@ pub fn dockerfile(plan: &Plan) -> String {
     if let Some(export) = &plan.export {
         // Last, as `docker build -o DIR` expects of the builder pattern; and the engine adds
         // a build's own labels to the last stage, which makes the legacy builder's image of it
-        // one no other build shares (see `export.rs`).
+        // one no other build shares (see the `containerize` crate's `export.rs`).
         line(&mut out, "");
-        line(&mut out, "# Hand the artifacts to the host (`--output`): each alone, at the root.");
+        if plan.assembly.is_some() {
+            line(&mut out, "# The runtime stage's files, under /rootfs, for the tool to assemble the image from");
+            line(&mut out, "# (`--reproducible`); `--target runtime` builds the same contents with the engine.");
+        } else {
+            line(&mut out, "# Hand the artifacts to the host (`--output`): each alone, at the root.");
+        }
         line(&mut out, &format!("FROM scratch AS {EXPORT_STAGE}"));
         for file in &export.files {
-            line(
-                &mut out,
-                &format!("COPY --from=builder {}", json_words(&[file.from.clone(), format!("/{}", file.name)])),
-            );
+            line(&mut out, &format!("COPY --from=builder {}", json_words(&[file.from.clone(), file.to.clone()])));
         }
     }
     out

@@ -276,6 +276,35 @@ fn output_adds_a_last_stage_of_the_artifacts_alone() {
     insta::assert_snapshot!(with_export);
 }
 
+#[test]
+fn reproducible_plans_an_assembly_from_the_runtime_stages_own_files() {
+    let project =
+        single("base = \"scratch\"\ninclude = [{ src = \"static\", dest = \"/srv/static\" }]\nworkdir = \"/srv\"");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let options = Options { arch: "x86_64".into(), assemble: true, ..Options::default() };
+    let plan = plan_image(&project, &spec.images[0], &options).unwrap();
+    let assembly = plan.assembly.as_ref().unwrap();
+    assert_eq!(assembly.source_date_epoch, 1_763_000_000, "the commit's time");
+    assert_eq!(assembly.created, "2025-11-13T02:13:20Z");
+    assert_eq!(assembly.directories, ["/srv"]);
+    assert_eq!(plan.target_stage, "export");
+    let with_export = dockerfile(&plan);
+    // The runtime stage is kept whole: `--target runtime` builds the same contents.
+    let image = dockerfile(&plan_image(&project, &spec.images[0], &Options { assemble: false, ..options }).unwrap());
+    let (before, _) = with_export.split_once("\n# The runtime stage's files").unwrap();
+    assert_eq!(before, image);
+    insta::assert_snapshot!(with_export);
+}
+
+#[test]
+fn reproducible_refuses_runtime_packages() {
+    let project = single("base = \"debian-slim\"\nruntime-packages = [\"curl\"]");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let options = Options { arch: "x86_64".into(), assemble: true, ..Options::default() };
+    let errors = plan_image(&project, &spec.images[0], &options).unwrap_err();
+    assert!(errors[0].message.contains("`runtime-packages` cannot be installed"), "{errors:?}");
+}
+
 fn with_main(settings: &str, main_rs: &str) -> Project {
     let mut project = single(settings);
     project.packages[0].binaries[0].source = Some(SourceFile::new(format!("{ROOT}/src/main.rs"), main_rs));

@@ -46,7 +46,8 @@ pub struct Exported {
 }
 
 /// Builds the export stage of `image_build` and writes each of `files` into `dir` (made if
-/// missing), replacing a file of the same name only once the new one is whole.
+/// missing), under its name in the stage, replacing a file of that name only once the new one
+/// is whole.
 pub async fn export(
     engine: &impl Engine,
     image_build: ImageBuild<'_>,
@@ -58,14 +59,65 @@ pub async fn export(
     std::fs::create_dir_all(dir).map_err(Error::Output)?;
     // Dropped (so removed, with all in it) on any error.
     let staging = tempfile::Builder::new().prefix(".containerize-output.").tempdir_in(dir).map_err(Error::Output)?;
-    let tar_path = staging.path().join(EXPORT_TAR);
+    let binary = image_build.binary.to_owned();
+    let names: Vec<&str> = files.iter().map(|file| file.to.trim_start_matches('/')).collect();
+    let fetched = fetch(engine, image_build, &names, staging.path(), progress, interruption).await?;
+    let mut staged = Vec::new();
+    for name in &names {
+        let (data, mode) =
+            fetched.file(name).map_err(Error::Output)?.ok_or_else(|| EngineError::NotExported((*name).to_owned()))?;
+        let path = staging.path().join(name);
+        write_file(&path, &data, mode).map_err(Error::Output)?;
+        staged.push((path, data.len() as u64));
+    }
+    if interruption.happened() {
+        return Err(EngineError::Interrupted.into());
+    }
+    let mut written = Vec::new();
+    for ((path, bytes), name) in staged.into_iter().zip(names) {
+        let target = dir.join(name);
+        std::fs::rename(&path, &target).map_err(Error::Output)?;
+        written.push((target, bytes));
+    }
+    Ok(Exported { binary, files: written, context_bytes: fetched.context_bytes })
+}
+
+/// What the export stage gave: tars whose entries are paths from the stage's root (BuildKit's
+/// exporter sends one of the whole stage; the legacy builder's copies, one per path asked).
+pub(crate) struct Fetched {
+    pub(crate) tars: Vec<Vec<u8>>,
+    pub(crate) context_bytes: u64,
+}
+
+impl Fetched {
+    /// The contents and mode of the regular file `name`, if it is there.
+    pub(crate) fn file(&self, name: &str) -> io::Result<Option<(Vec<u8>, u32)>> {
+        for tar in &self.tars {
+            if let Some(found) = entry(tar, name)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Builds the export stage of `image_build` and takes `paths` (at the stage's root, without a
+/// leading `/`) out of it; `staging` is a directory for the exporter's file.
+pub(crate) async fn fetch(
+    engine: &impl Engine,
+    image_build: ImageBuild<'_>,
+    paths: &[&str],
+    staging: &Path,
+    progress: &mut impl Progress,
+    interruption: &Interruption,
+) -> Result<Fetched, Error> {
+    let tar_path = staging.join(EXPORT_TAR);
     let request = if image_build.buildkit {
         image_build.request(Some(tar_path.clone()), BTreeMap::new())
     } else {
         let unique = format!("{}-{}", std::process::id(), nanos());
         image_build.request(None, BTreeMap::from([(BUILD_LABEL.to_owned(), unique)]))
     };
-    let binary = image_build.binary.to_owned();
     let followed = image::follow(
         engine,
         &request,
@@ -80,42 +132,23 @@ pub async fn export(
         // BuildKit's exporter took the result: one tar of the whole stage.
         None if request.export_to.is_some() => vec![settled_tar(&tar_path, interruption).await?],
         None => return Err(EngineError::NoImage.into()),
-        Some(id) => copy_out(engine, &id, files, interruption).await?,
+        Some(id) => copy_out(engine, &id, paths, interruption).await?,
     };
-    let mut staged = Vec::new();
-    for (index, file) in files.iter().enumerate() {
-        let tar = tars.get(index).or(tars.first()).expect("a tar per file, or one for all");
-        let (data, mode) = entry(tar, &file.name)
-            .map_err(Error::Output)?
-            .ok_or_else(|| EngineError::NotExported(file.name.clone()))?;
-        let path = staging.path().join(&file.name);
-        write_file(&path, &data, mode).map_err(Error::Output)?;
-        staged.push((path, data.len() as u64));
-    }
-    if interruption.happened() {
-        return Err(EngineError::Interrupted.into());
-    }
-    let mut written = Vec::new();
-    for ((path, bytes), file) in staged.into_iter().zip(files) {
-        let target = dir.join(&file.name);
-        std::fs::rename(&path, &target).map_err(Error::Output)?;
-        written.push((target, bytes));
-    }
-    Ok(Exported { binary, files: written, context_bytes: followed.context_bytes })
+    Ok(Fetched { tars, context_bytes: followed.context_bytes })
 }
 
-/// Each file out of the legacy builder's image `id` (a tar each), then the image removed,
+/// Each path out of the legacy builder's image `id` (a tar each), then the image removed,
 /// whatever happened: it is this build's alone, and no longer needed.
 async fn copy_out(
     engine: &impl Engine,
     id: &str,
-    files: &[ExportFile],
+    paths: &[&str],
     interruption: &Interruption,
 ) -> Result<Vec<Vec<u8>>, EngineError> {
     let mut tars = Vec::new();
     let mut failure = None;
-    for file in files {
-        match engine.copy_out(id, &format!("/{}", file.name), interruption).await {
+    for path in paths {
+        match engine.copy_out(id, &format!("/{path}"), interruption).await {
             Ok(tar) => tars.push(tar),
             Err(error) => {
                 failure = Some(error);
@@ -158,10 +191,7 @@ pub(crate) fn entry(tar: &[u8], name: &str) -> io::Result<Option<(Vec<u8>, u32)>
     let mut archive = tar::Archive::new(tar);
     for entry in archive.entries()? {
         let mut entry = entry?;
-        let path = entry.path()?.into_owned();
-        let path = path.strip_prefix("./").unwrap_or(&path);
-        let path = path.strip_prefix("/").unwrap_or(path);
-        if path == Path::new(name) && entry.header().entry_type().is_file() {
+        if stage_path(&entry.path()?) == Path::new(name) && entry.header().entry_type().is_file() {
             let mode = entry.header().mode()? & 0o777;
             let mut data = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
             entry.read_to_end(&mut data)?;
@@ -169,6 +199,12 @@ pub(crate) fn entry(tar: &[u8], name: &str) -> io::Result<Option<(Vec<u8>, u32)>
         }
     }
     Ok(None)
+}
+
+/// An entry's path from the stage's root, as the engines write it (`./a`, `/a` or `a`).
+pub(crate) fn stage_path(path: &Path) -> &Path {
+    let path = path.strip_prefix("./").unwrap_or(path);
+    path.strip_prefix("/").unwrap_or(path)
 }
 
 fn write_file(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
@@ -192,13 +228,14 @@ mod tests {
     const BINARY: &[u8] = b"\x7fELF the binary";
 
     fn files() -> Vec<ExportFile> {
-        vec![ExportFile { from: "/out/app".into(), name: "app".into() }]
+        vec![ExportFile { from: "/out/app".into(), to: "/app".into() }]
     }
 
     async fn run(fake: &Fake, buildkit: bool, dir: &Path, interruption: &Interruption) -> Result<Exported, Error> {
         let context = crate::context::Context::generated(vec![("Cargo.toml".to_owned(), "[package]".to_owned())]);
         let image_build = ImageBuild {
             buildkit,
+            no_cache: false,
             bases: vec![],
             binary: "app",
             dockerfile: "FROM scratch AS export\n".into(),

@@ -48,6 +48,8 @@ pub struct ImageBuild<'a> {
     pub tags: &'a [String],
     /// BuildKit, or the legacy builder.
     pub buildkit: bool,
+    /// Build every step anew, using no cache (`--no-cache`).
+    pub no_cache: bool,
     /// The images the stages start from, to name the missing one should the build fail
     /// before its first step (as BuildKit does when it can't resolve a base).
     pub bases: Vec<String>,
@@ -110,6 +112,7 @@ impl ImageBuild<'_> {
             dockerfile: DOCKERFILE.to_owned(),
             target: self.target.to_owned(),
             buildkit: self.buildkit,
+            no_cache: self.no_cache,
             export_to,
             labels,
         }
@@ -207,7 +210,7 @@ async fn missing_base(engine: &impl Engine, bases: &[String], message: String) -
 /// Applies every tag, or, if one fails or Ctrl-C comes first, puts back those applied: each
 /// on the image it named before, or removed if it named none. A request is never abandoned
 /// midway (the engine might apply it unseen): the interruption is checked between them.
-async fn tag_all(
+pub(crate) async fn tag_all(
     engine: &impl Engine,
     id: &str,
     tags: &[String],
@@ -311,6 +314,10 @@ pub(crate) mod tests {
         pub(crate) artifacts: Vec<(&'static str, &'static [u8], u32)>,
         /// Pressed during the first copy out of an image.
         pub(crate) ctrl_c_while_copying: Option<Trigger>,
+        /// What saving any image gives (a docker-archive).
+        pub(crate) saved: Vec<u8>,
+        /// The archives loaded.
+        pub(crate) loaded: Mutex<Vec<Vec<u8>>>,
         calls: Mutex<Vec<String>>,
     }
 
@@ -323,6 +330,8 @@ pub(crate) mod tests {
                 ctrl_c_while_tagging: None,
                 artifacts: vec![],
                 ctrl_c_while_copying: None,
+                saved: vec![],
+                loaded: Mutex::new(Vec::new()),
                 calls: Mutex::new(Vec::new()),
             }
         }
@@ -390,6 +399,17 @@ pub(crate) mod tests {
 
         async fn remove(&self, id: &str) -> Result<(), EngineError> {
             self.record(format!("remove {id}"));
+            Ok(())
+        }
+
+        async fn save(&self, image: &str) -> Result<Vec<u8>, EngineError> {
+            self.record(format!("save {image}"));
+            Ok(self.saved.clone())
+        }
+
+        async fn load(&self, archive: Vec<u8>) -> Result<(), EngineError> {
+            self.record("load".to_owned());
+            self.loaded.lock().unwrap().push(archive);
             Ok(())
         }
 
@@ -467,6 +487,7 @@ pub(crate) mod tests {
         let tags = ["app:1.0".to_owned(), "app:latest".to_owned()];
         let image_build = ImageBuild {
             buildkit: false,
+            no_cache: false,
             bases: vec![],
             binary: "app",
             dockerfile: "FROM scratch\n".into(),

@@ -96,6 +96,12 @@ pub struct Args {
     #[arg(long, value_name = "NAME", help_heading = "Image Options")]
     pub stage: Option<String>,
 
+    /// Assemble the runtime image reproducibly: the base's layers, one layer of the runtime
+    /// stage's files and a config written by the tool, every time SOURCE_DATE_EPOCH (default:
+    /// the commit's time), so one commit gives one image id wherever it is built
+    #[arg(long, conflicts_with_all = ["stage", "output"], help_heading = "Image Options")]
+    pub reproducible: bool,
+
     /// Print the Dockerfile on stdout and exit; no engine is used
     #[arg(long, conflicts_with = "print_plan", help_heading = "Output")]
     pub print: bool,
@@ -145,6 +151,10 @@ pub struct Args {
     /// between builds): auto when the engine offers it, always, or never (the legacy builder)
     #[arg(long, value_name = "WHEN", default_value = "auto", help_heading = "Engine")]
     pub buildkit: BuildKit,
+    /// Build every step anew, taking nothing from the engine's cache (like `docker build
+    /// --no-cache`; BuildKit's cache mounts stay)
+    #[arg(long, help_heading = "Engine")]
+    pub no_cache: bool,
 }
 
 /// A duration as the settings write it (`90s`, `2m`, `1m30s`), at least a second.
@@ -246,6 +256,7 @@ mod tests {
             "cargo containerize --run --run-timeout 2m30s",
             "cargo containerize --output dist --buildkit never",
             "cargo containerize --print --output dist",
+            "cargo containerize --reproducible --no-cache -t a:1",
         ];
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {}", parse(line).unwrap_err());
@@ -262,6 +273,7 @@ mod tests {
             "cargo containerize --output dist -t a:1",
             "cargo containerize --output dist --run",
             "cargo containerize --output dist --stage builder",
+            "cargo containerize --reproducible --output dist",
         ];
         for line in bad {
             assert!(parse(line).is_err(), "{line} should be refused");

@@ -5,6 +5,7 @@ pub mod args;
 mod progress;
 mod report;
 
+use crate::assemble;
 use crate::context::{Context, LARGE as LARGE_CONTEXT};
 use crate::engine::{Docker, Ending, Engine, EngineError, Probe};
 use crate::error::Error;
@@ -196,6 +197,7 @@ fn plans(args: &Args, project: &Project, spec: &Spec, buildkit: bool) -> Result<
         cargo_flags: args.cargo_flags(),
         cache_mounts: buildkit,
         export: args.output.is_some(),
+        assemble: args.reproducible,
         ..Options::default()
     };
     Ok(pipeline::plans(project, spec, &options)?)
@@ -302,6 +304,7 @@ async fn build_and_run(
             target: &plan.target_stage,
             tags: &plan.tags,
             buildkit,
+            no_cache: args.no_cache,
             bases: vec![plan.builder.image.clone(), plan.runtime.base.clone()],
         };
         let mut display = Display::new(verbosity, terminal, &plan.binary);
@@ -311,7 +314,11 @@ async fn build_and_run(
             report_exported(&result?)?;
             continue;
         }
-        let result = image::build(&docker, image_build, &mut display, interruption).await;
+        let result = if let Some(assembly) = &plan.assembly {
+            assemble::assemble(&docker, image_build, &plan.runtime, assembly, &mut display, interruption).await
+        } else {
+            image::build(&docker, image_build, &mut display, interruption).await.map_err(Error::from)
+        };
         display.finish();
         let image = result?;
         // Tagged: it is built whatever comes next, and reported as such.

@@ -6,8 +6,8 @@ use crate::interrupt::Interruption;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
-    ImageBuildOutput, LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
-    TagImageOptionsBuilder, WaitContainerOptionsBuilder,
+    ImageBuildOutput, ImportImageOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveImageOptionsBuilder, TagImageOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -92,7 +92,8 @@ impl Engine for Docker {
             .dockerfile(&request.dockerfile)
             .target(&request.target)
             .rm(true)
-            .forcerm(true);
+            .forcerm(true)
+            .nocache(request.no_cache);
         if !request.labels.is_empty() {
             options = options.labels(&request.labels.clone().into_iter().collect());
         }
@@ -132,6 +133,28 @@ impl Engine for Docker {
     async fn untag(&self, reference: &str) -> Result<(), EngineError> {
         let options = RemoveImageOptionsBuilder::default().noprune(true).build();
         self.client.remove_image(reference, Some(options), None).await.map(drop).map_err(api_error("remove a tag"))
+    }
+
+    async fn save(&self, image: &str) -> Result<Vec<u8>, EngineError> {
+        let mut stream = self.client.export_image(image);
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            archive.extend_from_slice(&chunk.map_err(api_error("read the base image's layers"))?);
+        }
+        Ok(archive)
+    }
+
+    async fn load(&self, archive: Vec<u8>) -> Result<(), EngineError> {
+        let options = ImportImageOptionsBuilder::default().quiet(true).build();
+        let mut stream = self.client.import_image(options, bollard::body_full(archive.into()), None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(_) => {}
+                Err(BollardError::DockerStreamError { error }) => return Err(EngineError::BuildFailed(error)),
+                Err(source) => return Err(api_error("load the assembled image")(source)),
+            }
+        }
+        Ok(())
     }
 
     async fn remove(&self, id: &str) -> Result<(), EngineError> {

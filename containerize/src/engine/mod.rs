@@ -47,6 +47,9 @@ pub struct BuildRequest {
     pub target: String,
     /// BuildKit, or the legacy builder.
     pub buildkit: bool,
+    /// Build every step anew: no step's result is taken from the engine's cache (BuildKit's
+    /// cache mounts are still mounted).
+    pub no_cache: bool,
     /// BuildKit only: send the target stage's files to this host file, as a tar (its `tar`
     /// exporter, served by our session), instead of making an image.
     pub export_to: Option<std::path::PathBuf>,
@@ -274,6 +277,11 @@ pub trait Engine {
         path: &str,
         interruption: &Interruption,
     ) -> impl Future<Output = Result<Vec<u8>, EngineError>> + Send;
+    /// An image as `docker save` writes it: a docker-archive tar (`manifest.json`, the config,
+    /// a tar per layer).
+    fn save(&self, image: &str) -> impl Future<Output = Result<Vec<u8>, EngineError>> + Send;
+    /// Loads a docker-archive tar (`docker load`).
+    fn load(&self, archive: Vec<u8>) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// Describes an image.
     fn inspect(&self, reference: &str) -> impl Future<Output = Result<ImageInfo, EngineError>> + Send;
     /// Runs `image` once with `args` until it exits, answers `probe`, or `timeout` passes,
