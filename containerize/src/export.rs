@@ -8,9 +8,9 @@
 //! this build so that no other build shares that image; each file is read out of a container
 //! created from it (never started); then the container and the image go.
 //!
-//! Nothing half-done is left: files are written into a hidden staging directory inside `DIR`,
-//! then each is renamed into place; on an error or Ctrl-C the staging directory is removed,
-//! and the engine keeps neither the container nor the image.
+//! Nothing half-done is left: every file is read out before any is written, each is written
+//! whole (`atomic_write`: a hidden temporary file beside it, renamed into place), and on an
+//! error or Ctrl-C the engine keeps neither the container nor the image.
 
 use crate::engine::{Engine, EngineError};
 use crate::error::Error;
@@ -18,15 +18,14 @@ use crate::image::{self, ImageBuild, Progress};
 use crate::interrupt::Interruption;
 use containerize_build::plan::ExportFile;
 use std::collections::BTreeMap;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The label that makes the legacy builder's image of the export stage this build's alone.
 pub const BUILD_LABEL: &str = "io.containerize.export";
 
-/// Where BuildKit's exporter writes, in the staging directory: no artifact's name starts with
-/// a dot (they are cargo target names).
+/// Where BuildKit's exporter writes, in a temporary directory of its own.
 const EXPORT_TAR: &str = ".export.tar";
 
 /// bollard's session writes the exporter's last chunk from a blocking thread that may still be
@@ -56,28 +55,28 @@ pub async fn export(
     progress: &mut impl Progress,
     interruption: &Interruption,
 ) -> Result<Exported, Error> {
-    std::fs::create_dir_all(dir).map_err(Error::Output)?;
-    // Dropped (so removed, with all in it) on any error.
-    let staging = tempfile::Builder::new().prefix(".containerize-output.").tempdir_in(dir).map_err(Error::Output)?;
+    // For BuildKit's exporter; removed whatever happens.
+    let staging = tempfile::Builder::new().prefix("containerize-output.").tempdir().map_err(Error::Output)?;
     let binary = image_build.binary.to_owned();
     let names: Vec<&str> = files.iter().map(|file| file.to.trim_start_matches('/')).collect();
     let fetched = fetch(engine, image_build, &names, staging.path(), progress, interruption).await?;
-    let mut staged = Vec::new();
+    // Every file read before any is written: a missing one leaves `dir` as it was.
+    let mut contents = Vec::new();
     for name in &names {
-        let (data, mode) =
-            fetched.file(name).map_err(Error::Output)?.ok_or_else(|| EngineError::NotExported((*name).to_owned()))?;
-        let path = staging.path().join(name);
-        write_file(&path, &data, mode).map_err(Error::Output)?;
-        staged.push((path, data.len() as u64));
-    }
-    if interruption.happened() {
-        return Err(EngineError::Interrupted.into());
+        let found = fetched.file(name).map_err(Error::Output)?;
+        contents.push(found.ok_or_else(|| EngineError::NotExported((*name).to_owned()))?);
     }
     let mut written = Vec::new();
-    for ((path, bytes), name) in staged.into_iter().zip(names) {
+    for (name, (data, mode)) in names.iter().zip(contents) {
+        if interruption.happened() {
+            return Err(EngineError::Interrupted.into());
+        }
         let target = dir.join(name);
-        std::fs::rename(&path, &target).map_err(Error::Output)?;
-        written.push((target, bytes));
+        containerize_build::atomic_write::replace(&target, Error::Output, |file| {
+            file.write_all(&data).map_err(Error::Output)?;
+            set_mode(file, mode).map_err(Error::Output)
+        })?;
+        written.push((target, data.len() as u64));
     }
     Ok(Exported { binary, files: written, context_bytes: fetched.context_bytes })
 }
@@ -207,16 +206,18 @@ pub(crate) fn stage_path(path: &Path) -> &Path {
     path.strip_prefix("/").unwrap_or(path)
 }
 
-fn write_file(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-    std::fs::write(path, data)?;
+/// The mode the file had in the image (executable, for a binary).
+fn set_mode(file: &std::fs::File, mode: u32) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
     }
     #[cfg(not(unix))]
-    let _ = mode;
-    std::fs::File::open(path)?.sync_all()
+    {
+        let _ = (file, mode);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
