@@ -297,6 +297,34 @@ fn reproducible_plans_an_assembly_from_the_runtime_stages_own_files() {
 }
 
 #[test]
+fn an_assembled_image_takes_exactly_the_files_the_runtime_stage_copies() {
+    // Two lists of one thing: the runtime stage's `COPY --from=builder` lines, and the export
+    // stage the image is assembled from. A file added to one must be added to the other.
+    let settings = [
+        "base = \"scratch\"\ninclude = [{ src = \"static\", dest = \"/srv/static\" }]",
+        "base = \"distroless-cc\"",
+        "base = \"debian-slim\"",
+    ];
+    for settings in settings {
+        let project = single(settings);
+        let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+        let options = Options { arch: "x86_64".into(), assemble: true, ..Options::default() };
+        let text = dockerfile(&plan_image(&project, &spec.images[0], &options).unwrap());
+        let copies = |stage: &str| -> Vec<String> {
+            let start = text.find(&format!(" AS {stage}\n")).unwrap();
+            let end = text[start + 1..].find("\nFROM ").map_or(text.len(), |e| start + 1 + e);
+            text[start..end]
+                .lines()
+                .filter_map(|l| l.strip_prefix("COPY --from=builder "))
+                .map(|l| l.replace("\"/rootfs/", "\"/"))
+                .collect()
+        };
+        assert!(copies("runtime").iter().any(|c| c.contains("/usr/local/bin/app")), "{text}");
+        assert_eq!(copies("runtime"), copies("export"), "{settings}");
+    }
+}
+
+#[test]
 fn reproducible_refuses_runtime_packages() {
     let project = single("base = \"debian-slim\"\nruntime-packages = [\"curl\"]");
     let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
