@@ -67,12 +67,11 @@ pub async fn assemble(
     let base = match runtime.base.as_str() {
         "scratch" => Base::default(),
         base => {
-            let saved = engine.save(base).await.map_err(|error| match error {
-                EngineError::Api { source, .. } => {
-                    EngineError::BaseImageMissing { image: base.to_owned(), message: source.to_string() }
-                }
-                other => other,
-            })?;
+            // A build that stops before the runtime stage (BuildKit's) has not pulled it.
+            if engine.inspect(base).await.is_err() {
+                engine.pull(base).await?;
+            }
+            let saved = engine.save(base).await?;
             Base::read(&saved).map_err(Error::Output)?
         }
     };
@@ -542,8 +541,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_saved_base_is_read_with_its_linked_layers() {
+    /// A docker-archive of a base with two identical layers, the second linked to the first.
+    fn saved_base() -> Vec<u8> {
         let config = br#"{"config":{"Env":["A=1"]}}"#;
         let manifest = br#"[{"Config":"c.json","RepoTags":["b:1"],"Layers":["l1/layer.tar","l2/layer.tar"]}]"#;
         let mut tar = tar::Builder::new(Vec::new());
@@ -556,15 +555,18 @@ mod tests {
         link.set_entry_type(tar::EntryType::Symlink);
         link.set_size(0);
         tar.append_link(&mut link, "l2/layer.tar", "../l1/layer.tar").unwrap();
-        let base = Base::read(&tar.into_inner().unwrap()).unwrap();
+        tar.into_inner().unwrap()
+    }
+
+    #[test]
+    fn a_saved_base_is_read_with_its_linked_layers() {
+        let base = Base::read(&saved_base()).unwrap();
         assert_eq!(base.config.unwrap()["config"]["Env"][0], "A=1");
         assert_eq!(base.layers, [b"one".to_vec(), b"one".to_vec()]);
     }
 
-    #[tokio::test]
-    async fn an_assembled_image_is_loaded_under_the_id_of_its_config_then_tagged() {
-        let mut fake = Fake::new(vec![]);
-        fake.artifacts = vec![("rootfs/usr/local/bin/app", b"binary", 0o755), ("elsewhere", b"not ours", 0o644)];
+    /// Assembles through `fake` (BuildKit) over `base`: the image, and the one archive loaded.
+    async fn assemble_over(fake: &Fake, base: &str) -> (Built, Vec<u8>) {
         let tags = ["app:1".to_owned()];
         let context = crate::context::Context::generated(vec![("Cargo.toml".to_owned(), "[package]".to_owned())]);
         let image_build = ImageBuild {
@@ -577,12 +579,27 @@ mod tests {
             no_cache: true,
             bases: vec![],
         };
-        let (runtime, assembly) = (runtime(), assembly());
+        let (mut runtime, assembly) = (runtime(), assembly());
+        runtime.base = base.to_owned();
         let interruption = Interruption::manual().1;
         let built =
-            assemble(&fake, image_build, &runtime, &assembly, &mut Recorder::default(), &interruption).await.unwrap();
+            assemble(fake, image_build, &runtime, &assembly, &mut Recorder::default(), &interruption).await.unwrap();
         let loaded = fake.loaded.lock().unwrap().clone();
         let [archive] = loaded.as_slice() else { panic!("one archive loaded") };
+        (built, archive.clone())
+    }
+
+    /// The archive's manifest, and a file of it.
+    fn manifest(archive: &[u8]) -> Value {
+        serde_json::from_slice(&export::entry(archive, "manifest.json").unwrap().unwrap().0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_assembled_image_is_loaded_under_the_id_of_its_config_then_tagged() {
+        let mut fake = Fake::new(vec![]);
+        fake.artifacts = vec![("rootfs/usr/local/bin/app", b"binary", 0o755), ("elsewhere", b"not ours", 0o644)];
+        let (built, archive) = assemble_over(&fake, "scratch").await;
+        let archive = &archive;
         let manifest: Value =
             serde_json::from_slice(&export::entry(archive, "manifest.json").unwrap().unwrap().0).unwrap();
         let config_name = manifest[0]["Config"].as_str().unwrap();
@@ -604,5 +621,22 @@ mod tests {
             ],
             "scratch: no base to save"
         );
+    }
+
+    #[tokio::test]
+    async fn a_base_the_engine_lacks_is_pulled_and_its_layers_come_first() {
+        let mut fake = Fake::new(vec![]);
+        fake.artifacts = vec![("rootfs/usr/local/bin/app", b"binary", 0o755)];
+        fake.saved = saved_base();
+        let (_, archive) = assemble_over(&fake, "base:1").await;
+        let calls = fake.calls();
+        assert_eq!(calls[1..4], ["inspect base:1", "pull base:1", "save base:1"], "{calls:?}");
+        let layers = manifest(&archive)[0]["Layers"].clone();
+        assert_eq!(layers.as_array().unwrap().len(), 3, "the base's two, then ours");
+        let first = export::entry(&archive, layers[0].as_str().unwrap()).unwrap().unwrap().0;
+        assert_eq!(first, b"one");
+        let config_name = manifest(&archive)[0]["Config"].as_str().unwrap().to_owned();
+        let config: Value = serde_json::from_slice(&export::entry(&archive, &config_name).unwrap().unwrap().0).unwrap();
+        assert_eq!(config["config"]["Env"][0], "A=1", "over the base's config");
     }
 }

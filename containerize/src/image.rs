@@ -402,6 +402,11 @@ pub(crate) mod tests {
             Ok(())
         }
 
+        async fn pull(&self, image: &str) -> Result<(), EngineError> {
+            self.record(format!("pull {image}"));
+            Ok(())
+        }
+
         async fn save(&self, image: &str) -> Result<Vec<u8>, EngineError> {
             self.record(format!("save {image}"));
             Ok(self.saved.clone())

@@ -5,9 +5,9 @@ use super::*;
 use crate::interrupt::Interruption;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
-    ImageBuildOutput, ImportImageOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveImageOptionsBuilder, TagImageOptionsBuilder, WaitContainerOptionsBuilder,
+    BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, ImageBuildOutput, ImportImageOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -133,6 +133,22 @@ impl Engine for Docker {
     async fn untag(&self, reference: &str) -> Result<(), EngineError> {
         let options = RemoveImageOptionsBuilder::default().noprune(true).build();
         self.client.remove_image(reference, Some(options), None).await.map(drop).map_err(api_error("remove a tag"))
+    }
+
+    async fn pull(&self, image: &str) -> Result<(), EngineError> {
+        // A digest goes with the name; a tag apart (the engine pulls every tag without one).
+        let (repo, tag, digest) = containerize_build::validate::image::split(image);
+        let options = match digest {
+            Some(digest) => CreateImageOptionsBuilder::default().from_image(&format!("{repo}@{digest}")).build(),
+            None => CreateImageOptionsBuilder::default().from_image(repo).tag(tag.unwrap_or("latest")).build(),
+        };
+        let mut stream = self.client.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            if let Err(error) = item {
+                return Err(EngineError::BaseImageMissing { image: image.to_owned(), message: error.to_string() });
+            }
+        }
+        Ok(())
     }
 
     async fn save(&self, image: &str) -> Result<Vec<u8>, EngineError> {

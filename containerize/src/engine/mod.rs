@@ -277,6 +277,8 @@ pub trait Engine {
         path: &str,
         interruption: &Interruption,
     ) -> impl Future<Output = Result<Vec<u8>, EngineError>> + Send;
+    /// Pulls an image the engine lacks (`docker pull`).
+    fn pull(&self, image: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// An image as `docker save` writes it: a docker-archive tar (`manifest.json`, the config,
     /// a tar per layer).
     fn save(&self, image: &str) -> impl Future<Output = Result<Vec<u8>, EngineError>> + Send;
