@@ -1,5 +1,5 @@
-//! The bollard adapter: connects as the docker CLI does, builds, tags, inspects, and runs
-//! and probes a smoke-run container.
+//! The bollard adapter: connects as the docker CLI does, builds, tags, inspects, copies files
+//! out of an image, pulls, saves and loads images, and runs and probes a smoke-run container.
 
 use super::*;
 use crate::interrupt::Interruption;

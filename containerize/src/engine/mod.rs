@@ -1,6 +1,7 @@
 //! The container engine: the only async module, and the only one that talks to Docker.
 //!
-//! [`Engine`] is small on purpose: what a build, a tag, an inspection and a smoke run need.
+//! [`Engine`] is small on purpose: what a build, a tag, an inspection and a smoke run need, and
+//! what `--output` (copy out, remove) and `--reproducible` (pull, save, load) add.
 //! [`Docker`] implements it with bollard; tests use a recording fake.
 //!
 //! Here the port: the trait, what goes through it, and its errors. `docker` is the bollard
