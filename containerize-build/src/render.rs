@@ -8,7 +8,9 @@
 //! frontend image.
 
 use crate::freshness;
-use crate::plan::{BUILD_ROOT, CaCertificates, CacheMount, INCLUDE_DIR, Plan, REVISION_VARIABLE, SOURCES_DIR, STAGING};
+use crate::plan::{
+    BUILD_ROOT, CaCertificates, CacheMount, EXPORT_STAGE, INCLUDE_DIR, Plan, REVISION_VARIABLE, SOURCES_DIR, STAGING,
+};
 use crate::skeleton::SKELETON_DIR;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -181,6 +183,22 @@ pub fn dockerfile(plan: &Plan) -> String {
         line(&mut out, &format!("WORKDIR {}", quoted(workdir)));
     }
     line(&mut out, &format!("USER {}", quoted(&r.user)));
+    if let Some(export) = &plan.export {
+        // Last, as `docker build -o DIR` expects of the builder pattern; and the engine adds
+        // a build's own labels to the last stage, which makes the legacy builder's image of it
+        // one no other build shares (see the `containerize` crate's `export.rs`).
+        line(&mut out, "");
+        if plan.assembly.is_some() {
+            line(&mut out, "# The runtime stage's files, under /rootfs, for the tool to assemble the image from");
+            line(&mut out, "# (`--reproducible`); `--target runtime` builds the same contents with the engine.");
+        } else {
+            line(&mut out, "# Hand the artifacts to the host (`--output`): each alone, at the root.");
+        }
+        line(&mut out, &format!("FROM scratch AS {EXPORT_STAGE}"));
+        for file in &export.files {
+            line(&mut out, &format!("COPY --from=builder {}", json_words(&[file.from.clone(), file.to.clone()])));
+        }
+    }
     out
 }
 

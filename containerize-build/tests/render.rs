@@ -266,6 +266,78 @@ fn the_legacy_builder_gets_no_cache_mounts() {
     insta::assert_snapshot!(dockerfile);
 }
 
+#[test]
+fn output_adds_a_last_stage_of_the_artifacts_alone() {
+    let project = single("base = \"scratch\"");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let options = Options { arch: "x86_64".into(), export: true, ..Options::default() };
+    let plan = plan_image(&project, &spec.images[0], &options).unwrap();
+    assert_eq!(plan.target_stage, "export");
+    let with_export = dockerfile(&plan);
+    // The same file with the stage taken out is the image's: a plain build still gives it.
+    let image = dockerfile(&plan_image(&project, &spec.images[0], &Options { export: false, ..options }).unwrap());
+    let (before, _) = with_export.split_once("\n# Hand the artifacts").unwrap();
+    assert_eq!(before, image);
+    insta::assert_snapshot!(with_export);
+}
+
+#[test]
+fn reproducible_plans_an_assembly_from_the_runtime_stages_own_files() {
+    let project =
+        single("base = \"scratch\"\ninclude = [{ src = \"static\", dest = \"/srv/static\" }]\nworkdir = \"/srv\"");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let options = Options { arch: "x86_64".into(), assemble: true, ..Options::default() };
+    let plan = plan_image(&project, &spec.images[0], &options).unwrap();
+    let assembly = plan.assembly.as_ref().unwrap();
+    assert_eq!(assembly.source_date_epoch, 1_763_000_000, "the commit's time");
+    assert_eq!(assembly.created, "2025-11-13T02:13:20Z");
+    assert_eq!(assembly.directories, ["/srv"]);
+    assert_eq!(plan.target_stage, "export");
+    let with_export = dockerfile(&plan);
+    // The runtime stage is kept whole: `--target runtime` builds the same contents.
+    let image = dockerfile(&plan_image(&project, &spec.images[0], &Options { assemble: false, ..options }).unwrap());
+    let (before, _) = with_export.split_once("\n# The runtime stage's files").unwrap();
+    assert_eq!(before, image);
+    insta::assert_snapshot!(with_export);
+}
+
+#[test]
+fn an_assembled_image_takes_exactly_the_files_the_runtime_stage_copies() {
+    // Two lists of one thing: the runtime stage's `COPY --from=builder` lines, and the export
+    // stage the image is assembled from. A file added to one must be added to the other.
+    let settings = [
+        "base = \"scratch\"\ninclude = [{ src = \"static\", dest = \"/srv/static\" }]",
+        "base = \"distroless-cc\"",
+        "base = \"debian-slim\"",
+    ];
+    for settings in settings {
+        let project = single(settings);
+        let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+        let options = Options { arch: "x86_64".into(), assemble: true, ..Options::default() };
+        let text = dockerfile(&plan_image(&project, &spec.images[0], &options).unwrap());
+        let copies = |stage: &str| -> Vec<String> {
+            let start = text.find(&format!(" AS {stage}\n")).unwrap();
+            let end = text[start + 1..].find("\nFROM ").map_or(text.len(), |e| start + 1 + e);
+            text[start..end]
+                .lines()
+                .filter_map(|l| l.strip_prefix("COPY --from=builder "))
+                .map(|l| l.replace("\"/rootfs/", "\"/"))
+                .collect()
+        };
+        assert!(copies("runtime").iter().any(|c| c.contains("/usr/local/bin/app")), "{text}");
+        assert_eq!(copies("runtime"), copies("export"), "{settings}");
+    }
+}
+
+#[test]
+fn reproducible_refuses_runtime_packages() {
+    let project = single("base = \"debian-slim\"\nruntime-packages = [\"curl\"]");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let options = Options { arch: "x86_64".into(), assemble: true, ..Options::default() };
+    let errors = plan_image(&project, &spec.images[0], &options).unwrap_err();
+    assert!(errors[0].message.contains("`runtime-packages` cannot be installed"), "{errors:?}");
+}
+
 fn with_main(settings: &str, main_rs: &str) -> Project {
     let mut project = single(settings);
     project.packages[0].binaries[0].source = Some(SourceFile::new(format!("{ROOT}/src/main.rs"), main_rs));

@@ -167,6 +167,7 @@ impl Error {
             | EngineError::StepFailed { .. }
             | EngineError::BuildFailed(_)
             | EngineError::NoImage
+            | EngineError::NotExported(_)
             | EngineError::Api { phase: Phase::Build, .. } => exit::BUILD,
             EngineError::RunFailed { .. }
             | EngineError::NotAnswered { .. }

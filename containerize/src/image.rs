@@ -6,6 +6,7 @@ use crate::interrupt::Interruption;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::pin::pin;
 
@@ -47,6 +48,8 @@ pub struct ImageBuild<'a> {
     pub tags: &'a [String],
     /// BuildKit, or the legacy builder.
     pub buildkit: bool,
+    /// Build every step anew, using no cache (`--no-cache`).
+    pub no_cache: bool,
     /// The images the stages start from, to name the missing one should the build fail
     /// before its first step (as BuildKit does when it can't resolve a base).
     pub bases: Vec<String>,
@@ -63,14 +66,75 @@ pub async fn build(
     progress: &mut impl Progress,
     interruption: &Interruption,
 ) -> Result<Built, EngineError> {
-    let (body, size) = stream_context(image_build.context, image_build.dockerfile);
-    let request = BuildRequest {
-        dockerfile: DOCKERFILE.to_owned(),
-        target: image_build.target.to_owned(),
-        buildkit: image_build.buildkit,
-        credentials: image_build.credentials,
+    let request = image_build.request(None, BTreeMap::new());
+    let followed = follow(
+        engine,
+        &request,
+        image_build.context,
+        image_build.dockerfile,
+        &image_build.bases,
+        progress,
+        interruption,
+    )
+    .await?;
+    let (image, context_bytes) = (followed.image, followed.context_bytes);
+    let id = image.ok_or(EngineError::NoImage)?;
+    // Inspected before tagging, so that tagging is the last step and nothing after it can
+    // leave an image tagged but unreported.
+    let info = tokio::select! {
+        biased;
+        () = interruption.wait() => return Err(EngineError::Interrupted),
+        info = engine.inspect(&id) => info?,
     };
-    let mut events = engine.build(&request, body);
+    tag_all(engine, &id, image_build.tags, interruption).await?;
+    Ok(Built {
+        binary: image_build.binary.to_owned(),
+        id,
+        tags: image_build.tags.to_vec(),
+        size: info.size,
+        context_bytes,
+    })
+}
+
+/// What a build left: the last image a stage produced (none when an exporter took the
+/// result), and the context's size.
+pub(crate) struct Followed {
+    pub(crate) image: Option<String>,
+    pub(crate) context_bytes: u64,
+}
+
+impl ImageBuild<'_> {
+    /// What the engine is asked.
+    pub(crate) fn request(
+        &self,
+        export_to: Option<std::path::PathBuf>,
+        labels: BTreeMap<String, String>,
+    ) -> BuildRequest {
+        BuildRequest {
+            dockerfile: DOCKERFILE.to_owned(),
+            target: self.target.to_owned(),
+            buildkit: self.buildkit,
+            no_cache: self.no_cache,
+            export_to,
+            labels,
+            credentials: self.credentials.clone(),
+        }
+    }
+}
+
+/// Sends the context and follows the build to its end, telling `progress` what happens; a
+/// failure is tied to its step, or to the missing base of `bases` when it came before any.
+pub(crate) async fn follow(
+    engine: &impl Engine,
+    request: &BuildRequest,
+    context: Context,
+    dockerfile: String,
+    bases: &[String],
+    progress: &mut impl Progress,
+    interruption: &Interruption,
+) -> Result<Followed, EngineError> {
+    let (body, size) = stream_context(context, dockerfile);
+    let mut events = engine.build(request, body);
     let mut size = pin!(size);
     let mut context_size: Option<Result<ContextSize, ContextError>> = None;
     let (mut stage, mut step, mut output, mut image) = (String::new(), String::new(), String::new(), None);
@@ -97,9 +161,7 @@ pub async fn build(
                     return Err(context_error.into());
                 }
                 return Err(match error {
-                    EngineError::BuildFailed(message) if step.is_empty() => {
-                        missing_base(engine, &image_build.bases, message).await
-                    }
+                    EngineError::BuildFailed(message) if step.is_empty() => missing_base(engine, bases, message).await,
                     EngineError::BuildFailed(message) => step_failure(step, message, output),
                     other => other,
                 });
@@ -124,23 +186,8 @@ pub async fn build(
     if let Some(Err(context_error)) = context_size {
         return Err(context_error.into());
     }
-    let id = image.ok_or(EngineError::NoImage)?;
-    // Inspected before tagging, so that tagging is the last step and nothing after it can
-    // leave an image tagged but unreported.
-    let info = tokio::select! {
-        biased;
-        () = interruption.wait() => return Err(EngineError::Interrupted),
-        info = engine.inspect(&id) => info?,
-    };
-    tag_all(engine, &id, image_build.tags, interruption).await?;
     let context_bytes = context_size.and_then(Result::ok).map_or(0, |s| s.bytes);
-    Ok(Built {
-        binary: image_build.binary.to_owned(),
-        id,
-        tags: image_build.tags.to_vec(),
-        size: info.size,
-        context_bytes,
-    })
+    Ok(Followed { image, context_bytes })
 }
 
 /// A failed step, or a missing base image when the step was a `FROM`.
@@ -166,7 +213,7 @@ async fn missing_base(engine: &impl Engine, bases: &[String], message: String) -
 /// Applies every tag, or, if one fails or Ctrl-C comes first, puts back those applied: each
 /// on the image it named before, or removed if it named none. A request is never abandoned
 /// midway (the engine might apply it unseen): the interruption is checked between them.
-async fn tag_all(
+pub(crate) async fn tag_all(
     engine: &impl Engine,
     id: &str,
     tags: &[String],
@@ -270,6 +317,15 @@ pub(crate) mod tests {
         existing: Vec<(&'static str, &'static str)>,
         /// Pressed during the first tag request.
         ctrl_c_while_tagging: Option<Trigger>,
+        /// The files the build's last stage holds (name, contents, mode): sent to the file a
+        /// build request exports to, and copied out of any image.
+        pub(crate) artifacts: Vec<(&'static str, &'static [u8], u32)>,
+        /// Pressed during the first copy out of an image.
+        pub(crate) ctrl_c_while_copying: Option<Trigger>,
+        /// What saving any image gives (a docker-archive).
+        pub(crate) saved: Vec<u8>,
+        /// The archives loaded.
+        pub(crate) loaded: Mutex<Vec<Vec<u8>>>,
         calls: Mutex<Vec<String>>,
     }
 
@@ -282,8 +338,25 @@ pub(crate) mod tests {
                 refusing_registry: None,
                 existing: vec![],
                 ctrl_c_while_tagging: None,
+                artifacts: vec![],
+                ctrl_c_while_copying: None,
+                saved: vec![],
+                loaded: Mutex::new(Vec::new()),
                 calls: Mutex::new(Vec::new()),
             }
+        }
+
+        /// A tar of the artifacts named `name`, or of all for none.
+        fn tar_of(&self, name: Option<&str>) -> Vec<u8> {
+            let mut tar = tar::Builder::new(Vec::new());
+            for (path, data, mode) in self.artifacts.iter().filter(|a| name.is_none_or(|n| n == a.0)) {
+                let mut header = tar::Header::new_gnu();
+                header.set_size(data.len() as u64);
+                header.set_mode(*mode);
+                header.set_cksum();
+                tar.append_data(&mut header, path, *data).unwrap();
+            }
+            tar.into_inner().unwrap()
         }
 
         pub(crate) fn calls(&self) -> Vec<String> {
@@ -301,7 +374,12 @@ pub(crate) mod tests {
             request: &BuildRequest,
             context: ContextStream,
         ) -> BoxStream<'_, Result<BuildEvent, EngineError>> {
-            self.record(format!("build {} --target {}", request.dockerfile, request.target));
+            let labels: Vec<&String> = request.labels.keys().collect();
+            let export = request.export_to.as_ref().map_or(String::new(), |_| " --output".to_owned());
+            self.record(format!("build {} --target {}{export} labels {labels:?}", request.dockerfile, request.target));
+            if let Some(file) = &request.export_to {
+                std::fs::write(file, self.tar_of(None)).unwrap();
+            }
             let script = self.script.clone();
             futures_util::stream::once(async move {
                 // Read the whole context first, as the legacy builder does.
@@ -327,6 +405,42 @@ pub(crate) mod tests {
         async fn untag(&self, reference: &str) -> Result<(), EngineError> {
             self.record(format!("untag {reference}"));
             Ok(())
+        }
+
+        async fn remove(&self, id: &str) -> Result<(), EngineError> {
+            self.record(format!("remove {id}"));
+            Ok(())
+        }
+
+        async fn pull(&self, image: &str) -> Result<(), EngineError> {
+            self.record(format!("pull {image}"));
+            Ok(())
+        }
+
+        async fn save(&self, image: &str) -> Result<Vec<u8>, EngineError> {
+            self.record(format!("save {image}"));
+            Ok(self.saved.clone())
+        }
+
+        async fn load(&self, archive: Vec<u8>) -> Result<(), EngineError> {
+            self.record("load".to_owned());
+            self.loaded.lock().unwrap().push(archive);
+            Ok(())
+        }
+
+        async fn copy_out(&self, image: &str, path: &str, interruption: &Interruption) -> Result<Vec<u8>, EngineError> {
+            self.record(format!("copy_out {image} {path}"));
+            if let Some(ctrl_c) = &self.ctrl_c_while_copying {
+                ctrl_c.interrupt();
+            }
+            if interruption.happened() {
+                return Err(EngineError::Interrupted);
+            }
+            let name = path.trim_start_matches('/');
+            match self.artifacts.iter().any(|a| a.0 == name) {
+                true => Ok(self.tar_of(Some(name))),
+                false => Err(EngineError::BuildFailed(format!("Could not find the file {path} in container"))),
+            }
         }
 
         async fn inspect(&self, reference: &str) -> Result<ImageInfo, EngineError> {
@@ -394,7 +508,7 @@ pub(crate) mod tests {
     }
 
     #[derive(Default)]
-    struct Recorder {
+    pub(crate) struct Recorder {
         sent: Option<ContextSize>,
         lines: Vec<String>,
     }
@@ -409,7 +523,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn step(number: u32, instruction: &str) -> Result<BuildEvent, String> {
+    pub(crate) fn step(number: u32, instruction: &str) -> Result<BuildEvent, String> {
         Ok(BuildEvent::Step { stage: None, number, total: 4, instruction: instruction.into() })
     }
 
@@ -423,6 +537,7 @@ pub(crate) mod tests {
         let tags = ["app:1.0".to_owned(), "app:latest".to_owned()];
         let image_build = ImageBuild {
             buildkit: false,
+            no_cache: false,
             bases: vec![],
             credentials: vec![],
             binary: "app",
@@ -451,7 +566,7 @@ pub(crate) mod tests {
         assert_eq!(
             fake.calls(),
             [
-                "build .containerize/Dockerfile --target runtime",
+                "build .containerize/Dockerfile --target runtime labels []",
                 "inspect sha256:2",
                 "inspect app:1.0",
                 "tag sha256:2 app:1.0",
@@ -480,7 +595,7 @@ pub(crate) mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(fake.calls(), ["build .containerize/Dockerfile --target runtime"]);
+        assert_eq!(fake.calls(), ["build .containerize/Dockerfile --target runtime labels []"]);
     }
 
     #[tokio::test]

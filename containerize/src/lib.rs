@@ -19,6 +19,8 @@ mod runtime;
 #[cfg(feature = "cli")]
 pub use containerize_build::{diagnostic, keys, manifest, plan, project, render, settings, spec, validate};
 
+#[cfg(feature = "cli")]
+pub mod assemble;
 /// The `cargo-containerize` command itself, for its binary; not a public API.
 #[cfg(feature = "cli")]
 #[doc(hidden)]
@@ -33,6 +35,8 @@ pub mod dockerignore;
 pub mod engine;
 #[cfg(feature = "cli")]
 pub mod error;
+#[cfg(feature = "cli")]
+pub mod export;
 #[cfg(feature = "cli")]
 pub mod image;
 #[cfg(feature = "cli")]

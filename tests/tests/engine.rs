@@ -406,3 +406,51 @@ fn web_reports_its_health_without_a_shell_and_stops_promptly() {
     assert!(stopped_in < Duration::from_secs(2), "docker stop took {stopped_in:?}");
     assert_eq!(status, "143", "exit status after SIGTERM");
 }
+
+/// The engine's images and containers that an `--output` run of the process `pid` left.
+fn export_leftovers(pid: u32) -> String {
+    let images = docker(&["images", "-a", "--filter", "label=io.containerize.export", "--format", "{{.Labels}}"]);
+    let containers =
+        docker(&["ps", "-a", "--filter", &format!("name=containerize-export-{pid}"), "--format", "{{.Names}}"]);
+    let mine = format!("io.containerize.export={pid}-");
+    images.lines().filter(|labels| labels.contains(&mine)).chain(containers.lines()).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn output_writes_the_images_binary_which_runs_on_the_host_and_tags_nothing() {
+    if !engine_available("output_writes_the_images_binary_which_runs_on_the_host_and_tags_nothing") {
+        return;
+    }
+    let dir = example("hello");
+    let tag = TestTag::new("hello-output");
+    build(dir.path(), &tag, &[]);
+    let container = docker(&["create", &tag.0]);
+    let from_image = tempfile::tempdir().unwrap();
+    docker(&["cp", &format!("{container}:/usr/local/bin/hello"), from_image.path().to_str().unwrap()]);
+    docker(&["rm", &container]);
+    let in_image = std::fs::read(from_image.path().join("hello")).unwrap();
+    for builder in BUILDERS {
+        let out = tempfile::tempdir().unwrap();
+        let dist = out.path().join("dist");
+        let child = Command::new(containerize_tests::binary())
+            .args(["-q", "--buildkit", builder, "--output", dist.to_str().unwrap()])
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{builder}: {stderr}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.starts_with(&format!("hello  {}", dist.join("hello").display())), "{builder}: {stdout}");
+        let names: Vec<_> = std::fs::read_dir(&dist).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["hello"], "{builder}: the binary alone, nothing staged left");
+        assert!(std::fs::read(dist.join("hello")).unwrap() == in_image, "{builder}: the very binary of the image");
+        // Static on scratch: it runs here as well.
+        let ran = Command::new(dist.join("hello")).arg("host").output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&ran.stdout).trim(), "Hello, host! (from a static container)");
+        assert_eq!(export_leftovers(pid), "", "{builder}: no image or container left on the engine");
+    }
+}

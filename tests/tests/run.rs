@@ -345,3 +345,27 @@ fn sigterm_or_sighup_during_the_run_cleans_up_as_ctrl_c_does() {
         assert_eq!(left, None, "{signal}: the running container is removed");
     }
 }
+
+#[test]
+fn ctrl_c_while_copying_the_output_writes_nothing_and_leaves_nothing_on_the_engine() {
+    let Some(_one_at_a_time) =
+        engine("ctrl_c_while_copying_the_output_writes_nothing_and_leaves_nothing_on_the_engine")
+    else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    // The legacy builder's way out: a file read from a container of the export stage's image.
+    let held = HeldRequest::new(1, |line| line.starts_with("GET ") && line.contains("/archive?"));
+    let (status, stderr, _) = interrupt_at(shared("hello"), &held, &["--output", out.path().to_str().unwrap()]);
+    assert_eq!(status, Some(130), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "nothing half-written, nothing staged: {left:?}");
+    // The held request names the container, which names the process.
+    let held_line = stderr.lines().next().unwrap_or_default();
+    let pid = held_line.split("containerize-export-").nth(1).and_then(|rest| rest.split('/').next());
+    let pid = pid.unwrap_or_else(|| panic!("not the export container's request: {stderr}"));
+    let containers = docker(&["ps", "-a", "--filter", "name=containerize-export-", "--format", "{{.Names}}"]);
+    assert!(!containers.lines().any(|name| name == format!("containerize-export-{pid}")), "{containers}");
+    let images = docker(&["images", "-a", "--filter", "label=io.containerize.export", "--format", "{{.Labels}}"]);
+    assert!(!images.contains(&format!("io.containerize.export={pid}-")), "the export image is removed: {images}");
+}

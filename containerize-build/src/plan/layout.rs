@@ -32,5 +32,12 @@ pub const STAGING: &str = "/staging";
 /// The stages of every Dockerfile, in order.
 pub const STAGES: [&str; 2] = ["builder", "runtime"];
 
+/// The stage `--output` builds: the artifacts alone, never an image to tag.
+pub const EXPORT_STAGE: &str = "export";
+
+/// Where the export stage holds the runtime stage's files for an assembled image, each at its
+/// runtime path below it.
+pub const ASSEMBLY_ROOT: &str = "/rootfs";
+
 /// The non-root user images run as unless told otherwise (distroless's `nonroot`).
 pub const DEFAULT_USER: &str = "65532:65532";

@@ -49,12 +49,21 @@ pub struct Plan {
     pub platform: String,
     /// Image references to tag, the first being the primary one.
     pub tags: Vec<String>,
-    /// The stage to build (`runtime` for the image; `builder` to stop early).
+    /// The stage to build (`runtime` for the image; `builder` to stop early; [`EXPORT_STAGE`]
+    /// to hand the artifacts to the host).
     pub target_stage: String,
     /// Stages of images that `include` copies files from, before the builder.
     pub image_stages: Vec<ImageStage>,
     /// The builder stage.
     pub builder: BuilderStage,
+    /// The stage that holds only the artifacts, for `--output` and an assembled runtime; none
+    /// otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<ExportStage>,
+    /// How the tool assembles the runtime image (`--reproducible`); none when the engine builds
+    /// the runtime stage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assembly: Option<Assembly>,
     /// The runtime stage.
     pub runtime: RuntimeStage,
     /// The build context.
@@ -162,6 +171,47 @@ pub struct BuilderStage {
     /// The step that builds the real sources: restamps them when the target directory is a
     /// cache mount (`freshness`), runs `cargo`, then copies the binary to `output` (`sh -c`).
     pub build: Vec<String>,
+}
+
+/// Files taken out of the builder instead of an image: a stage `FROM scratch` holding only
+/// them, so that BuildKit's exporter sends only them, and the legacy builder's image of it
+/// holds only them. For `--output`, the artifacts, each at the stage's root; for an assembled
+/// runtime ([`Assembly`]), the runtime stage's own files, under [`ASSEMBLY_ROOT`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExportStage {
+    /// The files, in the order they are copied.
+    pub files: Vec<ExportFile>,
+}
+
+/// One file (or directory) of the export stage: where the builder leaves it, and its path in
+/// the stage. For `--output`, the binary comes first; an SBOM or a debug-info file the plan
+/// makes joins it here, and is written beside it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExportFile {
+    /// Its path in the builder.
+    pub from: String,
+    /// Its path in the export stage.
+    pub to: String,
+}
+
+/// How the tool assembles the runtime image itself, reproducibly, instead of having the engine
+/// build the runtime stage (whose image stamps build times into it): the base image's layers as
+/// they are, one layer of the runtime stage's files (taken out through the export stage, under
+/// [`ASSEMBLY_ROOT`]) written deterministically, and a config written from the runtime stage's
+/// settings, as the Dockerfile's instructions would set them over the base's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Assembly {
+    /// Every time in the image: the layer's file times, the config's `created` and history.
+    /// `SOURCE_DATE_EPOCH`, else the commit's time, else 0.
+    pub source_date_epoch: i64,
+    /// The same, as the config writes it (RFC 3339).
+    pub created: String,
+    /// The image's platform, as the engine names it (`linux`, `amd64`).
+    pub os: String,
+    /// The architecture.
+    pub architecture: String,
+    /// Directories the runtime stage makes (its `WORKDIR`), in the layer too.
+    pub directories: Vec<String>,
 }
 
 /// A BuildKit cache mount, shared by concurrent builds in turn (`sharing=locked`).
@@ -303,6 +353,10 @@ pub struct Options {
     pub cargo_flags: Vec<String>,
     /// Whether to use BuildKit cache mounts.
     pub cache_mounts: bool,
+    /// `--output`: build the export stage, to hand the artifacts to the host.
+    pub export: bool,
+    /// `--reproducible`: assemble the runtime image (see [`Assembly`]).
+    pub assemble: bool,
 }
 
 impl Default for Options {
@@ -315,6 +369,8 @@ impl Default for Options {
             eject: false,
             cargo_flags: Vec::new(),
             cache_mounts: true,
+            export: false,
+            assemble: false,
         }
     }
 }
@@ -424,8 +480,23 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         errors.push(e);
         Vec::new()
     });
-    let target_stage = options.stage.clone().unwrap_or_else(|| "runtime".to_owned());
-    if !STAGES.contains(&target_stage.as_str()) {
+    let exports = options.export || options.assemble;
+    let target_stage = match &options.stage {
+        _ if exports => EXPORT_STAGE.to_owned(),
+        Some(stage) => stage.clone(),
+        None => "runtime".to_owned(),
+    };
+    if options.assemble && !runtime_packages.is_empty() {
+        errors.push(
+            Diagnostic::error(
+                origin(&s.runtime_packages),
+                "a reproducible image is assembled without running anything in the runtime stage, so `runtime-packages` cannot be installed",
+                "needs a step in the runtime stage",
+            )
+            .with_help("leave out --reproducible, or use a base image that has these packages"),
+        );
+    }
+    if !exports && !STAGES.contains(&target_stage.as_str()) {
         errors.push(Diagnostic::error(
             Origin::Flag("--stage"),
             format!("there is no stage named `{target_stage}`; the stages are {}", STAGES.join(", ")),
@@ -503,6 +574,15 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
     let revision = project.vcs.as_ref().map(|v| v.revision.clone()).filter(|_| !options.eject);
     let labels = labels(project, package, s, options.eject);
     let image_stages = image_stages(&context.include);
+    let ca_certificates = match base {
+        Base::Scratch => CaCertificates::FromBuilder(CA_BUNDLE.to_owned()),
+        Base::DebianSlim if !runtime_packages.iter().any(|p| p == "ca-certificates") => {
+            CaCertificates::FromBuilder(CA_BUNDLE.to_owned())
+        }
+        Base::Image(_) => CaCertificates::Unmanaged,
+        // Windows keeps its certificates in its own store.
+        _ => CaCertificates::InBase,
+    };
 
     Ok(Plan {
         generator: GENERATOR,
@@ -513,6 +593,24 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         tags,
         target_stage,
         image_stages,
+        export: if options.assemble {
+            Some(ExportStage { files: assembled_files(&ca_certificates, &output, &binary_path, &context.include) })
+        } else {
+            options.export.then(|| ExportStage {
+                files: vec![ExportFile { from: output.clone(), to: format!("/{}", executable(os, &image.binary)) }],
+            })
+        },
+        assembly: options.assemble.then(|| {
+            let source_date_epoch =
+                project.source_date_epoch.or(project.vcs.as_ref().map(|v| v.commit_time)).unwrap_or(0);
+            Assembly {
+                source_date_epoch,
+                created: rfc3339(source_date_epoch),
+                os: "linux".to_owned(),
+                architecture: engine_architecture(&options.arch),
+                directories: value(&s.workdir).into_iter().collect(),
+            }
+        }),
         builder: BuilderStage {
             image: value(&s.builder).unwrap_or_else(|| format!("rust:{toolchain}-slim-{}", suite_name(suite))),
             platform: (os == Os::Windows).then(|| platform_name(Os::Linux, &options.arch)),
@@ -538,15 +636,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         },
         runtime: RuntimeStage {
             base: base_image(&base, suite),
-            ca_certificates: match base {
-                Base::Scratch => CaCertificates::FromBuilder(CA_BUNDLE.to_owned()),
-                Base::DebianSlim if !runtime_packages.iter().any(|p| p == "ca-certificates") => {
-                    CaCertificates::FromBuilder(CA_BUNDLE.to_owned())
-                }
-                Base::Image(_) => CaCertificates::Unmanaged,
-                // Windows keeps its certificates in its own store.
-                _ => CaCertificates::InBase,
-            },
+            ca_certificates,
             install: apt_install(&runtime_packages),
             packages: runtime_packages,
             entrypoint: value(&s.entrypoint).unwrap_or_else(|| vec![binary_path.clone()]),

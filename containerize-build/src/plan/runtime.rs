@@ -124,3 +124,36 @@ pub(super) fn rfc3339(seconds: i64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0).unsigned_abs());
     humantime::format_rfc3339_seconds(time).to_string()
 }
+
+/// The files the runtime stage copies from the builder, at their runtime paths under
+/// [`ASSEMBLY_ROOT`]: CA certificates, the binary, the staged `include` files. The same list as
+/// the runtime stage's `COPY --from=builder` lines in `render.rs`, in order (a test holds the
+/// two equal).
+pub(super) fn assembled_files(
+    ca_certificates: &CaCertificates,
+    output: &str,
+    binary: &str,
+    include: &[Include],
+) -> Vec<ExportFile> {
+    let mut files = Vec::new();
+    if let CaCertificates::FromBuilder(bundle) = ca_certificates {
+        files.push(ExportFile { from: bundle.clone(), to: format!("{ASSEMBLY_ROOT}{bundle}") });
+    }
+    files.push(ExportFile { from: output.to_owned(), to: format!("{ASSEMBLY_ROOT}{binary}") });
+    if !include.is_empty() {
+        files.push(ExportFile { from: format!("{STAGING}/"), to: format!("{ASSEMBLY_ROOT}/") });
+    }
+    files
+}
+
+/// The engine's name for an architecture (Go's `GOARCH`).
+pub(super) fn engine_architecture(arch: &str) -> String {
+    match arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+    .to_owned()
+}

@@ -19,6 +19,7 @@ Examples:
   cargo containerize --eject --check Dockerfile fail (with a diff) when it is stale
   cargo containerize --platform windows/amd64 --print
                                                 a Windows image's Dockerfile
+  cargo containerize --output dist              write the binary into dist/; make no image
 
 Settings live in Cargo.toml; the flags above override them:
 
@@ -113,6 +114,12 @@ pub struct Args {
     #[arg(long, value_name = "OS/ARCH", help_heading = "Image Options")]
     pub platform: Option<String>,
 
+    /// Assemble the runtime image reproducibly: the base's layers, one layer of the runtime
+    /// stage's files and a config written by the tool, every time SOURCE_DATE_EPOCH (default:
+    /// the commit's time), so one commit gives one image id wherever it is built
+    #[arg(long, conflicts_with_all = ["stage", "output"], help_heading = "Image Options")]
+    pub reproducible: bool,
+
     /// Print the Dockerfile on stdout and exit; no engine is used
     #[arg(long, conflicts_with = "print_plan", help_heading = "Output")]
     pub print: bool,
@@ -133,6 +140,12 @@ pub struct Args {
     /// stdout) and exit; build it with `docker build -f .containerize/Dockerfile - < FILE`
     #[arg(long, value_name = "FILE", conflicts_with_all = ["print", "print_plan"], help_heading = "Output")]
     pub print_context: Option<PathBuf>,
+    /// Write the built binary into DIR (made if missing) instead of making an image, and tag
+    /// nothing: the very binary the image would hold, which runs on the host when its linkage
+    /// allows (static, or the same glibc). A file of the same name is replaced once the new one
+    /// is whole
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["stage", "run", "tags", "json", "print_context"], help_heading = "Output")]
+    pub output: Option<PathBuf>,
     /// Print the built images as JSON on stdout, each with the plan it was built from (the one
     /// `--print-plan` shows for the same flags and builder) and, with --push, each tag's digest
     #[arg(long, help_heading = "Output")]
@@ -166,6 +179,10 @@ pub struct Args {
     /// between builds): auto when the engine offers it, always, or never (the legacy builder)
     #[arg(long, value_name = "WHEN", default_value = "auto", help_heading = "Engine")]
     pub buildkit: BuildKit,
+    /// Build every step anew, taking nothing from the engine's cache (like `docker build
+    /// --no-cache`; BuildKit's cache mounts stay)
+    #[arg(long, help_heading = "Engine")]
+    pub no_cache: bool,
 }
 
 /// A duration as the settings write it (`90s`, `2m`, `1m30s`), at least a second.
@@ -269,6 +286,9 @@ mod tests {
             "cargo containerize --print --eject --platform windows/amd64",
             "cargo containerize --check Dockerfile --eject",
             "cargo containerize --print-plan --eject",
+            "cargo containerize --output dist --buildkit never",
+            "cargo containerize --print --output dist",
+            "cargo containerize --reproducible --no-cache -t a:1",
         ];
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {}", parse(line).unwrap_err());
@@ -286,6 +306,10 @@ mod tests {
             "cargo containerize --eject",
             "cargo containerize --print --check Dockerfile",
             "cargo containerize --check Dockerfile --print-plan",
+            "cargo containerize --output dist -t a:1",
+            "cargo containerize --output dist --run",
+            "cargo containerize --output dist --stage builder",
+            "cargo containerize --reproducible --output dist",
         ];
         for line in bad {
             assert!(parse(line).is_err(), "{line} should be refused");

@@ -5,10 +5,12 @@ pub mod args;
 mod progress;
 mod report;
 
+use crate::assemble;
 use crate::context::{Context, LARGE as LARGE_CONTEXT};
 use crate::credentials;
 use crate::engine::{Credential, Docker, Ending, Engine, EngineError, Probe, registry_of};
 use crate::error::Error;
+use crate::export::{self, Exported};
 use crate::image::{self, Built, ImageBuild};
 use crate::interrupt::Interruption;
 use crate::push::{self, ImagePush, Pushed};
@@ -267,6 +269,8 @@ fn plans(args: &Args, project: &Project, spec: &Spec, buildkit: bool) -> Result<
         eject: args.eject,
         cargo_flags: args.cargo_flags(),
         cache_mounts: buildkit,
+        export: args.output.is_some(),
+        assemble: args.reproducible,
         ..Options::default()
     };
     Ok(pipeline::plans(project, spec, &options)?)
@@ -447,9 +451,20 @@ async fn build_and_run(
                 .cloned()
                 .collect(),
             credentials: credentials.clone(),
+            no_cache: args.no_cache,
         };
         let mut display = Display::new(verbosity, terminal, &plan.binary);
-        let result = image::build(&docker, image_build, &mut display, interruption).await;
+        if let (Some(dir), Some(stage)) = (&args.output, &plan.export) {
+            let result = export::export(&docker, image_build, &stage.files, dir, &mut display, interruption).await;
+            display.finish();
+            report_exported(&result?)?;
+            continue;
+        }
+        let result = if let Some(assembly) = &plan.assembly {
+            assemble::assemble(&docker, image_build, &plan.runtime, assembly, &mut display, interruption).await
+        } else {
+            image::build(&docker, image_build, &mut display, interruption).await.map_err(Error::from)
+        };
         display.finish();
         let image = result?;
         // Tagged: it is built whatever comes next, and reported as such.
@@ -514,6 +529,15 @@ fn report_built(image: &Built) -> Result<(), Error> {
         image.tags.join(" ")
     );
     write_stdout(&line)
+}
+
+fn report_exported(exported: &Exported) -> Result<(), Error> {
+    let lines: Vec<String> = exported
+        .files
+        .iter()
+        .map(|(path, bytes)| format!("{}  {}  {}\n", exported.binary, path.display(), report::size(*bytes)))
+        .collect();
+    write_stdout(&lines.concat())
 }
 
 /// Runs a built image once, until it exits or, when it exposes a port, answers there from

@@ -1,11 +1,12 @@
-//! The bollard adapter: connects as the docker CLI does, builds, tags, inspects, and runs
-//! and probes a smoke-run container.
+//! The bollard adapter: connects as the docker CLI does, builds, tags, inspects, copies files
+//! out of an image, pulls, saves and loads images, and runs and probes a smoke-run container.
 
 use super::*;
 use crate::interrupt::Interruption;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder, LogsOptionsBuilder,
+    BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, ImageBuildOutput, ImportImageOptionsBuilder, LogsOptionsBuilder,
     PushImageOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
     WaitContainerOptionsBuilder,
 };
@@ -166,7 +167,11 @@ impl Engine for Docker {
             .dockerfile(&request.dockerfile)
             .target(&request.target)
             .rm(true)
-            .forcerm(true);
+            .forcerm(true)
+            .nocache(request.no_cache);
+        if !request.labels.is_empty() {
+            options = options.labels(&request.labels.clone().into_iter().collect());
+        }
         if request.buildkit {
             // BuildKit serves the build through a session of its own, named uniquely. The name
             // must be one word: the engine looks it up when it asks the session for registry
@@ -175,6 +180,10 @@ impl Engine for Docker {
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
             let session = format!("containerize-{}-{nanos}", std::process::id());
             options = options.version(BuilderVersion::BuilderBuildKit).session(&session);
+            if let Some(file) = &request.export_to {
+                // `tar` rather than `local`: bollard's `local` receiver drops file modes.
+                options = options.outputs(ImageBuildOutput::Tar(file.to_string_lossy().into_owned()));
+            }
         }
         let mut buildkit = BuildKitProgress::default();
         // The legacy builder sends them as X-Registry-Config; BuildKit serves them on its session.
@@ -204,6 +213,85 @@ impl Engine for Docker {
     async fn untag(&self, reference: &str) -> Result<(), EngineError> {
         let options = RemoveImageOptionsBuilder::default().noprune(true).build();
         self.client.remove_image(reference, Some(options), None).await.map(drop).map_err(api_error("remove a tag"))
+    }
+
+    async fn pull(&self, image: &str) -> Result<(), EngineError> {
+        // A digest goes with the name; a tag apart (the engine pulls every tag without one).
+        let (repo, tag, digest) = containerize_build::validate::image::split(image);
+        let options = match digest {
+            Some(digest) => CreateImageOptionsBuilder::default().from_image(&format!("{repo}@{digest}")).build(),
+            None => CreateImageOptionsBuilder::default().from_image(repo).tag(tag.unwrap_or("latest")).build(),
+        };
+        let mut stream = self.client.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            if let Err(error) = item {
+                return Err(EngineError::BaseImageMissing { image: image.to_owned(), message: error.to_string() });
+            }
+        }
+        Ok(())
+    }
+
+    async fn save(&self, image: &str) -> Result<Vec<u8>, EngineError> {
+        let mut stream = self.client.export_image(image);
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            archive.extend_from_slice(&chunk.map_err(api_error("read the base image's layers"))?);
+        }
+        Ok(archive)
+    }
+
+    async fn load(&self, archive: Vec<u8>) -> Result<(), EngineError> {
+        let options = ImportImageOptionsBuilder::default().quiet(true).build();
+        let mut stream = self.client.import_image(options, bollard::body_full(archive.into()), None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(_) => {}
+                Err(BollardError::DockerStreamError { error }) => return Err(EngineError::BuildFailed(error)),
+                Err(source) => return Err(api_error("load the assembled image")(source)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, id: &str) -> Result<(), EngineError> {
+        let options = RemoveImageOptionsBuilder::default().build();
+        self.client.remove_image(id, Some(options), None).await.map(drop).map_err(api_error("remove the export image"))
+    }
+
+    async fn copy_out(&self, image: &str, path: &str, interruption: &Interruption) -> Result<Vec<u8>, EngineError> {
+        let name = format!("containerize-export-{}", std::process::id());
+        // Never started: the command only has to be there (an image `FROM scratch` has none).
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(image.to_owned()),
+            cmd: Some(vec![path.to_owned()]),
+            ..Default::default()
+        };
+        if interruption.happened() {
+            return Err(EngineError::Interrupted);
+        }
+        // Not abandoned midway, or the container could be made unseen: Ctrl-C is heeded after.
+        let create = CreateContainerOptionsBuilder::default().name(&name).build();
+        self.client.create_container(Some(create), body).await.map_err(api_error("create the export container"))?;
+        let read = async {
+            let options = DownloadFromContainerOptionsBuilder::default().path(path).build();
+            let mut stream = self.client.download_from_container(&name, Some(options));
+            let mut tar = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                tar.extend_from_slice(&chunk.map_err(api_error("copy the artifacts out of the export container"))?);
+            }
+            Ok(tar)
+        };
+        let tar = tokio::select! {
+            biased;
+            () = interruption.wait() => Err(EngineError::Interrupted),
+            tar = read => tar,
+        };
+        let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+        let removed =
+            self.client.remove_container(&name, Some(remove)).await.map_err(api_error("remove the export container"));
+        let tar = tar?;
+        removed?;
+        Ok(tar)
     }
 
     async fn inspect(&self, reference: &str) -> Result<ImageInfo, EngineError> {

@@ -1,6 +1,7 @@
 //! The container engine: the only async module, and the only one that talks to Docker.
 //!
-//! [`Engine`] is small on purpose: what a build, a tag, an inspection and a smoke run need.
+//! [`Engine`] is small on purpose: what a build, a tag, an inspection and a smoke run need, and
+//! what `--output` (copy out, remove) and `--reproducible` (pull, save, load) add.
 //! [`Docker`] implements it with bollard; tests use a recording fake.
 //!
 //! Here the port: the trait, what goes through it, and its errors. `discovery` finds where the
@@ -64,6 +65,15 @@ pub struct BuildRequest {
     pub target: String,
     /// BuildKit, or the legacy builder.
     pub buildkit: bool,
+    /// Build every step anew: no step's result is taken from the engine's cache (BuildKit's
+    /// cache mounts are still mounted).
+    pub no_cache: bool,
+    /// BuildKit only: send the target stage's files to this host file, as a tar (its `tar`
+    /// exporter, served by our session), instead of making an image.
+    pub export_to: Option<std::path::PathBuf>,
+    /// Labels for the resulting image, past the Dockerfile's: the legacy builder adds them in
+    /// a step of their own, so a value unique to the build makes an image no other build shares.
+    pub labels: BTreeMap<String, String>,
     /// Credentials for the registries the base images come from, to pull private ones.
     pub credentials: Vec<Credential>,
 }
@@ -314,6 +324,9 @@ pub enum EngineError {
         /// The last failed attempt, where there was one.
         last: Option<String>,
     },
+    /// The build finished without a file it should have made.
+    #[error("the build did not produce `{0}`")]
+    NotExported(String),
     /// A run (with no port to probe) was still going when the time ran out.
     #[error("`{image}` was still running after {}s, so it was stopped", .waited.as_secs())]
     RunTimedOut {
@@ -401,6 +414,24 @@ pub trait Engine {
     fn tag(&self, id: &str, reference: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// Removes a tag (or an image).
     fn untag(&self, reference: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Removes an untagged image, and the untagged parents only it used (the legacy builder's
+    /// images of each step of a stage).
+    fn remove(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// The file or directory `path` of `image`, as a tar: read from a container created from
+    /// the image and never started, which is removed whatever happens. Ctrl-C stops the read.
+    fn copy_out(
+        &self,
+        image: &str,
+        path: &str,
+        interruption: &Interruption,
+    ) -> impl Future<Output = Result<Vec<u8>, EngineError>> + Send;
+    /// Pulls an image the engine lacks (`docker pull`).
+    fn pull(&self, image: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// An image as `docker save` writes it: a docker-archive tar (`manifest.json`, the config,
+    /// a tar per layer).
+    fn save(&self, image: &str) -> impl Future<Output = Result<Vec<u8>, EngineError>> + Send;
+    /// Loads a docker-archive tar (`docker load`).
+    fn load(&self, archive: Vec<u8>) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// Describes an image.
     fn inspect(&self, reference: &str) -> impl Future<Output = Result<ImageInfo, EngineError>> + Send;
     /// Asks the registry of `reference` about it, with `credential`, changing nothing: fails as

@@ -1,0 +1,328 @@
+//! Handing the artifacts to the host (`--output DIR`) instead of making an image: the builder
+//! pattern, under either builder, tagging nothing.
+//!
+//! The plan's export stage holds the artifacts alone (`FROM scratch`, each at its root, copied
+//! from the builder: the very file the runtime stage copies). BuildKit sends that stage's files
+//! through its `tar` exporter to a file our build session writes; no image is made. The legacy
+//! builder has no exporter: it builds the stage as an image, labelled with a value unique to
+//! this build so that no other build shares that image; each file is read out of a container
+//! created from it (never started); then the container and the image go.
+//!
+//! Nothing half-done is left: every file is read out before any is written, each is written
+//! whole (`atomic_write`: a hidden temporary file beside it, renamed into place), and on an
+//! error or Ctrl-C the engine keeps neither the container nor the image.
+
+use crate::engine::{Engine, EngineError};
+use crate::error::Error;
+use crate::image::{self, ImageBuild, Progress};
+use crate::interrupt::Interruption;
+use containerize_build::plan::ExportFile;
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The label that makes the legacy builder's image of the export stage this build's alone.
+pub const BUILD_LABEL: &str = "io.containerize.export";
+
+/// Where BuildKit's exporter writes, in a temporary directory of its own.
+const EXPORT_TAR: &str = ".export.tar";
+
+/// bollard's session writes the exporter's last chunk from a blocking thread that may still be
+/// at it when the build's stream ends: a tar without its end (two zero blocks) is read again
+/// until it has one or this has passed.
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// What one image's export wrote.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Exported {
+    /// The binary.
+    pub binary: String,
+    /// Each file written, in the plan's order, with its size in bytes.
+    pub files: Vec<(PathBuf, u64)>,
+    /// The context's size in bytes.
+    pub context_bytes: u64,
+}
+
+/// Builds the export stage of `image_build` and writes each of `files` into `dir` (made if
+/// missing), under its name in the stage, replacing a file of that name only once the new one
+/// is whole.
+pub async fn export(
+    engine: &impl Engine,
+    image_build: ImageBuild<'_>,
+    files: &[ExportFile],
+    dir: &Path,
+    progress: &mut impl Progress,
+    interruption: &Interruption,
+) -> Result<Exported, Error> {
+    // For BuildKit's exporter; removed whatever happens.
+    let staging = tempfile::Builder::new().prefix("containerize-output.").tempdir().map_err(Error::Output)?;
+    let binary = image_build.binary.to_owned();
+    let names: Vec<&str> = files.iter().map(|file| file.to.trim_start_matches('/')).collect();
+    let fetched = fetch(engine, image_build, &names, staging.path(), progress, interruption).await?;
+    // Every file read before any is written: a missing one leaves `dir` as it was.
+    let mut contents = Vec::new();
+    for name in &names {
+        let found = fetched.file(name).map_err(Error::Output)?;
+        contents.push(found.ok_or_else(|| EngineError::NotExported((*name).to_owned()))?);
+    }
+    let mut written = Vec::new();
+    for (name, (data, mode)) in names.iter().zip(contents) {
+        if interruption.happened() {
+            return Err(EngineError::Interrupted.into());
+        }
+        let target = dir.join(name);
+        containerize_build::atomic_write::replace(&target, Error::Output, |file| {
+            file.write_all(&data).map_err(Error::Output)?;
+            set_mode(file, mode).map_err(Error::Output)
+        })?;
+        written.push((target, data.len() as u64));
+    }
+    Ok(Exported { binary, files: written, context_bytes: fetched.context_bytes })
+}
+
+/// What the export stage gave: tars whose entries are paths from the stage's root (BuildKit's
+/// exporter sends one of the whole stage; the legacy builder's copies, one per path asked).
+pub(crate) struct Fetched {
+    pub(crate) tars: Vec<Vec<u8>>,
+    pub(crate) context_bytes: u64,
+}
+
+impl Fetched {
+    /// The contents and mode of the regular file `name`, if it is there.
+    pub(crate) fn file(&self, name: &str) -> io::Result<Option<(Vec<u8>, u32)>> {
+        for tar in &self.tars {
+            if let Some(found) = entry(tar, name)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Builds the export stage of `image_build` and takes `paths` (at the stage's root, without a
+/// leading `/`) out of it; `staging` is a directory for the exporter's file.
+pub(crate) async fn fetch(
+    engine: &impl Engine,
+    image_build: ImageBuild<'_>,
+    paths: &[&str],
+    staging: &Path,
+    progress: &mut impl Progress,
+    interruption: &Interruption,
+) -> Result<Fetched, Error> {
+    let tar_path = staging.join(EXPORT_TAR);
+    let request = if image_build.buildkit {
+        image_build.request(Some(tar_path.clone()), BTreeMap::new())
+    } else {
+        let unique = format!("{}-{}", std::process::id(), nanos());
+        image_build.request(None, BTreeMap::from([(BUILD_LABEL.to_owned(), unique)]))
+    };
+    let followed = image::follow(
+        engine,
+        &request,
+        image_build.context,
+        image_build.dockerfile,
+        &image_build.bases,
+        progress,
+        interruption,
+    )
+    .await?;
+    let tars = match followed.image {
+        // BuildKit's exporter took the result: one tar of the whole stage.
+        None if request.export_to.is_some() => vec![settled_tar(&tar_path, interruption).await?],
+        None => return Err(EngineError::NoImage.into()),
+        Some(id) => copy_out(engine, &id, paths, interruption).await?,
+    };
+    Ok(Fetched { tars, context_bytes: followed.context_bytes })
+}
+
+/// Each path out of the legacy builder's image `id` (a tar each), then the image removed,
+/// whatever happened: it is this build's alone, and no longer needed.
+async fn copy_out(
+    engine: &impl Engine,
+    id: &str,
+    paths: &[&str],
+    interruption: &Interruption,
+) -> Result<Vec<Vec<u8>>, EngineError> {
+    let mut tars = Vec::new();
+    let mut failure = None;
+    for path in paths {
+        match engine.copy_out(id, &format!("/{path}"), interruption).await {
+            Ok(tar) => tars.push(tar),
+            Err(error) => {
+                failure = Some(error);
+                break;
+            }
+        }
+    }
+    let removed = engine.remove(id).await;
+    match failure {
+        Some(error) => Err(error),
+        None => removed.map(|()| tars),
+    }
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+/// The exporter's tar once it is whole (see [`SETTLE`]).
+async fn settled_tar(path: &Path, interruption: &Interruption) -> Result<Vec<u8>, Error> {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let tar = std::fs::read(path).map_err(Error::Output)?;
+        let end = tar.len().checked_sub(1024).map(|start| &tar[start..]);
+        let whole = tar.len() % 512 == 0 && end.is_some_and(|end| end.iter().all(|b| *b == 0));
+        if whole || tokio::time::Instant::now() >= deadline {
+            return Ok(tar);
+        }
+        tokio::select! {
+            biased;
+            () = interruption.wait() => return Err(EngineError::Interrupted.into()),
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+}
+
+/// The contents and mode of the regular file `name` at the root of a tar, if it is there; an
+/// error when the tar ends inside it.
+pub(crate) fn entry(tar: &[u8], name: &str) -> io::Result<Option<(Vec<u8>, u32)>> {
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if stage_path(&entry.path()?) == Path::new(name) && entry.header().entry_type().is_file() {
+            let mode = entry.header().mode()? & 0o777;
+            let mut data = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+            entry.read_to_end(&mut data)?;
+            return Ok(Some((data, mode)));
+        }
+    }
+    Ok(None)
+}
+
+/// An entry's path from the stage's root, as the engines write it (`./a`, `/a` or `a`).
+pub(crate) fn stage_path(path: &Path) -> &Path {
+    let path = path.strip_prefix("./").unwrap_or(path);
+    path.strip_prefix("/").unwrap_or(path)
+}
+
+/// The mode the file had in the image (executable, for a binary).
+fn set_mode(file: &std::fs::File, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, mode);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::BuildEvent;
+    use crate::image::tests::{Fake, Recorder, step};
+
+    const BINARY: &[u8] = b"\x7fELF the binary";
+
+    fn files() -> Vec<ExportFile> {
+        vec![ExportFile { from: "/out/app".into(), to: "/app".into() }]
+    }
+
+    async fn run(fake: &Fake, buildkit: bool, dir: &Path, interruption: &Interruption) -> Result<Exported, Error> {
+        let context = crate::context::Context::generated(vec![("Cargo.toml".to_owned(), "[package]".to_owned())]);
+        let image_build = ImageBuild {
+            credentials: vec![],
+            buildkit,
+            no_cache: false,
+            bases: vec![],
+            binary: "app",
+            dockerfile: "FROM scratch AS export\n".into(),
+            context,
+            target: "export",
+            tags: &[],
+        };
+        export(fake, image_build, &files(), dir, &mut Recorder::default(), interruption).await
+    }
+
+    /// What `dir` holds, hidden files included.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    fn assert_written(dir: &Path) {
+        assert_eq!(listing(dir), ["app"], "the binary alone, no staging left");
+        assert_eq!(std::fs::read(dir.join("app")).unwrap(), BINARY);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("app")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o755, "executable, as in the image");
+        }
+    }
+
+    #[tokio::test]
+    async fn buildkit_exports_through_its_exporter_and_makes_no_image() {
+        let mut fake = Fake::new(vec![step(1, "FROM scratch AS export")]);
+        fake.artifacts = vec![("app", BINARY, 0o755)];
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let exported = run(&fake, true, &out, &Interruption::manual().1).await.unwrap();
+        assert_eq!(exported.files, [(out.join("app"), BINARY.len() as u64)]);
+        assert_written(&out);
+        assert_eq!(fake.calls(), ["build .containerize/Dockerfile --target export --output labels []"]);
+    }
+
+    #[tokio::test]
+    async fn the_legacy_builder_copies_out_of_a_labelled_image_then_removes_it() {
+        let mut fake = Fake::new(vec![step(1, "FROM scratch AS export"), Ok(BuildEvent::ImageId("sha256:e".into()))]);
+        fake.artifacts = vec![("app", BINARY, 0o755)];
+        let dir = tempfile::tempdir().unwrap();
+        run(&fake, false, dir.path(), &Interruption::manual().1).await.unwrap();
+        assert_written(dir.path());
+        assert_eq!(
+            fake.calls(),
+            [
+                "build .containerize/Dockerfile --target export labels [\"io.containerize.export\"]",
+                "copy_out sha256:e /app",
+                "remove sha256:e",
+            ],
+            "a label of its own, so the image removed is this build's alone"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_artifact_writes_nothing_and_leaves_no_image() {
+        let fake = Fake::new(vec![Ok(BuildEvent::ImageId("sha256:e".into()))]);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app"), "the previous one").unwrap();
+        let error = run(&fake, false, dir.path(), &Interruption::manual().1).await.unwrap_err();
+        assert!(matches!(error, Error::Engine(EngineError::BuildFailed(_))), "{error:?}");
+        assert!(fake.calls().contains(&"remove sha256:e".to_owned()));
+        assert_eq!(listing(dir.path()), ["app"]);
+        assert_eq!(std::fs::read(dir.path().join("app")).unwrap(), b"the previous one", "left as it was");
+        // BuildKit's tar without it.
+        let error = run(&Fake::new(vec![]), true, dir.path(), &Interruption::manual().1).await.unwrap_err();
+        assert!(matches!(error, Error::Engine(EngineError::NotExported(ref name)) if name == "app"), "{error:?}");
+        assert_eq!(listing(dir.path()), ["app"]);
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_while_copying_out_writes_nothing_and_leaves_no_image() {
+        let (trigger, interruption) = Interruption::manual();
+        let mut fake = Fake::new(vec![Ok(BuildEvent::ImageId("sha256:e".into()))]);
+        fake.artifacts = vec![("app", BINARY, 0o755)];
+        fake.ctrl_c_while_copying = Some(trigger);
+        let dir = tempfile::tempdir().unwrap();
+        let error = run(&fake, false, dir.path(), &interruption).await.unwrap_err();
+        assert!(matches!(error, Error::Engine(EngineError::Interrupted)), "{error:?}");
+        assert_eq!(fake.calls().last().unwrap(), "remove sha256:e");
+        assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
+    }
+}
