@@ -119,8 +119,14 @@ pub fn settings_in_source(file: &Arc<SourceFile>, diagnostics: &mut Vec<Diagnost
     let mut span_of = |first: Span, last: Span| offset(first.start())..offset(last.end());
     match arguments(tokens, &mut span_of) {
         Ok(node) => Some(read_table(&node, file, Scope::Attribute, diagnostics)),
-        // A syntax error the compiler will report better.
-        Err(_) => Some(Settings::default()),
+        // The compiler refuses it too, but only once the build gets there: planning without the
+        // attribute's settings meanwhile would build an image that is not the one asked for.
+        Err(error) => {
+            let span = span_of(error.span(), error.span());
+            let origin = crate::diagnostic::Origin::File { file: file.clone(), span };
+            diagnostics.push(Diagnostic::error(origin, error.to_string(), "here"));
+            Some(Settings::default())
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 use crate::freshness;
 use crate::plan::{
     BUILD_ROOT, CaCertificates, CacheMount, EXPORT_STAGE, INCLUDE_DIR, Plan, REVISION_VARIABLE, SOURCES_DIR, STAGING,
+    StagedInclude,
 };
 use crate::skeleton::SKELETON_DIR;
 use std::collections::BTreeMap;
@@ -108,8 +109,7 @@ pub fn dockerfile(plan: &Plan) -> String {
         line(&mut out, &format!("COPY {}", json_words(&script)));
     }
     line(&mut out, &format!("RUN {mounts}{}", json(&b.build)));
-    for include in &plan.context.include {
-        let staged = format!("{STAGING}{}", include.dest);
+    for StagedInclude { include, staged, chmod } in &b.staged {
         let copy = match &include.from {
             None => format!("COPY {}", json_words(&[from_context(INCLUDE_DIR, &include.src), staged.clone()])),
             Some(image) => {
@@ -118,9 +118,8 @@ pub fn dockerfile(plan: &Plan) -> String {
             }
         };
         line(&mut out, &copy);
-        if let Some(mode) = include.mode {
-            let chmod = ["find", &staged, "-type", "f", "-exec", "chmod", &format!("{mode:o}"), "{}", "+"];
-            line(&mut out, &format!("RUN {}", json(&chmod.map(str::to_owned))));
+        if let Some(chmod) = chmod {
+            line(&mut out, &format!("RUN {}", json(chmod)));
         }
     }
 

@@ -462,10 +462,12 @@ fn every_command_the_dockerfile_runs_is_one_of_the_plan() {
     let options = Options { arch: "x86_64".into(), ..Options::default() };
     let plan = plan_image(&project, &spec.images[0], &options).expect("a plan");
     let (b, r) = (&plan.builder, &plan.runtime);
+    let chmods = b.staged.iter().filter_map(|s| s.chmod.as_ref());
     let planned: Vec<&Vec<String>> =
         [b.install.as_ref(), Some(&b.cargo), Some(&b.clean), Some(&b.build), r.install.as_ref()]
             .into_iter()
             .flatten()
+            .chain(chmods)
             .collect();
     let text = dockerfile(&plan).replace("\\\n", "");
     for line in text.lines().filter(|l| l.starts_with("RUN ")) {
@@ -631,8 +633,9 @@ fn hostile_stage_names_images_platforms_and_ejected_paths_add_no_instruction() {
     let hostile = "x\"\nRUN rm -rf / \\\n$HOME '<<EOF'\r\nUSER root\u{0}\u{2028}CMD sh\u{2029}";
     plan.image_stages[0].name = hostile.into();
     plan.image_stages[0].image = hostile.into();
-    plan.context.include[0].from = Some(hostile.into());
-    plan.context.include[0].src = hostile.into();
+    plan.builder.staged[0].include.from = Some(hostile.into());
+    plan.builder.staged[0].include.src = hostile.into();
+    plan.builder.staged[0].staged = hostile.into();
     plan.builder.platform = Some(hostile.into());
     plan.runtime.binary = hostile.into();
     let ejected = plan.ejected.as_mut().unwrap();

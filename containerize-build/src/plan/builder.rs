@@ -187,3 +187,20 @@ pub(super) fn shell_words(words: &[String]) -> String {
     };
     words.iter().map(word).collect::<Vec<_>>().join(" ")
 }
+
+/// Each `include` entry's place in the builder's staging directory, and the command that sets
+/// its mode on every file under it.
+pub(super) fn staged_includes(include: &[Include]) -> Vec<StagedInclude> {
+    include
+        .iter()
+        .map(|include| {
+            let staged = format!("{STAGING}{}", include.dest);
+            let chmod = include.mode.map(|mode| {
+                ["find", &staged, "-type", "f", "-exec", "chmod", &format!("{mode:o}"), "{}", "+"]
+                    .map(str::to_owned)
+                    .to_vec()
+            });
+            StagedInclude { include: include.clone(), staged, chmod }
+        })
+        .collect()
+}

@@ -171,6 +171,20 @@ pub struct BuilderStage {
     /// The step that builds the real sources: restamps them when the target directory is a
     /// cache mount (`freshness`), runs `cargo`, then copies the binary to `output` (`sh -c`).
     pub build: Vec<String>,
+    /// The `include` files, staged after the build for the runtime stage to copy at once.
+    pub staged: Vec<StagedInclude>,
+}
+
+/// One `include` entry, staged in the builder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StagedInclude {
+    /// The entry.
+    pub include: Include,
+    /// Where it is staged in the builder.
+    pub staged: String,
+    /// Sets the entry's `mode` on every file staged, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chmod: Option<Vec<String>>,
 }
 
 /// Files taken out of the builder instead of an image: a stage `FROM scratch` holding only
@@ -633,6 +647,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             artifact,
             cache_mounts,
             build: ["sh", "-c", &build].map(str::to_owned).to_vec(),
+            staged: staged_includes(&context.include),
         },
         runtime: RuntimeStage {
             base: base_image(&base, suite),
