@@ -22,8 +22,6 @@
 //! builder: every Debian-based Rust image has them. File names are one line each (the context
 //! refuses names with line breaks), which the record's line format relies on.
 
-use crate::plan::BUILD_ROOT;
-
 /// Where the script sits in the build context.
 pub const CONTEXT_PATH: &str = ".containerize/restamp.sh";
 
@@ -59,8 +57,8 @@ fn fnv1a<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
 }
 
 /// The command that runs the script on the build root.
-pub fn command() -> Vec<String> {
-    vec!["sh".to_owned(), BUILDER_PATH.to_owned(), BUILD_ROOT.to_owned()]
+pub fn command(build_root: &str) -> Vec<String> {
+    vec!["sh".to_owned(), BUILDER_PATH.to_owned(), build_root.to_owned()]
 }
 
 /// The script; its one argument is the build root, and `CARGO_TARGET_DIR` is the target

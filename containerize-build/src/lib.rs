@@ -20,7 +20,6 @@
 //! Dockerfile and plan: see [`configure`] and the [`script`] module.
 
 pub mod diagnostic;
-pub mod keys;
 pub mod manifest;
 pub mod pipeline;
 pub mod plan;
@@ -52,5 +51,5 @@ pub use plan::{Options, Plan, plan_all, plan_image};
 pub use project::Project;
 pub use render::dockerfile;
 pub use script::configure;
-pub use settings::Settings;
+pub use settings::{Settings, keys};
 pub use spec::{ImageSpec, Selection, Spec, resolve};

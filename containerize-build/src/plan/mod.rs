@@ -565,8 +565,11 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         Vec::new()
     };
     let output = format!("/out/{}", executable(os, &image.binary));
-    let restamp =
-        if cache_mounts.is_empty() { String::new() } else { format!("{} && ", shell_words(&freshness::command())) };
+    let restamp = if cache_mounts.is_empty() {
+        String::new()
+    } else {
+        format!("{} && ", shell_words(&freshness::command(BUILD_ROOT)))
+    };
     let output_dir = output.rsplit_once('/').map_or("/", |(dir, _)| dir).to_owned();
     let build = format!(
         "{restamp}{} && mkdir -p {} && cp {} {}",

@@ -4,8 +4,8 @@
 //! One table serves the reader (dispatch, unknown-key suggestions, scope checks), `--help`, and
 //! the README's reference, whose TOML examples a test parses with the real reader.
 
+use super::{Base, Linkage, Reader, Settings, Signals, Suite};
 use crate::node::Node;
-use crate::settings::{Base, Linkage, Reader, Settings, Signals, Suite};
 use crate::validate::{self, image};
 
 /// Where a key may be written.
