@@ -91,3 +91,35 @@ fn the_build_script_refuses_what_the_cli_refuses() {
     assert_eq!(cli.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&cli.stderr).contains("the images of `admin` (package `web`) and `web`"));
 }
+
+#[test]
+fn the_outputs_match_the_cli_with_a_dependency_for_another_platform() {
+    // The script reads cargo's metadata for its build target only (`--filter-platform`), the
+    // CLI for every platform: one pipeline must see one project, or the "very bytes" differ.
+    let web = example("web");
+    let dir = web.path();
+    let other = dir.parent().unwrap().join("winonly");
+    std::fs::create_dir_all(other.join("src")).unwrap();
+    std::fs::write(
+        other.join("Cargo.toml"),
+        "[package]\nname = \"winonly\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    )
+    .unwrap();
+    std::fs::write(other.join("src/lib.rs"), "").unwrap();
+    let dependency = "[target.'cfg(windows)'.dependencies]\nwinonly = { path = \"../winonly\" }\n\n";
+    containerize_tests::edit_file(
+        &dir.join("Cargo.toml"),
+        "[build-dependencies]",
+        &format!("{dependency}[build-dependencies]"),
+    );
+    let built = cargo_build(dir, false);
+    assert!(built.status.success(), "{}", text(&built));
+    let written = std::fs::read_to_string(dir.join("target/containerize/web/web/plan.json")).unwrap();
+    let printed = String::from_utf8(containerize(dir).arg("--print-plan").output().unwrap().stdout).unwrap();
+    assert!(
+        written == printed,
+        "plan.json and --print-plan differ; winonly in plan.json: {}, in --print-plan: {}",
+        written.contains("winonly"),
+        printed.contains("winonly")
+    );
+}
