@@ -74,3 +74,20 @@ fn no_two_modules_import_each_other() {
     }
     assert!(cycles.is_empty(), "modules that import each other:\n{}", cycles.join("\n"));
 }
+
+#[test]
+fn architecture_md_names_every_module() {
+    let map = std::fs::read_to_string(repo().join("ARCHITECTURE.md")).unwrap();
+    let mut unnamed = Vec::new();
+    for krate in ["containerize-build", "containerize"] {
+        let src = repo().join(krate).join("src");
+        for module in dependencies(&src).keys() {
+            // A file module is named `name.rs`, a directory module `name/`.
+            let named = [format!("`{module}.rs`"), format!("`{module}/`")];
+            if !named.iter().any(|name| map.contains(name.as_str())) {
+                unnamed.push(format!("{krate}/src/{module}"));
+            }
+        }
+    }
+    assert!(unnamed.is_empty(), "modules ARCHITECTURE.md does not name: {}", unnamed.join(", "));
+}
