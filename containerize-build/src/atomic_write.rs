@@ -37,3 +37,28 @@ fn beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".partial").tempfile_in(dir)
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_file_written_whole_gets_the_mode_a_plain_write_gives() {
+        // The build script's Dockerfile and plan, and --print-context's tar, are read by other
+        // tools and users (a CI step, `docker build -f`): a temporary file's 0600 must not stay.
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "x").unwrap();
+        let whole = dir.path().join("whole");
+        super::replace(&whole, |e| e, |file| std::io::Write::write_all(file, b"x")).unwrap();
+        assert_eq!(format!("{:o}", mode(&whole)), format!("{:o}", mode(&plain)));
+        // Replacing a file keeps the mode it was given.
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::replace(&plain, |e| e, |file| std::io::Write::write_all(file, b"y")).unwrap();
+        assert_eq!(format!("{:o}", mode(&plain)), "644");
+    }
+}
