@@ -3,7 +3,7 @@
 //! writers of one file never share a temporary name, and a failed or interrupted write leaves
 //! nothing behind (the temporary file is removed when dropped).
 //!
-//! Shared by the CLI's `--print-context` and `--sbom` files, the build script's Dockerfile and
+//! Shared by the CLI's `--print-context` file, the build script's Dockerfile and
 //! plan, and the checkout key.
 
 use std::fs::File;
@@ -18,6 +18,10 @@ pub fn replace<E>(
 ) -> Result<(), E> {
     let mut partial = beside(path).map_err(&io_error)?;
     write(partial.as_file_mut())?;
+    // A replaced file keeps its mode, as it would when written in place.
+    if let Ok(existing) = std::fs::metadata(path) {
+        partial.as_file().set_permissions(existing.permissions()).map_err(&io_error)?;
+    }
     partial.as_file().sync_all().map_err(&io_error)?;
     partial.persist(path).map(drop).map_err(|e| io_error(e.error))
 }
@@ -35,7 +39,14 @@ fn beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".partial").tempfile_in(dir)
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".partial");
+    // A new file's mode as a plain write gives it (0666 less the umask), not a temporary
+    // file's private 0600: other tools and users read these files.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder.tempfile_in(dir)
 }
 
 #[cfg(all(test, unix))]

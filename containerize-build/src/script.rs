@@ -111,10 +111,8 @@ pub fn run(out: &mut impl Write) -> Result<Vec<Plan>, ScriptError> {
     if let Ok(cargo) = std::env::var("CARGO") {
         command.cargo_path(cargo);
     }
-    // Only this platform's packages, which the build has already fetched.
-    if let Ok(target) = std::env::var("TARGET") {
-        command.other_options(vec!["--filter-platform".to_owned(), target]);
-    }
+    // Every platform's packages, as the CLI reads them: the plan is the image's, whichever
+    // target this build compiles for, and must be the very one `--print-plan` gives.
     let metadata = command.exec().map_err(PlanError::from)?;
     let selection = Selection { packages: vec![package.clone()], ..Selection::default() };
     let (project, spec) = pipeline::prepare(&metadata, &selection, &Settings::default())?;

@@ -591,15 +591,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
     let revision = project.vcs.as_ref().map(|v| v.revision.clone()).filter(|_| !options.eject);
     let labels = labels(project, package, s, options.eject);
     let image_stages = image_stages(&context.include);
-    let ca_certificates = match base {
-        Base::Scratch => CaCertificates::FromBuilder(CA_BUNDLE.to_owned()),
-        Base::DebianSlim if !runtime_packages.iter().any(|p| p == "ca-certificates") => {
-            CaCertificates::FromBuilder(CA_BUNDLE.to_owned())
-        }
-        Base::Image(_) => CaCertificates::Unmanaged,
-        // Windows keeps its certificates in its own store.
-        _ => CaCertificates::InBase,
-    };
+    let ca_certificates = ca_certificates(&base, &runtime_packages);
 
     Ok(Plan {
         generator: GENERATOR,

@@ -157,3 +157,18 @@ pub(super) fn engine_architecture(arch: &str) -> String {
     }
     .to_owned()
 }
+
+/// Where the runtime's CA certificates come from: copied from the builder where the base has
+/// none (scratch; debian-slim without the `ca-certificates` package), the base's own
+/// otherwise, and left alone on an image we know nothing of.
+pub(super) fn ca_certificates(base: &Base, runtime_packages: &[String]) -> CaCertificates {
+    match base {
+        Base::Scratch => CaCertificates::FromBuilder(CA_BUNDLE.to_owned()),
+        Base::DebianSlim if !runtime_packages.iter().any(|p| p == "ca-certificates") => {
+            CaCertificates::FromBuilder(CA_BUNDLE.to_owned())
+        }
+        Base::Image(_) => CaCertificates::Unmanaged,
+        // Windows keeps its certificates in its own store.
+        _ => CaCertificates::InBase,
+    }
+}
