@@ -594,7 +594,11 @@ pub fn settings_reference() -> String {
         "Settings go in [package.metadata.containerize] (one package), [workspace.metadata.containerize]\n(defaults for every member), [package.metadata.containerize.bin.<name>] (one binary), or\n#[containerize::main(...)] on a binary's main (written stop_signal = ..., env(KEY = \"v\")).\nPrecedence, lowest first: workspace, attribute, package, binary table, flags; maps merge key by\nkey and the healthcheck field by field. --print-plan shows where each value was set.\n",
     );
     for key in KEYS {
-        let scope = if key.in_workspace { "" } else { " (package tables only)" };
+        let scope = match (key.in_manifest, key.in_workspace) {
+            (false, _) => " (#[containerize::main] only)",
+            (true, false) => " (package tables only)",
+            (true, true) => "",
+        };
         text.push_str(&format!("\n{}{scope}\n    {}\n", key.name, key.summary));
         for line in key.example.lines() {
             text.push_str(&format!("    {line}\n"));
