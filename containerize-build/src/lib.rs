@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod sbom;
 pub mod script;
 pub mod settings;
 pub mod spec;

@@ -3,6 +3,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::project::{Project, ProjectError};
+use crate::sbom::{self, SbomError, Subject};
 use crate::settings::Settings;
 use crate::spec::{self, Selection, Spec, SpecError};
 use crate::{Options, Plan};
@@ -23,6 +24,9 @@ pub enum PlanError {
     /// The selection can't be met.
     #[error(transparent)]
     Selection(SpecError),
+    /// The SBOM could not be made.
+    #[error(transparent)]
+    Sbom(#[from] SbomError),
 }
 
 impl From<SpecError> for PlanError {
@@ -47,7 +51,34 @@ pub fn prepare(
     Ok((project, spec))
 }
 
-/// Every image's plan, or every problem found planning them.
-pub fn plans(project: &Project, spec: &Spec, options: &Options) -> Result<Vec<Plan>, PlanError> {
-    crate::plan_all(project, spec, options).map_err(PlanError::Settings)
+/// Every image's plan, or every problem found planning them, each with its SBOM. `metadata`
+/// runs `cargo metadata` on the project (manifest path, cargo), to which each image's target
+/// and features are added: the dependency graph of what its binary compiles.
+pub fn plans(
+    project: &Project,
+    spec: &Spec,
+    options: &Options,
+    metadata: &cargo_metadata::MetadataCommand,
+) -> Result<Vec<Plan>, PlanError> {
+    let mut plans = crate::plan_all(project, spec, options).map_err(PlanError::Settings)?;
+    // Images of one target and features share a graph.
+    let mut graphs: Vec<(Vec<String>, cargo_metadata::Metadata)> = Vec::new();
+    for plan in &mut plans {
+        let Some(target) = plan.builder.target.clone() else { continue };
+        let mut args = vec!["--filter-platform".to_owned(), target];
+        args.extend(plan.builder.features.flags(Some(&plan.package)));
+        args.extend(options.cargo_flags.iter().cloned());
+        let index = match graphs.iter().position(|(a, _)| *a == args) {
+            Some(index) => index,
+            None => {
+                let graph = metadata.clone().other_options(args.clone()).exec()?;
+                graphs.push((args, graph));
+                graphs.len() - 1
+            }
+        };
+        let subject = Subject { package: &plan.package, binary: &plan.binary, created: project.created().unwrap_or(0) };
+        let document = sbom::document(&graphs[index].1, project.lockfile.as_deref(), subject)?;
+        crate::plan::attach_sbom(plan, document);
+    }
+    Ok(plans)
 }

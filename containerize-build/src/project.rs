@@ -261,6 +261,12 @@ impl Project {
         })
     }
 
+    /// When the build happened, for labels and the SBOM: `SOURCE_DATE_EPOCH`, else the
+    /// commit's time; seconds since the epoch.
+    pub fn created(&self) -> Option<i64> {
+        self.source_date_epoch.or(self.vcs.as_ref().map(|v| v.commit_time))
+    }
+
     /// The workspace members.
     pub fn members(&self) -> impl Iterator<Item = &LocalPackage> {
         self.packages.iter().filter(|p| p.member)

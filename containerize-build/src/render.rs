@@ -9,8 +9,8 @@
 
 use crate::freshness;
 use crate::plan::{
-    BUILD_ROOT, CaCertificates, CacheMount, EXPORT_STAGE, INCLUDE_DIR, Plan, REVISION_VARIABLE, SOURCES_DIR, STAGING,
-    StagedInclude,
+    BUILD_ROOT, CaCertificates, CacheMount, EXPORT_STAGE, INCLUDE_DIR, Plan, REVISION_VARIABLE, SBOM_CONTEXT, SOURCES_DIR,
+    STAGING, StagedInclude,
 };
 use crate::skeleton::SKELETON_DIR;
 use std::collections::BTreeMap;
@@ -172,6 +172,10 @@ pub fn dockerfile(plan: &Plan) -> String {
     line(&mut out, &format!("COPY --from=builder {}", json_words(&[b.output.clone(), r.binary.clone()])));
     if !r.include.is_empty() {
         line(&mut out, &format!("COPY --from=builder {}", json_words(&[format!("{STAGING}/"), "/".to_owned()])));
+    }
+    if let Some(sbom) = &r.sbom {
+        // Made on the host from cargo's resolve graph; its digest is a label above.
+        line(&mut out, &format!("COPY {}", json_words(&[SBOM_CONTEXT.to_owned(), sbom.path.clone()])));
     }
     // After the files: a volume's contents are fixed once declared, and the working directory
     // and the user are what the running container starts with.

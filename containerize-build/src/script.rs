@@ -8,9 +8,9 @@
 //!
 //! It reads the package's settings with the same reader and validator as `cargo containerize`;
 //! a bad setting fails the build with its file, line, column and key (`cargo::error`), an
-//! unknown key is a `cargo::warning`. For each binary it writes the Dockerfile and the plan to
-//! `<target-dir>/containerize/<package>/<binary>/{Dockerfile,plan.json}`, the very bytes
-//! `cargo containerize --print` and `--print-plan` give. The app can read, at compile time:
+//! unknown key is a `cargo::warning`. For each binary it writes the Dockerfile, the plan and
+//! the SBOM to `<target-dir>/containerize/<package>/<binary>/{Dockerfile,plan.json,sbom.spdx.json}`,
+//! the very bytes `cargo containerize --print`, `--print-plan` and `--sbom` give. The app can read, at compile time:
 //!
 //! | variable | value |
 //! |---|---|
@@ -32,6 +32,9 @@ use crate::spec::Selection;
 use crate::{Options, Plan, Settings, dockerfile};
 use cargo_metadata::camino::Utf8PathBuf;
 use std::io::Write;
+
+/// The SBOM's name beside each binary's Dockerfile and plan.
+pub const SBOM_FILE: &str = "sbom.spdx.json";
 
 /// Why the build script failed.
 #[derive(Debug, thiserror::Error)]
@@ -122,12 +125,15 @@ pub fn run(out: &mut impl Write) -> Result<Vec<Plan>, ScriptError> {
     for warning in &spec.warnings {
         emit("warning", &summary(warning))?;
     }
-    let plans = pipeline::plans(&project, &spec, &Options::default())?;
+    let plans = pipeline::plans(&project, &spec, &Options::default(), &command)?;
     for plan in &plans {
         let dir = metadata.target_directory.join("containerize").join(&plan.package).join(&plan.binary);
         let json = serde_json::to_string_pretty(&[plan]).expect("plans serialize") + "\n";
         write_if_changed(&dir.join("Dockerfile"), &dockerfile(plan))?;
         write_if_changed(&dir.join("plan.json"), &json)?;
+        if let Some(sbom) = &plan.runtime.sbom {
+            write_if_changed(&dir.join(SBOM_FILE), &sbom.document)?;
+        }
     }
     // The main binary's image: the one named like the package, else the first.
     if let Some(main) = plans.iter().find(|p| p.binary == package).or(plans.first()) {

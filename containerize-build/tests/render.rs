@@ -237,6 +237,19 @@ fn plan_as_json() {
     insta::assert_json_snapshot!(plan);
 }
 
+#[test]
+fn an_sbom_is_copied_into_the_image_with_its_path_and_digest_as_labels() {
+    let project = single("base = \"scratch\"\nlabels = { \"io.github.containerize-rs.sbom.digest\" = \"forged\" }");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let mut plan =
+        plan_image(&project, &spec.images[0], &Options { arch: "x86_64".into(), ..Options::default() }).unwrap();
+    containerize_build::plan::attach_sbom(&mut plan, "{}\n".into());
+    let sbom = plan.runtime.sbom.as_ref().unwrap();
+    assert_eq!(sbom.path, "/var/lib/db/sbom/app.spdx.json");
+    assert_eq!(sbom.digest, "sha256:ca3d163bab055381827226140568f3bef7eaac187cebd76878e0b63e9e442356");
+    insta::assert_snapshot!(dockerfile(&plan));
+}
+
 fn plan_errors(settings: &str) -> String {
     let project = single(settings);
     let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();

@@ -3,8 +3,8 @@
 //! memory stays flat however large the files.
 //!
 //! Layout: the project's files under [`SOURCES_DIR`], `include` files under [`INCLUDE_DIR`],
-//! the dependency skeleton under [`SKELETON_DIR`] and the Dockerfile at [`DOCKERFILE`], each
-//! copied in one step.
+//! the dependency skeleton under [`SKELETON_DIR`], the SBOM at [`SBOM_CONTEXT`] and the
+//! Dockerfile at [`DOCKERFILE`], each copied in one step.
 //!
 //! What goes: each local package the build needs, as `cargo package` would choose its files
 //! (`package.include`/`exclude`), less what `.gitignore` (also outside a git checkout) and the
@@ -24,7 +24,7 @@ use crate::dockerignore::{DockerIgnore, PatternError};
 use containerize_build::Plan;
 use containerize_build::freshness;
 use containerize_build::plan::PackageTree;
-pub use containerize_build::plan::{DOCKERFILE, INCLUDE_DIR, SOURCES_DIR};
+pub use containerize_build::plan::{DOCKERFILE, INCLUDE_DIR, SBOM_CONTEXT, SOURCES_DIR};
 use containerize_build::skeleton::SKELETON_DIR;
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -140,7 +140,8 @@ fn read_ignore_file(path: &Path) -> Result<Option<String>, ContextError> {
 pub struct Context {
     /// By name in the archive, so the archive is in one order whatever the walk's.
     entries: BTreeMap<String, Entry>,
-    /// Files made in memory (the dependency skeleton, the freshness script), by archive path.
+    /// Files made in memory (the dependency skeleton, the freshness script, the SBOM), by
+    /// archive path.
     generated: Vec<(String, String)>,
 }
 
@@ -180,6 +181,9 @@ impl Context {
         let mut generated: Vec<(String, String)> = skeleton.collect();
         if !plan.builder.cache_mounts.is_empty() {
             generated.push((freshness::CONTEXT_PATH.to_owned(), freshness::SCRIPT.to_owned()));
+        }
+        if let Some(sbom) = &plan.runtime.sbom {
+            generated.push((SBOM_CONTEXT.to_owned(), sbom.document.clone()));
         }
         lister.resolve_links()?;
         Ok(Context { entries: lister.entries, generated })

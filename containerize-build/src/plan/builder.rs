@@ -99,6 +99,22 @@ pub(super) fn linkage(s: &Settings, base: &Base) -> Result<Linkage, Diagnostic> 
     }
 }
 
+pub(super) fn features(package: &LocalPackage, image: &ImageSpec) -> Features {
+    let s = &image.settings;
+    let mut names = value(&s.features).unwrap_or_default();
+    let required = package.binaries.iter().find(|b| b.name == image.binary).map(|b| b.required_features.clone());
+    for feature in required.unwrap_or_default() {
+        if !names.contains(&feature) {
+            names.push(feature);
+        }
+    }
+    Features {
+        names,
+        all: value(&s.all_features) == Some(true),
+        no_default: value(&s.no_default_features) == Some(true),
+    }
+}
+
 pub(super) fn cargo_command(
     project: &Project,
     package: &LocalPackage,
@@ -108,27 +124,11 @@ pub(super) fn cargo_command(
     linkage: Linkage,
     options: &Options,
 ) -> Vec<String> {
-    let s = &image.settings;
     let mut args: Vec<String> =
         ["cargo", "build", "--profile", profile, "--package", &package.name, "--bin", &image.binary]
             .map(str::to_owned)
             .to_vec();
-    let mut features = value(&s.features).unwrap_or_default();
-    let required = package.binaries.iter().find(|b| b.name == image.binary).map(|b| b.required_features.clone());
-    for feature in required.unwrap_or_default() {
-        if !features.contains(&feature) {
-            features.push(feature);
-        }
-    }
-    if !features.is_empty() {
-        args.push(format!("--features={}", features.join(",")));
-    }
-    if value(&s.all_features) == Some(true) {
-        args.push("--all-features".to_owned());
-    }
-    if value(&s.no_default_features) == Some(true) {
-        args.push("--no-default-features".to_owned());
-    }
+    args.extend(features(package, image).flags(None));
     args.extend(["--target".to_owned(), target.to_owned()]);
     if linkage == Linkage::Static {
         // Through --config, into the table the project's own .cargo/config.toml uses, so cargo

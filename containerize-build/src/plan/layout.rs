@@ -16,6 +16,18 @@ pub const SOURCES_DIR: &str = ".containerize/sources";
 /// one does not recompile the binary.
 pub const INCLUDE_DIR: &str = ".containerize/include";
 
+/// Where the SBOM sits in the build context.
+pub const SBOM_CONTEXT: &str = ".containerize/sbom.spdx.json";
+
+/// Where images carry the SBOM of their binary: the directory Wolfi's and apko's images keep
+/// theirs in, with the `.spdx.json` suffix that scanners (syft) look for anywhere.
+pub const SBOM_DIR: &str = "/var/lib/db/sbom";
+
+/// The labels that tell where an image's SBOM is and its digest.
+pub const SBOM_PATH_LABEL: &str = "io.github.containerize-rs.sbom.path";
+/// See [`SBOM_PATH_LABEL`].
+pub const SBOM_DIGEST_LABEL: &str = "io.github.containerize-rs.sbom.digest";
+
 /// The argument that turns a binary with `#[containerize::main]` into its own health probe.
 pub const HEALTHCHECK_FLAG: &str = "--containerize-healthcheck";
 

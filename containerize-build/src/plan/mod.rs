@@ -31,6 +31,8 @@ use context::*;
 use eject::*;
 pub use layout::*;
 use platform::*;
+pub use runtime::attach_sbom;
+pub(crate) use runtime::rfc3339;
 use runtime::*;
 use tags::*;
 
@@ -146,6 +148,8 @@ pub struct BuilderStage {
     pub linkage: Linkage,
     /// The target triple, given explicitly.
     pub target: Option<String>,
+    /// Which features cargo builds the package with.
+    pub features: Features,
     /// The cargo command line (run once on the skeleton, for the dependencies, then on the
     /// real sources).
     pub cargo: Vec<String>,
@@ -284,6 +288,53 @@ pub struct RuntimeStage {
     pub stop_signal: Option<String>,
     /// `HEALTHCHECK`, if any.
     pub healthcheck: Option<HealthcheckPlan>,
+    /// The SBOM the image carries, once made from the resolved dependencies
+    /// ([`attach_sbom`]); none when planned without them.
+    pub sbom: Option<SbomPlan>,
+}
+
+/// The features cargo builds a package with: `--features`, `--all-features`,
+/// `--no-default-features`, and the binary's `required-features`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Features {
+    /// Features to turn on (with the binary's required ones).
+    pub names: Vec<String>,
+    /// `--all-features`.
+    pub all: bool,
+    /// `--no-default-features`.
+    pub no_default: bool,
+}
+
+impl Features {
+    /// Cargo's flags for them; `package` qualifies each name (`package/feature`), as a command
+    /// over a whole workspace (`cargo metadata`) needs.
+    pub fn flags(&self, package: Option<&str>) -> Vec<String> {
+        let mut flags = Vec::new();
+        if !self.names.is_empty() {
+            let qualify = |name: &String| package.map_or_else(|| name.clone(), |p| format!("{p}/{name}"));
+            flags.push(format!("--features={}", self.names.iter().map(qualify).collect::<Vec<_>>().join(",")));
+        }
+        if self.all {
+            flags.push("--all-features".to_owned());
+        }
+        if self.no_default {
+            flags.push("--no-default-features".to_owned());
+        }
+        flags
+    }
+}
+
+/// The image's software bill of materials (see [`crate::sbom`]), made on the host and sent
+/// in the context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SbomPlan {
+    /// Where the image carries it.
+    pub path: String,
+    /// `sha256:<hex>` of the document, which a label carries.
+    pub digest: String,
+    /// The SPDX JSON document (left out of the printed plan: the digest names it).
+    #[serde(skip)]
+    pub document: String,
 }
 
 /// A `HEALTHCHECK` that runs the binary's own probe.
@@ -538,6 +589,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
     });
     let profile = value(&s.profile).unwrap_or_else(|| "release".to_owned());
     let triple = target.as_deref().expect("the target is always explicit");
+    let features = features(package, image);
     let cargo = cargo_command(project, package, image, &profile, triple, linkage, options);
     let clean = clean_command(project, &profile, target.as_deref(), options);
     let profile_dir = match profile.as_str() {
@@ -635,6 +687,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             workdir,
             linkage,
             target,
+            features,
             cargo,
             clean,
             output,
@@ -662,6 +715,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             volumes: value(&s.volumes).unwrap_or_default(),
             stop_signal: value(&s.stop_signal),
             healthcheck,
+            sbom: None,
         },
         ejected: options.eject.then(|| ejected(&context)),
         context,

@@ -115,12 +115,22 @@ pub(super) fn labels(
     labels
 }
 
+/// Puts the SBOM `document` in the image: the plan records where and its digest, which a label
+/// carries, with the path, after the user's labels (a user's label can't misname it).
+pub fn attach_sbom(plan: &mut Plan, document: String) {
+    let path = format!("{SBOM_DIR}/{}.spdx.json", plan.binary);
+    let digest = crate::sbom::digest(&document);
+    plan.runtime.labels.insert(SBOM_PATH_LABEL.to_owned(), path.clone());
+    plan.runtime.labels.insert(SBOM_DIGEST_LABEL.to_owned(), digest.clone());
+    plan.runtime.sbom = Some(SbomPlan { path, digest, document });
+}
+
 /// Cargo metadata is free text; a label is one line, so whitespace runs become one space.
 pub(super) fn one_line(text: &str) -> String {
     text.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-pub(super) fn rfc3339(seconds: i64) -> String {
+pub(crate) fn rfc3339(seconds: i64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0).unsigned_abs());
     humantime::format_rfc3339_seconds(time).to_string()
 }

@@ -146,6 +146,11 @@ pub struct Args {
     /// is whole
     #[arg(long, value_name = "DIR", conflicts_with_all = ["stage", "run", "tags", "json", "print_context"], help_heading = "Output")]
     pub output: Option<PathBuf>,
+    /// Also write the image's SBOM (SPDX 2.3 JSON, the document the image carries) to FILE:
+    /// once the image is built, or at once with --print, --print-plan or --print-context. One
+    /// image only; FILE is replaced only once whole
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub sbom: Option<PathBuf>,
     /// Print the built images as JSON on stdout, each with the plan it was built from (the one
     /// `--print-plan` shows for the same flags and builder) and, with --push, each tag's digest
     #[arg(long, help_heading = "Output")]
@@ -289,6 +294,7 @@ mod tests {
             "cargo containerize --output dist --buildkit never",
             "cargo containerize --print --output dist",
             "cargo containerize --reproducible --no-cache -t a:1",
+            "cargo containerize --sbom sbom.spdx.json --json",
         ];
         for line in ok {
             assert!(parse(line).is_ok(), "{line}: {}", parse(line).unwrap_err());

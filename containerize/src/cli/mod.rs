@@ -56,19 +56,22 @@ fn run(args: &Args) -> Result<(), Error> {
     if args.eject {
         check_ejectable(&project, &plans)?;
     }
-    if args.print || args.check.is_some() {
-        let dockerfiles: Vec<String> = plans.iter().map(dockerfile).collect();
-        return match &args.check {
-            Some(file) => check(args, file, &dockerfiles.join("\n")),
-            None => write_stdout(&dockerfiles.join("\n")),
-        };
-    }
-    if let Some(file) = &args.print_context {
-        return write_context(&project, &plans, file);
-    }
-    if args.print_plan {
-        let json = serde_json::to_string_pretty(&plans).expect("plans serialize");
-        return write_stdout(&format!("{json}\n"));
+    let sbom = sbom_output(args, &plans)?;
+    if args.print || args.check.is_some() || args.print_plan || args.print_context.is_some() {
+        if args.print || args.check.is_some() {
+            let dockerfiles: Vec<String> = plans.iter().map(dockerfile).collect();
+            match &args.check {
+                Some(file) => check(args, file, &dockerfiles.join("\n"))?,
+                None => write_stdout(&dockerfiles.join("\n"))?,
+            }
+        } else if let Some(file) = &args.print_context {
+            write_context(&project, &plans, file)?;
+        } else {
+            let json = serde_json::to_string_pretty(&plans).expect("plans serialize");
+            write_stdout(&format!("{json}\n"))?;
+        }
+        // Nothing is built: the document goes as planned, last, so that no context has it.
+        return sbom.map_or(Ok(()), |(file, document)| write_sbom(file, document));
     }
     if args.run && args.stage.as_deref() == Some("builder") {
         let message = "--run runs the image, but --stage builder stops before the runtime stage";
@@ -143,9 +146,8 @@ fn check(args: &Args, file: &std::path::Path, expected: &str) -> Result<(), Erro
     Err(Error::Stale { file: file.to_owned(), command })
 }
 
-/// Writes the one image's context as a tar, streamed: to a regular file only once it is whole
-/// (written to a temporary file beside it, then renamed over it), and to anything else (`-`,
-/// a pipe, a device) as it goes. Ctrl-C stops it with nothing half-written left behind.
+/// Writes the one image's context as a tar, streamed ([`write_output`]). Ctrl-C stops it with
+/// nothing half-written left behind.
 fn write_context(project: &Project, plans: &[Plan], file: &std::path::Path) -> Result<(), Error> {
     let [plan] = plans else {
         let message = format!("--print-context writes one image's context, but {} would be built", plans.len());
@@ -167,6 +169,28 @@ fn write_context(project: &Project, plans: &[Plan], file: &std::path::Path) -> R
         }
         written
     };
+    write_output(file, write)
+}
+
+/// `--sbom`: the file, and the document of the one image, refused for several.
+fn sbom_output<'p>(args: &'p Args, plans: &'p [Plan]) -> Result<Option<(&'p std::path::Path, &'p str)>, Error> {
+    let Some(file) = &args.sbom else { return Ok(None) };
+    let [plan] = plans else {
+        let message = format!("--sbom writes one image's SBOM, but {} would be built", plans.len());
+        let diagnostic = Diagnostic::error(Origin::Flag("--sbom"), message, "").with_help("select one with --bin");
+        return Err(Error::Settings(vec![diagnostic]));
+    };
+    Ok(plan.runtime.sbom.as_ref().map(|sbom| (file.as_path(), sbom.document.as_str())))
+}
+
+fn write_sbom(file: &std::path::Path, document: &str) -> Result<(), Error> {
+    write_output(file, |out| out.write_all(document.as_bytes()).and_then(|()| out.flush()).map_err(Error::Output))
+}
+
+/// Writes an output file with `write`: a regular file only once it is whole (written to a
+/// temporary file beside it, then renamed over it, through a symlink to the file it names),
+/// and anything else (`-` for stdout, a pipe, a device) as it goes.
+fn write_output(file: &std::path::Path, write: impl FnOnce(&mut dyn Write) -> Result<(), Error>) -> Result<(), Error> {
     if file == std::path::Path::new("-") {
         return write(&mut std::io::stdout().lock());
     }
@@ -273,7 +297,7 @@ fn plans(args: &Args, project: &Project, spec: &Spec, buildkit: bool) -> Result<
         assemble: args.reproducible,
         ..Options::default()
     };
-    Ok(pipeline::plans(project, spec, &options)?)
+    Ok(pipeline::plans(project, spec, &options, &args.manifest.metadata())?)
 }
 
 /// The settings layer the flags make, the highest in precedence.
@@ -472,6 +496,9 @@ async fn build_and_run(
         if !args.json {
             report_built(&image)?;
         }
+    }
+    if let Some((file, document)) = sbom_output(args, &plans)? {
+        write_sbom(file, document)?;
     }
     if args.run {
         for (image, plan) in built.iter().zip(&plans) {
