@@ -1,5 +1,5 @@
 //! `containerize-build` in a build script: settings checked on every `cargo build`, the
-//! Dockerfile and plan written beside the build, values the app can read.
+//! Dockerfile, plan and SBOM written beside the build, values the app can read.
 
 use containerize_tests::{containerize, example, http_get, repo};
 use std::process::{Command, Output};
@@ -47,6 +47,9 @@ fn settings_are_checked_on_every_build_and_the_outputs_match_the_cli() {
     assert_eq!(std::fs::read(written.join("Dockerfile")).unwrap(), printed);
     let plan = containerize(dir).arg("--print-plan").output().unwrap().stdout;
     assert_eq!(std::fs::read(written.join("plan.json")).unwrap(), plan);
+    let sbom = dir.join("target/web.spdx.json");
+    containerize(dir).args(["--print-plan", "--sbom"]).arg(&sbom).assert().success();
+    assert_eq!(std::fs::read(written.join("sbom.spdx.json")).unwrap(), std::fs::read(sbom).unwrap());
 
     // The app knows its image: it serves it.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

@@ -294,3 +294,33 @@ fn windows_images_are_printed_anywhere_and_linux_only_settings_refused() {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(unwrapped(&stderr(&output)).contains("images can't be planned for `linux/s390x`"), "{}", stderr(&output));
 }
+
+#[test]
+fn sbom_writes_the_one_images_document_whole_or_not_at_all() {
+    let dir = example("workspace");
+    let out = dir.path().with_file_name("out");
+    std::fs::create_dir(&out).unwrap();
+    let file = out.join("greet.spdx.json");
+    let output =
+        containerize(dir.path()).args(["--bin", "greet", "--print-plan", "--sbom"]).arg(&file).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let plans: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let document = std::fs::read_to_string(&file).unwrap();
+    assert!(document.starts_with("{\n  \"spdxVersion\": \"SPDX-2.3\""), "{document}");
+    let labels = &plans[0]["runtime"]["labels"];
+    assert_eq!(plans[0]["runtime"]["sbom"]["digest"], labels["io.github.containerize-rs.sbom.digest"]);
+    assert_eq!(plans[0]["runtime"]["sbom"]["path"], "/var/lib/db/sbom/greet.spdx.json");
+
+    // Two images, one file: refused before anything is written; so is a bad setting.
+    std::fs::write(&file, "kept").unwrap();
+    let output = containerize(dir.path()).args(["--print", "--sbom"]).arg(&file).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--sbom writes one image's SBOM, but 2 would be built"), "{}", stderr(&output));
+    let table = "[workspace.metadata.containerize]\n";
+    edit_file(&dir.path().join("Cargo.toml"), table, &format!("{table}expose = [\"x\"]\n"));
+    let output = containerize(dir.path()).args(["--bin", "greet", "--print", "--sbom"]).arg(&file).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, [std::ffi::OsString::from("greet.spdx.json")], "no partial file");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "kept");
+}

@@ -61,9 +61,10 @@ fn attribute_examples_parse_cleanly() {
     }
 }
 
-/// The Dockerfile's lines, with the values that follow the checkout (commit, its time) elided.
+/// The Dockerfile's lines, with the values that follow the checkout (commit, its time, and so
+/// the SBOM's digest) elided.
 fn without_revision(dockerfile: &str) -> Vec<String> {
-    let marks = ["CONTAINERIZE_REVISION=", "image.created\"=", "image.revision\"="];
+    let marks = ["CONTAINERIZE_REVISION=", "image.created\"=", "image.revision\"=", "sbom.digest\"="];
     dockerfile
         .lines()
         .map(|line| match marks.iter().find_map(|m| line.find(m).map(|at| at + m.len())) {
