@@ -1,6 +1,6 @@
 //! The command line, without an engine: flags, settings diagnostics, printing.
 
-use containerize_tests::{containerize, edit_file, example};
+use containerize_tests::{containerize, edit_file, example, fixture};
 
 fn set_settings(dir: &std::path::Path, settings: &str) {
     let table = "[package.metadata.containerize]\n";
@@ -323,4 +323,21 @@ fn sbom_writes_the_one_images_document_whole_or_not_at_all() {
     let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, [std::ffi::OsString::from("greet.spdx.json")], "no partial file");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "kept");
+}
+
+#[test]
+fn the_sbom_is_the_same_bytes_from_two_clones_at_different_paths() {
+    let sbom = |dir: &std::path::Path| {
+        let file = dir.with_file_name("sbom.spdx.json");
+        let mut command = containerize(dir);
+        command.env("SOURCE_DATE_EPOCH", "1700000000").args(["--print-plan", "--sbom"]).arg(&file);
+        command.assert().success();
+        std::fs::read_to_string(file).unwrap()
+    };
+    let (one, two) = (fixture("sbom"), fixture("sbom"));
+    assert_ne!(one.path(), two.path());
+    let document = sbom(one.path());
+    assert_eq!(document, sbom(two.path()));
+    assert!(document.contains("\"created\": \"2023-11-14T22:13:20Z\""), "{document}");
+    assert!(!document.contains(one.path().to_str().unwrap()));
 }
