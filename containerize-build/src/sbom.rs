@@ -105,7 +105,7 @@ pub fn document(metadata: &Metadata, lockfile: Option<&str>, subject: Subject<'_
         let mut id = spdx_id(&format!("Package-{}-{}", package.name, package.version));
         if ids.values().any(|taken| *taken == id) {
             // The same name and version from two sources: told apart by the source.
-            id = spdx_id(&format!("{id}-{}", &hex(source(package).as_bytes())[..12]));
+            id = spdx_id(&format!("{id}-{}", &hex(&Sha256::digest(source(package)))[..12]));
         }
         ids.insert(&package.id, id.clone());
         let is_root = package.id == root.id;

@@ -67,3 +67,32 @@ fn licenses_become_spdx_expressions_or_noassertion_and_git_crates_say_their_comm
     );
     assert!(ryu.get("checksums").is_none(), "Cargo.lock has checksums for registry crates only");
 }
+
+#[test]
+fn one_name_and_version_from_two_sources_are_two_packages() {
+    let mut metadata: Value = serde_json::from_str(METADATA).unwrap();
+    let id = "git+https://example.com/itoa#itoa@1.0.19";
+    let packages = metadata["packages"].as_array_mut().unwrap();
+    let mut fork = packages.iter().find(|p| p["name"] == "itoa").unwrap().clone();
+    fork["id"] = id.into();
+    fork["source"] = "git+https://example.com/itoa#fedcba9".into();
+    packages.push(fork);
+    let nodes = metadata["resolve"]["nodes"].as_array_mut().unwrap();
+    nodes.push(serde_json::json!({ "id": id, "dependencies": [], "deps": [], "features": [] }));
+    let bill = nodes.iter_mut().find(|n| n["id"].as_str().unwrap().contains("bill")).unwrap();
+    let dep = serde_json::json!({ "name": "itoa_fork", "pkg": id, "dep_kinds": [{ "kind": null, "target": null }] });
+    bill["deps"].as_array_mut().unwrap().push(dep);
+    let json: Value = serde_json::from_str(&document(&metadata.to_string())).unwrap();
+    let ids: Vec<&str> = json["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == "itoa")
+        .map(|p| p["SPDXID"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    let depends = json["relationships"].as_array().unwrap().iter().filter(|r| r["relationshipType"] == "DEPENDS_ON");
+    let targets: Vec<&str> = depends.map(|r| r["relatedSpdxElement"].as_str().unwrap()).collect();
+    assert!(ids.iter().all(|id| targets.contains(id)), "{targets:?}");
+}
