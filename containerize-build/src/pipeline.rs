@@ -76,7 +76,8 @@ pub fn plans(
                 graphs.len() - 1
             }
         };
-        let subject = Subject { package: &plan.package, binary: &plan.binary, created: project.created().unwrap_or(0) };
+        let created = crate::plan::rfc3339(project.created().unwrap_or(0));
+        let subject = Subject { package: &plan.package, binary: &plan.binary, created: &created, tool: plan.generator };
         let document = sbom::document(&graphs[index].1, project.lockfile.as_deref(), subject)?;
         crate::plan::attach_sbom(plan, document);
     }

@@ -45,8 +45,10 @@ pub struct Subject<'a> {
     pub package: &'a str,
     /// The binary.
     pub binary: &'a str,
-    /// The build's time, seconds since the epoch (`SOURCE_DATE_EPOCH`, else the commit's).
-    pub created: i64,
+    /// The build's time in RFC 3339 (`SOURCE_DATE_EPOCH`, else the commit's).
+    pub created: &'a str,
+    /// The tool that makes the document, `name version`.
+    pub tool: &'a str,
 }
 
 /// The SPDX document of `subject`, as pretty JSON with a final newline. `metadata` is resolved
@@ -150,8 +152,8 @@ pub fn document(metadata: &Metadata, lockfile: Option<&str>, subject: Subject<'_
         name: format!("{} {} ({})", subject.binary, root.version, root.name),
         namespace: String::new(),
         creation_info: CreationInfo {
-            created: crate::plan::rfc3339(subject.created),
-            creators: vec![format!("Tool: {}", crate::plan::GENERATOR.replace(' ', "-"))],
+            created: subject.created.to_owned(),
+            creators: vec![format!("Tool: {}", subject.tool.replace(' ', "-"))],
         },
         packages: spdx_packages,
         relationships: std::iter::once(describes).chain(relationships).collect(),

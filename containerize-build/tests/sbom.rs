@@ -7,7 +7,8 @@ use serde_json::Value;
 
 const METADATA: &str = include_str!("data/sbom/metadata.json");
 const LOCKFILE: &str = include_str!("data/sbom/Cargo.lock");
-const SUBJECT: Subject<'static> = Subject { package: "bill", binary: "bill", created: 1_763_000_000 };
+const SUBJECT: Subject<'static> =
+    Subject { package: "bill", binary: "bill", created: "2025-11-13T02:13:20Z", tool: "cargo-containerize 0.1.0" };
 
 fn document(metadata: &str) -> String {
     let metadata = serde_json::from_str(metadata).unwrap();
@@ -31,7 +32,7 @@ fn the_same_inputs_give_the_same_bytes_in_any_clone_and_other_inputs_another_nam
     let here = document(METADATA);
     assert_eq!(document(&METADATA.replace("/home/dev/bill", "/srv/ci/clone-2/bill")), here);
     let later = serde_json::from_str(METADATA).unwrap();
-    let later = sbom::document(&later, Some(LOCKFILE), Subject { created: 1_763_000_001, ..SUBJECT }).unwrap();
+    let later = sbom::document(&later, Some(LOCKFILE), Subject { created: "2025-11-13T02:13:21Z", ..SUBJECT }).unwrap();
     let namespace = |text: &str| serde_json::from_str::<Value>(text).unwrap()["documentNamespace"].clone();
     assert_ne!(namespace(&later), namespace(&here));
     assert_eq!(sbom::digest(&here), sbom::digest(&here.clone()));
