@@ -4,7 +4,9 @@
 //!
 //! What it lists: the binary's package and every crate it reaches through normal and build
 //! dependencies, as `cargo metadata --filter-platform <target>` resolves them with the image's
-//! features (so `cfg(windows)` dependencies and unselected optional ones are out); never
+//! features (so `cfg(windows)` dependencies and unselected optional ones are out: an edge to an
+//! optional dependency counts only when the dependent's features turn it on, as cargo's metadata
+//! also lists optional edges that path packages' dev-dependencies ask for); never
 //! dev-dependencies. Crates only the build runs (build-dependencies, proc macros, and what
 //! only they depend on) are listed too, since they shape the binary, but are marked: the
 //! relationship is `BUILD_DEPENDENCY_OF` rather than `DEPENDS_ON`, and the package's
@@ -72,9 +74,13 @@ pub fn document(metadata: &Metadata, lockfile: Option<&str>, subject: Subject<'_
     let mut linked = BTreeSet::from([&root.id]);
     let mut queue = vec![&root.id];
     while let Some(id) = queue.pop() {
-        let Some(node) = nodes.get(id) else { continue };
+        let (Some(node), Some(dependent)) = (nodes.get(id), packages.get(id)) else { continue };
+        let on = optional_on(dependent, &node.features);
         for dep in &node.deps {
             let Some(package) = packages.get(&dep.pkg) else { continue };
+            if !declared_on(dependent, package, &on) {
+                continue;
+            }
             let kinds = || dep.dep_kinds.iter().map(|k| k.kind);
             let proc_macro = package.targets.iter().any(|t| t.kind.contains(&TargetKind::ProcMacro));
             if kinds().any(|k| k == DependencyKind::Normal) {
@@ -162,6 +168,40 @@ pub fn document(metadata: &Metadata, lockfile: Option<&str>, subject: Subject<'_
     let digest = hex(&Sha256::digest(serde_json::to_vec(&document).expect("the document serializes")));
     document.namespace = format!("https://spdx.org/spdxdocs/cargo-containerize/{}-{digest}", plain(subject.binary));
     Ok(serde_json::to_string_pretty(&document).expect("the document serializes") + "\n")
+}
+
+/// The optional dependencies a package's enabled features turn on, by the name its manifest
+/// gives them: `dep:name`, a strong `name/feature`, or the implicit feature `name`.
+///
+/// Cargo's metadata lists an edge to every dependency the lockfile's resolution activated,
+/// which counts the features the dev-dependencies of path packages ask for; the node's
+/// features are those the build has, and decide which optional edges the binary has.
+fn optional_on(package: &Package, features: &[cargo_metadata::FeatureName]) -> BTreeSet<String> {
+    let mut on: BTreeSet<String> = features.iter().map(ToString::to_string).collect();
+    for feature in features {
+        for entry in package.features.get(feature.as_str()).into_iter().flatten() {
+            if let Some(dependency) = entry.strip_prefix("dep:") {
+                on.insert(dependency.to_owned());
+            } else if let Some((dependency, _)) = entry.split_once('/')
+                && !dependency.ends_with('?')
+            {
+                on.insert(dependency.to_owned());
+            }
+        }
+    }
+    on
+}
+
+/// Whether `package` depends on `dependency` with these optional dependencies on: through a
+/// declaration that is not a dev-dependency, and is not optional or is on. One cargo can't
+/// match to a declaration (a `[patch]` under another name) counts.
+fn declared_on(package: &Package, dependency: &Package, on: &BTreeSet<String>) -> bool {
+    let mut declarations = package.dependencies.iter().filter(|d| d.name == dependency.name.as_str()).peekable();
+    declarations.peek().is_none()
+        || declarations.any(|d| {
+            d.kind != DependencyKind::Development
+                && (!d.optional || on.contains(d.rename.as_deref().unwrap_or(&d.name)))
+        })
 }
 
 /// `sha256:<hex>` of a document, as the image's label carries it.

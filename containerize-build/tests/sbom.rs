@@ -97,3 +97,31 @@ fn one_name_and_version_from_two_sources_are_two_packages() {
     let targets: Vec<&str> = depends.map(|r| r["relatedSpdxElement"].as_str().unwrap()).collect();
     assert!(ids.iter().all(|id| targets.contains(id)), "{targets:?}");
 }
+
+#[test]
+fn an_optional_dependency_is_listed_only_when_the_built_features_turn_it_on() {
+    // As cargo's metadata shows it when a path package's dev-dependency asks for a feature:
+    // an edge to an optional dependency that the node's own features leave off.
+    let with = |float: &[&str]| {
+        let mut metadata: Value = serde_json::from_str(METADATA).unwrap();
+        let memchr_id = "registry+https://github.com/rust-lang/crates.io-index#memchr@2.8.3";
+        let bill = metadata["packages"].as_array_mut().unwrap().iter_mut().find(|p| p["name"] == "bill").unwrap();
+        let declarations = bill["dependencies"].as_array_mut().unwrap();
+        let mut optional = declarations.iter().find(|d| d["name"] == "memchr").unwrap().clone();
+        optional["kind"] = Value::Null;
+        optional["optional"] = true.into();
+        declarations.push(optional);
+        bill["features"]["float"] = serde_json::json!(float);
+        let nodes = metadata["resolve"]["nodes"].as_array_mut().unwrap();
+        let node = nodes.iter_mut().find(|n| n["id"].as_str().unwrap().contains("bill")).unwrap();
+        let deps = node["deps"].as_array_mut().unwrap();
+        let dev = deps.iter_mut().find(|d| d["pkg"] == memchr_id).unwrap();
+        dev["dep_kinds"].as_array_mut().unwrap().push(serde_json::json!({ "kind": null, "target": null }));
+        let json: Value = serde_json::from_str(&document(&metadata.to_string())).unwrap();
+        json["packages"].as_array().unwrap().iter().any(|p| p["name"] == "memchr")
+    };
+    assert!(!with(&["dep:ryu"]), "no feature turns it on");
+    assert!(!with(&["dep:ryu", "memchr?/std"]), "a weak feature does not turn it on");
+    assert!(with(&["dep:ryu", "memchr/std"]));
+    assert!(with(&["dep:ryu", "dep:memchr"]));
+}

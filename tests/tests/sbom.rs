@@ -3,7 +3,7 @@
 //! the very crates `cargo tree` lists for the same target and features, its digest in the
 //! label, and the same bytes as `--sbom` writes on the host.
 
-use containerize_tests::{TestTag, build, docker, engine_available, fixture, repo};
+use containerize_tests::{TestTag, build, containerize, docker, engine_available, example, fixture, repo};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -89,8 +89,20 @@ fn the_image_carries_a_valid_sbom_of_the_crates_cargo_tree_lists() {
     let features: Vec<&str> =
         plan["features"]["names"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
     assert_eq!(features, ["float"], "the fixture's settings turn it on");
-    let selection = ["--target", target, "--features", "float"];
-    let document: Value = serde_json::from_slice(&bytes).unwrap();
+    let build_only = same_crates_as_cargo_tree(dir.path(), &bytes, &["--target", target, "--features", "float"]);
+    assert_eq!(build_only, BTreeSet::from(["cfg-if 1.0.5".to_owned(), "macros 0.1.0".to_owned()]));
+    let all = cargo_tree(dir.path(), &["-e", "normal,build", "--target", target, "--features", "float"]);
+    assert!(
+        !all.iter().any(|p| p.starts_with("memchr ") || p.starts_with("fnv ")),
+        "no dev or Windows crates: {all:?}"
+    );
+}
+
+/// Checks that the document lists what `cargo tree` lists with `selection` (target and
+/// features): all of `-e normal,build`, and as in the binary, those of `-e normal,no-proc-macro`.
+/// Gives the crates marked build-time only.
+fn same_crates_as_cargo_tree(dir: &Path, document: &[u8], selection: &[&str]) -> BTreeSet<String> {
+    let document: Value = serde_json::from_slice(document).unwrap();
     let packages = document["packages"].as_array().unwrap();
     let listed = |build_only: bool| -> BTreeSet<String> {
         packages
@@ -99,13 +111,25 @@ fn the_image_carries_a_valid_sbom_of_the_crates_cargo_tree_lists() {
             .map(|p| format!("{} {}", p["name"].as_str().unwrap(), p["versionInfo"].as_str().unwrap()))
             .collect()
     };
-    let all = cargo_tree(dir.path(), &[&["-e", "normal,build"][..], &selection].concat());
-    let linked = cargo_tree(dir.path(), &[&["-e", "normal,no-proc-macro"][..], &selection].concat());
+    let all = cargo_tree(dir, &[&["-e", "normal,build"][..], selection].concat());
+    let linked = cargo_tree(dir, &[&["-e", "normal,no-proc-macro"][..], selection].concat());
     assert_eq!(listed(false), linked, "what the binary links");
     assert_eq!(listed(false).union(&listed(true)).cloned().collect::<BTreeSet<_>>(), all, "with the build's crates");
-    assert!(
-        !all.iter().any(|p| p.starts_with("memchr ") || p.starts_with("fnv ")),
-        "no dev or Windows crates: {all:?}"
-    );
-    assert_eq!(listed(true), BTreeSet::from(["cfg-if 1.0.5".to_owned(), "macros 0.1.0".to_owned()]));
+    listed(true)
+}
+
+#[test]
+fn the_web_examples_sbom_lists_what_cargo_tree_lists_and_validates() {
+    // Its path dependencies' dev-dependencies turn on optional crates in cargo's metadata
+    // (indexmap under toml) that the build does not compile.
+    let test = "the_web_examples_sbom_lists_what_cargo_tree_lists_and_validates";
+    let Some(validator) = validator(test) else { return };
+    let web = example("web");
+    let file = web.path().with_file_name("web.spdx.json");
+    containerize(web.path()).args(["--print-plan", "--sbom"]).arg(&file).assert().success();
+    let validation = Command::new(&validator).arg("-i").arg(&file).output().unwrap();
+    assert!(validation.status.success(), "{}", String::from_utf8_lossy(&validation.stderr));
+    let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    let build_only = same_crates_as_cargo_tree(web.path(), &std::fs::read(&file).unwrap(), &["--target", &target]);
+    assert!(build_only.iter().any(|p| p.starts_with("containerize-build ")), "{build_only:?}");
 }
