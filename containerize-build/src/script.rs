@@ -9,8 +9,10 @@
 //! It reads the package's settings with the same reader and validator as `cargo containerize`;
 //! a bad setting fails the build with its file, line, column and key (`cargo::error`), an
 //! unknown key is a `cargo::warning`. For each binary it writes the Dockerfile, the plan and
-//! the SBOM to `<target-dir>/containerize/<package>/<binary>/{Dockerfile,plan.json,sbom.spdx.json}`,
-//! the very bytes `cargo containerize --print`, `--print-plan` and `--sbom` give. The app can read, at compile time:
+//! the SBOM to
+//! `<target-dir>/containerize/<package>/<binary>/{Dockerfile,plan.json,sbom.spdx.json}`, the
+//! very bytes `cargo containerize --print`, `--print-plan` and `--sbom` give. The app can read,
+//! at compile time:
 //!
 //! | variable | value |
 //! |---|---|
