@@ -7,6 +7,7 @@
 //! Cargo.toml files ──cargo_metadata──▶ Project   (project.rs: packages, binaries, toolchain, checkout)
 //! settings tables ──────────────────▶ Spec       (manifest.rs, settings.rs, spec.rs: merged, with origins)
 //! Project + Spec ───────────────────▶ Plan       (plan/: every decision; serializable; deterministic)
+//! Plan + resolve graph, Cargo.lock ─▶ SBOM       (sbom.rs: SPDX JSON, attached by pipeline.rs)
 //! Plan ─────────────────────────────▶ Dockerfile (render.rs: a pure function)
 //! ```
 //!
@@ -17,7 +18,7 @@
 //! async runtime and no Docker client, so adding it to a build costs little.
 //!
 //! In a build script, one line validates the settings on every build and writes the current
-//! Dockerfile and plan: see [`configure`] and the [`script`] module.
+//! Dockerfile, plan and SBOM: see [`configure`] and the [`script`] module.
 
 pub mod diagnostic;
 pub mod manifest;

@@ -1,5 +1,6 @@
 //! What is there: the workspace, its local packages and binaries, the toolchain and the
-//! checkout, gathered from Cargo metadata and the files beside it. The only I/O of the core.
+//! checkout, gathered from Cargo metadata and the files beside it. The core's I/O is here and
+//! in `pipeline`, which asks cargo for each image's dependency graph.
 
 use crate::diagnostic::SourceFile;
 use crate::toolchain::{self, Toolchain};

@@ -32,6 +32,7 @@ fn help_teaches() {
         "--locked",
         "--print",
         "--print-plan",
+        "--sbom",
         "--tag",
         "--stage",
         "--platform",
