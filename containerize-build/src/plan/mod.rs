@@ -325,7 +325,8 @@ impl Features {
 }
 
 /// The image's software bill of materials (see [`crate::sbom`]), made on the host and sent
-/// in the context.
+/// in the context (mode 0644, time 0), then copied to `path` (owned by root): whoever
+/// assembles the image's layers puts `document` there the same way.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SbomPlan {
     /// Where the image carries it.
