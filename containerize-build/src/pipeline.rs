@@ -63,7 +63,9 @@ pub fn plans(
     let mut plans = crate::plan_all(project, spec, options).map_err(PlanError::Settings)?;
     // Images of one target and features share a graph.
     let mut graphs: Vec<(Vec<String>, cargo_metadata::Metadata)> = Vec::new();
-    for plan in &mut plans {
+    // An ejected Dockerfile is built from the workspace alone, where no document is, and is
+    // committed, where a digest that changes with every commit would leave it stale.
+    for plan in plans.iter_mut().filter(|plan| plan.ejected.is_none()) {
         let Some(target) = plan.builder.target.clone() else { continue };
         let mut args = vec!["--filter-platform".to_owned(), target];
         args.extend(plan.builder.features.flags(Some(&plan.package)));

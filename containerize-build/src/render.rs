@@ -9,8 +9,8 @@
 
 use crate::freshness;
 use crate::plan::{
-    BUILD_ROOT, CaCertificates, CacheMount, EXPORT_STAGE, INCLUDE_DIR, Plan, REVISION_VARIABLE, SBOM_CONTEXT, SOURCES_DIR,
-    STAGING, StagedInclude,
+    ASSEMBLY_ROOT, BUILD_ROOT, CaCertificates, CacheMount, EXPORT_STAGE, INCLUDE_DIR, Plan, REVISION_VARIABLE,
+    SBOM_CONTEXT, SOURCES_DIR, STAGING, StagedInclude,
 };
 use crate::skeleton::SKELETON_DIR;
 use std::collections::BTreeMap;
@@ -200,6 +200,11 @@ pub fn dockerfile(plan: &Plan) -> String {
         line(&mut out, &format!("FROM scratch AS {EXPORT_STAGE}"));
         for file in &export.files {
             line(&mut out, &format!("COPY --from=builder {}", json_words(&[file.from.clone(), file.to.clone()])));
+        }
+        if let (Some(sbom), Some(_)) = (&r.sbom, &plan.assembly) {
+            // From the context, as the runtime stage takes it.
+            let to = format!("{ASSEMBLY_ROOT}{}", sbom.path);
+            line(&mut out, &format!("COPY {}", json_words(&[SBOM_CONTEXT.to_owned(), to])));
         }
     }
     out

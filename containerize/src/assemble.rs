@@ -422,6 +422,7 @@ mod tests {
                 command: vec!["/usr/local/bin/app".into(), "--containerize-healthcheck".into()],
                 timing: ProbeTiming { interval: Some("2s".into()), retries: Some(3), ..ProbeTiming::default() },
             }),
+            sbom: None,
         }
     }
 

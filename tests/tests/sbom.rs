@@ -26,6 +26,15 @@ fn validator(test: &str) -> Option<PathBuf> {
     found
 }
 
+/// The file at `path` in the image, copied out to `to` (`docker create`, `docker cp`).
+fn read_out(tag: &TestTag, path: &str, to: &Path) -> Vec<u8> {
+    let container = docker(&["create", &tag.0]);
+    let copied = Command::new("docker").args(["cp", &format!("{container}:{path}")]).arg(to).output();
+    docker(&["rm", &container]);
+    assert!(copied.unwrap().status.success(), "{} has {path}", tag.0);
+    std::fs::read(to).unwrap()
+}
+
 /// `name version` of each crate `cargo tree` prints with these arguments.
 fn cargo_tree(dir: &Path, args: &[&str]) -> BTreeSet<String> {
     let output = Command::new(env!("CARGO"))
@@ -60,13 +69,13 @@ fn the_image_carries_a_valid_sbom_of_the_crates_cargo_tree_lists() {
     let path = sbom["path"].as_str().unwrap();
     assert_eq!(path, "/var/lib/db/sbom/bill.spdx.json");
 
-    let container = docker(&["create", &tag.0]);
     let from_image = dir.path().with_file_name("from-image.spdx.json");
-    let copied = Command::new("docker").args(["cp", &format!("{container}:{path}")]).arg(&from_image).output();
-    docker(&["rm", &container]);
-    assert!(copied.unwrap().status.success(), "the image has {path}");
-    let bytes = std::fs::read(&from_image).unwrap();
+    let bytes = read_out(&tag, path, &from_image);
     assert_eq!(bytes, std::fs::read(&on_host).unwrap(), "--sbom writes what the image carries");
+    // An image the tool assembles itself carries the same document.
+    let assembled = TestTag::new("sbom-assembled");
+    build(dir.path(), &assembled, &["--reproducible"]);
+    assert_eq!(read_out(&assembled, path, &dir.path().with_file_name("assembled.spdx.json")), bytes);
 
     let digest = format!("sha256:{}", Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>());
     assert_eq!(sbom["digest"], digest.as_str());
