@@ -1,4 +1,4 @@
-//! Container settings: one typed layer per source, read from a spanned [`Node`] tree by one
+//! Container settings: one typed layer per source, read from a spanned [`Node`](crate::node::Node) tree by one
 //! reader, then overlaid in precedence order.
 //!
 //! Every front end feeds this module: `Cargo.toml` tables (see [`crate::manifest`]), the CLI's
