@@ -72,6 +72,8 @@ pub struct LocalPackage {
     /// The directories of the local packages it depends on to build (normal and build
     /// dependencies, optional ones included; not dev-dependencies).
     pub local_dependencies: Vec<Utf8PathBuf>,
+    /// The directories of the local packages only its tests need (dev-dependencies).
+    pub local_dev_dependencies: Vec<Utf8PathBuf>,
     /// Its files as `cargo package` chooses them: `package.include` and `package.exclude`.
     pub files: PackageFiles,
 }
@@ -191,16 +193,15 @@ impl Project {
                 let id = &local.iter().find(|p| p.manifest_path.parent() == Some(&package.dir))?.id;
                 r.nodes.iter().find(|n| &n.id == id)
             });
-            let resolved = node
-                .into_iter()
-                .flat_map(|n| &n.deps)
-                .filter(|d| d.dep_kinds.iter().any(|k| k.kind != DependencyKind::Development));
-            for dependency in resolved {
+            for dependency in node.into_iter().flat_map(|n| &n.deps) {
                 let dir = local.iter().find(|p| p.id == dependency.pkg).and_then(|p| p.manifest_path.parent());
+                let only_for_tests = dependency.dep_kinds.iter().all(|k| k.kind == DependencyKind::Development);
+                let list =
+                    if only_for_tests { &mut package.local_dev_dependencies } else { &mut package.local_dependencies };
                 if let Some(dir) = dir
-                    && !package.local_dependencies.iter().any(|d| d == dir)
+                    && !list.iter().any(|d| d == dir)
                 {
-                    package.local_dependencies.push(dir.to_owned());
+                    list.push(dir.to_owned());
                 }
             }
         }
@@ -278,10 +279,20 @@ impl Project {
         self.members().find(|p| p.name == name)
     }
 
-    /// The local packages `package` needs to build: itself and the local packages it depends
-    /// on, directly or not, in directory order.
-    pub fn needed_by<'p>(&'p self, package: &'p LocalPackage) -> Vec<&'p LocalPackage> {
+    /// The local packages `package` needs to build (with `tests`, to build its tests): itself
+    /// and the local packages it depends on, directly or not, in directory order.
+    pub fn needed_by<'p>(&'p self, package: &'p LocalPackage, tests: bool) -> Vec<&'p LocalPackage> {
         let mut needed = vec![package];
+        // Its tests need its dev-dependencies too (not theirs), and what those need.
+        if tests {
+            for dir in &package.local_dev_dependencies {
+                if let Some(dependency) = self.packages.iter().find(|p| &p.dir == dir)
+                    && !needed.contains(&dependency)
+                {
+                    needed.push(dependency);
+                }
+            }
+        }
         let mut next = 0;
         while let Some(current) = needed.get(next) {
             next += 1;
@@ -401,6 +412,12 @@ impl LocalPackage {
                 .dependencies
                 .iter()
                 .filter(|d| d.kind != DependencyKind::Development)
+                .filter_map(|d| d.path.clone())
+                .collect(),
+            local_dev_dependencies: package
+                .dependencies
+                .iter()
+                .filter(|d| d.kind == DependencyKind::Development)
                 .filter_map(|d| d.path.clone())
                 .collect(),
             files: PackageFiles::default(),

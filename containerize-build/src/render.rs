@@ -9,8 +9,8 @@
 
 use crate::freshness;
 use crate::plan::{
-    ASSEMBLY_ROOT, BUILD_ROOT, CaCertificates, CacheMount, EXPORT_STAGE, INCLUDE_DIR, Plan, REVISION_VARIABLE,
-    SBOM_CONTEXT, SOURCES_DIR, STAGING, StagedInclude,
+    ASSEMBLY_ROOT, BUILD_ROOT, BUSYBOX_DIR, CaCertificates, CacheMount, EXPORT_STAGE, INCLUDE_DIR, Plan,
+    REVISION_VARIABLE, SBOM_CONTEXT, SOURCES_DIR, STAGING, StagedInclude, stage,
 };
 use crate::skeleton::SKELETON_DIR;
 use std::collections::BTreeMap;
@@ -20,11 +20,8 @@ use std::fmt::Write;
 pub fn dockerfile(plan: &Plan) -> String {
     let mut out = String::new();
     let b = &plan.builder;
-    let r = &plan.runtime;
-    let line = |out: &mut String, text: &str| {
-        out.push_str(text);
-        out.push('\n');
-    };
+    let d = &plan.debug;
+    let t = &plan.test;
 
     line(
         &mut out,
@@ -56,58 +53,13 @@ pub fn dockerfile(plan: &Plan) -> String {
     let from_context =
         |dir: &str, path: &str| if ejected.is_some() { path.to_owned() } else { format!("{dir}/{path}") };
     line(&mut out, &format!("# Compile with Rust {}, {}.", comment(&b.toolchain), comment(&b.toolchain_reason)));
-    let platform = b.platform.as_ref().map_or(String::new(), |p| format!("--platform={} ", plain(p)));
-    line(&mut out, &format!("FROM {platform}{} AS builder", plain(&b.image)));
-    if let Some(install) = &b.install {
-        line(&mut out, &format!("RUN {}", json(install)));
-    }
-    if let Some(add_target) = &b.add_target {
-        line(&mut out, &format!("RUN {}", json(add_target)));
-    }
-    for (name, default) in &b.build_args {
-        line(&mut out, &format!("ARG {}={}", plain(name), quoted(default)));
-    }
-    line(&mut out, &assignments("ENV", &b.env, plain));
-    line(&mut out, &format!("WORKDIR {}", quoted(&b.workdir)));
     // Under BuildKit, cargo's downloads and target directory persist between builds.
     let mounts = cache_mounts(&b.cache_mounts);
-    match ejected {
-        None => {
-            line(&mut out, "# Third-party dependencies first, from a skeleton of the workspace (versions masked,");
-            line(&mut out, "# placeholder sources): source edits and version bumps leave these layers cached.");
-            line(&mut out, &format!("COPY {}", json_words(&[format!("{SKELETON_DIR}/"), format!("{BUILD_ROOT}/")])));
-        }
-        Some(ejected) => {
-            line(&mut out, "# Third-party dependencies first, from the manifests and placeholder sources: source");
-            line(&mut out, "# edits leave these layers cached (a version bump does not).");
-            for path in &ejected.manifests {
-                line(&mut out, &format!("COPY {}", json_words(&[path.clone(), format!("{BUILD_ROOT}/{path}")])));
-            }
-        }
-    }
-    for path in &plan.context.with_skeleton {
-        let source = from_context(SOURCES_DIR, path);
-        line(&mut out, &format!("COPY {}", json_words(&[source, format!("{BUILD_ROOT}/{path}")])));
-    }
-    if let Some(ejected) = ejected {
-        line(&mut out, &format!("RUN {}", json(&ejected.placeholders)));
-    }
-    line(&mut out, &format!("RUN {mounts}{}", json(&b.cargo)));
+    dependencies(&mut out, plan, stage::BUILDER);
     line(&mut out, &format!("RUN {mounts}{}", json(&b.clean)));
-    line(&mut out, "# Then the real sources; the binary leaves the target directory in the same step.");
-    if let Some(revision) = &b.revision {
-        // For build scripts (`containerize-build`): the builder has no git checkout. Set
-        // here, after the dependency layers, so a new commit leaves them cached.
-        line(&mut out, &assignments("ENV", &BTreeMap::from([(REVISION_VARIABLE.to_owned(), revision.clone())]), plain));
-    }
-    let sources = if ejected.is_some() { ".".to_owned() } else { format!("{SOURCES_DIR}/") };
-    line(&mut out, &format!("COPY {}", json_words(&[sources, format!("{BUILD_ROOT}/")])));
-    if !b.cache_mounts.is_empty() {
-        // The cached target directory outlives the build: the build step stamps the sources
-        // with the time their content last changed there (`freshness`).
-        let script = [freshness::CONTEXT_PATH.to_owned(), freshness::BUILDER_PATH.to_owned()];
-        line(&mut out, &format!("COPY {}", json_words(&script)));
-    }
+    line(&mut out, "# Then the real sources; the binary leaves the target directory in the same step,");
+    line(&mut out, "# whole for the debug image and stripped for the runtime.");
+    sources(&mut out, plan);
     line(&mut out, &format!("RUN {mounts}{}", json(&b.build)));
     for StagedInclude { include, staged, chmod } in &b.staged {
         let copy = match &include.from {
@@ -123,30 +75,156 @@ pub fn dockerfile(plan: &Plan) -> String {
         }
     }
 
-    line(&mut out, "");
-    line(&mut out, "# Ship the binary alone on a minimal base.");
-    line(&mut out, &format!("FROM {} AS runtime", plain(&r.base)));
+    let has = |name: &str| plan.stages.iter().any(|s| s == name);
+    if has(stage::RUNTIME) {
+        line(&mut out, "");
+        line(&mut out, "# Ship the binary alone on a minimal base.");
+        line(&mut out, &format!("FROM {} AS {}", plain(&plan.runtime.base), stage::RUNTIME));
+        runtime_steps(&mut out, plan, &b.output);
+    }
+    if has(stage::DEBUG) {
+        line(&mut out, "");
+        line(&mut out, "# The same image with a shell (busybox, at /busybox) and the binary with its debug info.");
+        if let Some(busybox) = &d.busybox {
+            line(&mut out, &format!("FROM {} AS {}", plain(busybox), stage::BUSYBOX));
+        }
+        line(&mut out, &format!("FROM {} AS {}", plain(&d.base), stage::DEBUG));
+        runtime_steps(&mut out, plan, &b.debug_output);
+        // Last, so the steps before share the runtime's cached layers (its packages' install).
+        if d.busybox.is_some() {
+            let copy = json_words(&[BUSYBOX_DIR.to_owned(), BUSYBOX_DIR.to_owned()]);
+            line(&mut out, &format!("COPY --from={} {copy}", stage::BUSYBOX));
+        }
+    }
+    if has(stage::TEST) {
+        line(&mut out, "");
+        line(&mut out, "# The package's tests, on the builder's dependency layers (the same steps, so the same");
+        line(&mut out, "# cached layers), then test-only dependencies in a layer of their own.");
+        dependencies(&mut out, plan, stage::TEST);
+        line(&mut out, &format!("RUN {mounts}{}", json(&t.dependencies)));
+        line(&mut out, &format!("RUN {mounts}{}", json(&b.clean)));
+        sources(&mut out, plan);
+        line(&mut out, &format!("RUN {mounts}{}", json(&t.compile)));
+        line(&mut out, &format!("RUN {mounts}{}", json(&t.run)));
+    }
+    if let Some(export) = &plan.export {
+        // Last, as `docker build -o DIR` expects of the builder pattern; and the engine adds
+        // a build's own labels to the last stage, which makes the legacy builder's image of it
+        // one no other build shares (see the `containerize` crate's `export.rs`).
+        line(&mut out, "");
+        if plan.assembly.is_some() {
+            line(&mut out, "# The runtime stage's files, under /rootfs, for the tool to assemble the image from");
+            line(&mut out, "# (`--reproducible`); `--target runtime` builds the same contents with the engine.");
+        } else {
+            line(&mut out, "# Hand the artifacts to the host (`--output`): each alone, at the root.");
+        }
+        line(&mut out, &format!("FROM scratch AS {EXPORT_STAGE}"));
+        for file in &export.files {
+            line(&mut out, &format!("COPY --from=builder {}", json_words(&[file.from.clone(), file.to.clone()])));
+        }
+        if let (Some(sbom), Some(_)) = (&plan.runtime.sbom, &plan.assembly) {
+            // From the context, as the runtime stage takes it.
+            let to = format!("{ASSEMBLY_ROOT}{}", sbom.path);
+            line(&mut out, &format!("COPY {}", json_words(&[SBOM_CONTEXT.to_owned(), to])));
+        }
+    }
+    out
+}
+
+fn line(out: &mut String, text: &str) {
+    out.push_str(text);
+    out.push('\n');
+}
+
+/// A stage on the builder image up to its third-party dependencies, built from the skeleton
+/// (or, ejected, from the manifests and placeholders).
+fn dependencies(out: &mut String, plan: &Plan, stage_name: &str) {
+    let b = &plan.builder;
+    let ejected = plan.ejected.as_ref();
+    let from_context =
+        |dir: &str, path: &str| if ejected.is_some() { path.to_owned() } else { format!("{dir}/{path}") };
+    let mounts = cache_mounts(&b.cache_mounts);
+    let platform = b.platform.as_ref().map_or(String::new(), |p| format!("--platform={} ", plain(p)));
+    line(out, &format!("FROM {platform}{} AS {stage_name}", plain(&b.image)));
+    if let Some(install) = &b.install {
+        line(out, &format!("RUN {}", json(install)));
+    }
+    if let Some(add_target) = &b.add_target {
+        line(out, &format!("RUN {}", json(add_target)));
+    }
+    for (name, default) in &b.build_args {
+        line(out, &format!("ARG {}={}", plain(name), quoted(default)));
+    }
+    line(out, &assignments("ENV", &b.env, plain));
+    line(out, &format!("WORKDIR {}", quoted(&b.workdir)));
+    match ejected {
+        None => {
+            line(out, "# Third-party dependencies first, from a skeleton of the workspace (versions masked,");
+            line(out, "# placeholder sources): source edits and version bumps leave these layers cached.");
+            line(out, &format!("COPY {}", json_words(&[format!("{SKELETON_DIR}/"), format!("{BUILD_ROOT}/")])));
+        }
+        Some(ejected) => {
+            line(out, "# Third-party dependencies first, from the manifests and placeholder sources: source");
+            line(out, "# edits leave these layers cached (a version bump does not).");
+            for path in &ejected.manifests {
+                line(out, &format!("COPY {}", json_words(&[path.clone(), format!("{BUILD_ROOT}/{path}")])));
+            }
+        }
+    }
+    for path in &plan.context.with_skeleton {
+        let source = from_context(SOURCES_DIR, path);
+        line(out, &format!("COPY {}", json_words(&[source, format!("{BUILD_ROOT}/{path}")])));
+    }
+    if let Some(ejected) = ejected {
+        line(out, &format!("RUN {}", json(&ejected.placeholders)));
+    }
+    line(out, &format!("RUN {mounts}{}", json(&b.cargo)));
+}
+
+/// The real sources over the skeleton, with what the step that compiles them needs.
+fn sources(out: &mut String, plan: &Plan) {
+    let b = &plan.builder;
+    let ejected = plan.ejected.as_ref();
+    if let Some(revision) = &b.revision {
+        // For build scripts (`containerize-build`): the builder has no git checkout. Set
+        // here, after the dependency layers, so a new commit leaves them cached.
+        line(out, &assignments("ENV", &BTreeMap::from([(REVISION_VARIABLE.to_owned(), revision.clone())]), plain));
+    }
+    let sources = if ejected.is_some() { ".".to_owned() } else { format!("{SOURCES_DIR}/") };
+    line(out, &format!("COPY {}", json_words(&[sources, format!("{BUILD_ROOT}/")])));
+    if !b.cache_mounts.is_empty() {
+        // The cached target directory outlives the build: the build step stamps the sources
+        // with the time their content last changed there (`freshness`).
+        let script = [freshness::CONTEXT_PATH.to_owned(), freshness::BUILDER_PATH.to_owned()];
+        line(out, &format!("COPY {}", json_words(&script)));
+    }
+}
+
+/// The runtime's steps and settings over its base, with the binary taken from `binary` in the
+/// builder: the runtime and debug stages differ only in base and binary.
+fn runtime_steps(out: &mut String, plan: &Plan, binary: &str) {
+    let r = &plan.runtime;
     if let Some(install) = &r.install {
-        line(&mut out, &format!("RUN {}", json(install)));
+        line(out, &format!("RUN {}", json(install)));
     }
     if let CaCertificates::FromBuilder(bundle) = &r.ca_certificates {
-        line(&mut out, &format!("COPY --from=builder {}", json_words(&[bundle.clone(), bundle.clone()])));
+        line(out, &format!("COPY --from=builder {}", json_words(&[bundle.clone(), bundle.clone()])));
     }
     // The image's settings before its files: they stay cached when only the binary changes,
     // which matters to the legacy builder, for which every instruction after a changed one is
     // another container to commit.
     if !r.env.is_empty() {
-        line(&mut out, &assignments("ENV", &r.env, plain));
+        line(out, &assignments("ENV", &r.env, plain));
     }
     if !r.labels.is_empty() {
         // Label keys may hold `/`, so they are quoted; variable names never need it.
-        line(&mut out, &assignments("LABEL", &r.labels, quoted));
+        line(out, &assignments("LABEL", &r.labels, quoted));
     }
     if !r.expose.is_empty() {
-        line(&mut out, &format!("EXPOSE {}", r.expose.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")));
+        line(out, &format!("EXPOSE {}", r.expose.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")));
     }
     if let Some(signal) = &r.stop_signal {
-        line(&mut out, &format!("STOPSIGNAL {}", plain(signal)));
+        line(out, &format!("STOPSIGNAL {}", plain(signal)));
     }
     if let Some(check) = &r.healthcheck {
         let options = [
@@ -163,51 +241,29 @@ pub fn dockerfile(plan: &Plan) -> String {
         if let Some(retries) = check.timing.retries {
             let _ = write!(text, " --retries={retries}");
         }
-        line(&mut out, &format!("{text} CMD {}", json(&check.command)));
+        line(out, &format!("{text} CMD {}", json(&check.command)));
     }
-    line(&mut out, &format!("ENTRYPOINT {}", json(&r.entrypoint)));
+    line(out, &format!("ENTRYPOINT {}", json(&r.entrypoint)));
     if !r.cmd.is_empty() {
-        line(&mut out, &format!("CMD {}", json(&r.cmd)));
+        line(out, &format!("CMD {}", json(&r.cmd)));
     }
-    line(&mut out, &format!("COPY --from=builder {}", json_words(&[b.output.clone(), r.binary.clone()])));
+    line(out, &format!("COPY --from=builder {}", json_words(&[binary.to_owned(), r.binary.clone()])));
     if !r.include.is_empty() {
-        line(&mut out, &format!("COPY --from=builder {}", json_words(&[format!("{STAGING}/"), "/".to_owned()])));
+        line(out, &format!("COPY --from=builder {}", json_words(&[format!("{STAGING}/"), "/".to_owned()])));
     }
     if let Some(sbom) = &r.sbom {
         // Made on the host from cargo's resolve graph; its digest is a label above.
-        line(&mut out, &format!("COPY {}", json_words(&[SBOM_CONTEXT.to_owned(), sbom.path.clone()])));
+        line(out, &format!("COPY {}", json_words(&[SBOM_CONTEXT.to_owned(), sbom.path.clone()])));
     }
     // After the files: a volume's contents are fixed once declared, and the working directory
     // and the user are what the running container starts with.
     if !r.volumes.is_empty() {
-        line(&mut out, &format!("VOLUME {}", json_words(&r.volumes)));
+        line(out, &format!("VOLUME {}", json_words(&r.volumes)));
     }
     if let Some(workdir) = &r.workdir {
-        line(&mut out, &format!("WORKDIR {}", quoted(workdir)));
+        line(out, &format!("WORKDIR {}", quoted(workdir)));
     }
-    line(&mut out, &format!("USER {}", quoted(&r.user)));
-    if let Some(export) = &plan.export {
-        // Last, as `docker build -o DIR` expects of the builder pattern; and the engine adds
-        // a build's own labels to the last stage, which makes the legacy builder's image of it
-        // one no other build shares (see the `containerize` crate's `export.rs`).
-        line(&mut out, "");
-        if plan.assembly.is_some() {
-            line(&mut out, "# The runtime stage's files, under /rootfs, for the tool to assemble the image from");
-            line(&mut out, "# (`--reproducible`); `--target runtime` builds the same contents with the engine.");
-        } else {
-            line(&mut out, "# Hand the artifacts to the host (`--output`): each alone, at the root.");
-        }
-        line(&mut out, &format!("FROM scratch AS {EXPORT_STAGE}"));
-        for file in &export.files {
-            line(&mut out, &format!("COPY --from=builder {}", json_words(&[file.from.clone(), file.to.clone()])));
-        }
-        if let (Some(sbom), Some(_)) = (&r.sbom, &plan.assembly) {
-            // From the context, as the runtime stage takes it.
-            let to = format!("{ASSEMBLY_ROOT}{}", sbom.path);
-            line(&mut out, &format!("COPY {}", json_words(&[SBOM_CONTEXT.to_owned(), to])));
-        }
-    }
-    out
+    line(out, &format!("USER {}", quoted(&r.user)));
 }
 
 /// The cache mounts of a cargo step.

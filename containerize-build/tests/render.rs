@@ -31,6 +31,7 @@ fn package(dir: &str, manifest: &str, binaries: &[&str]) -> LocalPackage {
             .map(|b| Binary { name: (*b).into(), required_features: vec![], source: None })
             .collect(),
         local_dependencies: vec![],
+        local_dev_dependencies: vec![],
         files: PackageFiles::default(),
         targets: match binaries {
             [] => vec![TargetFile { path: "src/lib.rs".into(), role: TargetRole::Library }],
@@ -658,4 +659,94 @@ fn hostile_stage_names_images_platforms_and_ejected_paths_add_no_instruction() {
     assert_eq!(instructions(&dockerfile), expected, "{dockerfile}");
     assert!(!dockerfile.contains("\nRUN rm"), "{dockerfile}");
     assert!(!dockerfile.contains("\nUSER root"), "{dockerfile}");
+}
+
+fn plan_with(settings: &str, stage: Option<&str>) -> containerize_build::Plan {
+    let project = single(settings);
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let options = Options { arch: "x86_64".into(), stage: stage.map(str::to_owned), ..Options::default() };
+    plan_image(&project, &spec.images[0], &options).unwrap()
+}
+
+#[test]
+fn the_debug_stage_follows_the_runtime_with_its_settings() {
+    let settings = "base = \"debian-slim\"\nruntime-packages = [\"libssl3t64\"]\nexpose = [8080]\nenv = { RUST_LOG = \"info\" }\nuser = \"10001:10001\"";
+    let dockerfile = dockerfile(&plan_with(settings, Some("debug")));
+    assert!(dockerfile.contains(" AS debug\n"), "{dockerfile}");
+    assert!(dockerfile.ends_with("COPY --from=busybox [\"/busybox\", \"/busybox\"]\n"), "{dockerfile}");
+    insta::assert_snapshot!(dockerfile);
+}
+
+#[test]
+fn the_test_stage_follows_the_builder() {
+    let dockerfile = dockerfile(&plan_with("base = \"scratch\"\nbuild-args = { GIT_SHA = \"unknown\" }", Some("test")));
+    assert!(!dockerfile.contains(" AS runtime"), "no runtime to build: {dockerfile}");
+    insta::assert_snapshot!(dockerfile);
+}
+
+#[test]
+fn the_debug_stage_has_busybox_on_every_base() {
+    let bases = ["scratch", "distroless-static", "distroless-cc", "debian-slim", "registry.example.com/base:1"];
+    let lines: Vec<String> = bases
+        .iter()
+        .map(|base| {
+            let debug = plan_with(&format!("base = \"{base}\"\nsuite = \"bookworm\""), None).debug;
+            format!("{base}: {} + busybox from {}", debug.base, debug.busybox.as_deref().unwrap_or("the base"))
+        })
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"), @r"
+    scratch: gcr.io/distroless/static-debian12:debug-nonroot + busybox from the base
+    distroless-static: gcr.io/distroless/static-debian12:debug-nonroot + busybox from the base
+    distroless-cc: gcr.io/distroless/cc-debian12:debug-nonroot + busybox from the base
+    debian-slim: debian:bookworm-slim + busybox from gcr.io/distroless/static-debian12:debug-nonroot
+    registry.example.com/base:1: registry.example.com/base:1 + busybox from gcr.io/distroless/static-debian12:debug-nonroot
+    ");
+}
+
+#[test]
+fn strip_decides_the_runtime_copy_and_cargo_never_strips() {
+    for (setting, copy) in [
+        ("", "objcopy --strip-debug /build/target/x86_64-unknown-linux-gnu/dist/app /out/app"),
+        ("strip = \"symbols\"", "objcopy --strip-all /build/target/x86_64-unknown-linux-gnu/dist/app /out/app"),
+        ("strip = \"none\"", "cp /build/target/x86_64-unknown-linux-gnu/dist/app /out/app"),
+    ] {
+        let plan = plan_with(&format!("profile = \"dist\"\n{setting}"), None);
+        let build = &plan.builder.build[2];
+        assert!(build.ends_with(&format!("/out/debug/app && {copy}")), "{setting}: {build}");
+        // Whatever the profile says, for the skeleton's build, the real one and the tests alike.
+        for command in [&plan.builder.cargo, &plan.test.dependencies, &plan.test.run] {
+            assert!(command.contains(&"--config=profile.dist.strip=false".to_owned()), "{command:?}");
+        }
+    }
+}
+
+#[test]
+fn each_stage_builds_its_images_with_their_tags() {
+    let targets = |stage: Option<&str>| {
+        let plan = plan_with("tags = [\"1.0\", \"latest\"]", stage);
+        let targets: Vec<String> = plan.targets.iter().map(|t| format!("{}: {}", t.stage, t.tags.join(" "))).collect();
+        targets.join("; ")
+    };
+    insta::assert_snapshot!(targets(None), @"runtime: app:1.0 app:latest");
+    insta::assert_snapshot!(targets(Some("builder")), @"builder: app:1.0 app:latest");
+    insta::assert_snapshot!(
+        targets(Some("debug")),
+        @"runtime: app:1.0 app:latest; debug: app:1.0-debug app:latest-debug"
+    );
+    insta::assert_snapshot!(targets(Some("test")), @"test: ");
+    let long = format!("tags = [\"{}\"]", "v".repeat(125));
+    let project = single(&long);
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let options = Options { stage: Some("debug".into()), ..Options::default() };
+    let errors = plan_image(&project, &spec.images[0], &options).unwrap_err();
+    assert!(errors[0].message.contains("the debug image's reference"), "{errors:?}");
+}
+
+#[test]
+fn the_test_stage_runs_cargo_test_as_the_build_would() {
+    let plan = plan_with("features = [\"tls\"]\nno-default-features = true", Some("test"));
+    insta::assert_snapshot!(plan.test.run.join(" "), @"cargo test --profile release --package app --features=tls --no-default-features --target x86_64-unknown-linux-gnu --config=profile.release.strip=false --locked --no-fail-fast");
+    assert!(plan.test.runs(&format!("RUN {:?}", plan.test.run)));
+    assert!(!plan.test.runs(&format!("RUN {:?}", plan.test.compile)));
+    assert!(!plan.test.runs(&format!("RUN {:?}", plan.test.dependencies)));
 }

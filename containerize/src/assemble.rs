@@ -31,7 +31,7 @@ use crate::error::Error;
 use crate::export::{self, stage_path};
 use crate::image::{self, Built, ImageBuild, Progress};
 use crate::interrupt::Interruption;
-use containerize_build::plan::{ASSEMBLY_ROOT, Assembly, RuntimeStage};
+use containerize_build::plan::{ASSEMBLY_ROOT, Assembly, RuntimeStage, stage};
 use containerize_build::validate;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -84,7 +84,14 @@ pub async fn assemble(
     engine.load(archive(&config, base.layers.iter().chain([&ours]))).await?;
     let info = engine.inspect(&id).await?;
     image::tag_all(engine, &id, tags, interruption).await?;
-    Ok(Built { binary, id, tags: tags.to_vec(), size: info.size, context_bytes: fetched.context_bytes })
+    Ok(Built {
+        binary,
+        stage: stage::RUNTIME.to_owned(),
+        id,
+        tags: tags.to_vec(),
+        size: info.size,
+        context_bytes: fetched.context_bytes,
+    })
 }
 
 /// A file, directory or link of the layer.

@@ -34,11 +34,13 @@ pub mod exit {
     pub const PUSH: u8 = 11;
     /// `--check`: the file is not the Dockerfile `--print` writes.
     pub const STALE: u8 = 12;
+    /// The tests failed (`--stage test`).
+    pub const TESTS: u8 = 13;
     /// Interrupted by Ctrl-C.
     pub const INTERRUPTED: u8 = 130;
 
     /// Each status and what it means, for `--help` and the README.
-    pub const STATUSES: [(u8, &str); 14] = [
+    pub const STATUSES: [(u8, &str); 15] = [
         (0, "done"),
         (INTERNAL, "internal error (a bug), or the output could not be written"),
         (USAGE, "bad flags or settings"),
@@ -52,6 +54,7 @@ pub mod exit {
         (INSECURE_REGISTRY, "push refused: a plain-http registry that is not on this machine"),
         (PUSH, "push failed midway (the error says what was pushed)"),
         (STALE, "--check: the file differs from the Dockerfile --print writes (the diff is on stdout)"),
+        (TESTS, "tests failed (--stage test): they compiled, and at least one failed"),
         (INTERRUPTED, "interrupted by Ctrl-C"),
     ];
 }
@@ -69,6 +72,14 @@ pub enum Error {
     /// The engine failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The tests compiled, and at least one failed (`--stage test`); nothing was tagged.
+    #[error("the tests of package `{package}` failed; nothing was tagged")]
+    TestsFailed {
+        /// The package tested.
+        package: String,
+        /// What `cargo test` printed.
+        output: String,
+    },
     /// Writing the output failed.
     #[error("failed to write the output")]
     Output(#[source] std::io::Error),
@@ -136,6 +147,7 @@ impl Error {
             Error::Output(_) => exit::INTERNAL,
             Error::Stale { .. } => exit::STALE,
             Error::NotEjectable { .. } => exit::PROJECT,
+            Error::TestsFailed { .. } => exit::TESTS,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::Push { error, .. } => Error::engine_exit_code(error),
             Error::Engine(error) => Error::engine_exit_code(error),
@@ -202,6 +214,9 @@ impl Error {
             }
             Error::NotEjectable { fix, .. } => Some(fix.clone()),
             Error::Engine(e) | Error::Push { error: e, .. } => engine_help(e),
+            Error::TestsFailed { .. } => {
+                Some("cargo test's output is above; run the failing tests with `cargo test` on this machine".into())
+            }
             _ => None,
         }
     }

@@ -23,6 +23,8 @@ pub trait Progress {
 pub struct Built {
     /// The binary in it.
     pub binary: String,
+    /// The stage it was built to (`runtime`, `debug`, `test`, `builder`).
+    pub stage: String,
     /// Its id.
     pub id: String,
     /// Its tags.
@@ -89,6 +91,7 @@ pub async fn build(
     tag_all(engine, &id, image_build.tags, interruption).await?;
     Ok(Built {
         binary: image_build.binary.to_owned(),
+        stage: image_build.target.to_owned(),
         id,
         tags: image_build.tags.to_vec(),
         size: info.size,

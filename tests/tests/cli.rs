@@ -201,7 +201,11 @@ fn what_can_be_told_without_an_engine_is_told_before_asking_one() {
     let output =
         containerize(dir.path()).args(["--stage", "builder", "--run"]).env("DOCKER_HOST", no_engine).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains("--stage builder stops before the runtime stage"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("which --stage builder does not build"), "{}", stderr(&output));
+    let output =
+        containerize(dir.path()).args(["--stage", "test", "--run"]).env("DOCKER_HOST", no_engine).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("which --stage test does not build"), "{}", stderr(&output));
     std::fs::write(dir.path().join(".dockerignore"), "[\n").unwrap();
     let output = containerize(dir.path()).env("DOCKER_HOST", no_engine).output().unwrap();
     assert_eq!(output.status.code(), Some(3), "a bad .dockerignore, not a missing engine: {}", stderr(&output));

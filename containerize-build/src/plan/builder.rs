@@ -115,6 +115,9 @@ pub(super) fn features(package: &LocalPackage, image: &ImageSpec) -> Features {
     }
 }
 
+/// Cargo's command line for `build` (the image's binary) or `test` (the package's tests), with
+/// the same features and profile settings, so both use the same dependency artifacts.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn cargo_command(
     project: &Project,
     package: &LocalPackage,
@@ -123,11 +126,13 @@ pub(super) fn cargo_command(
     target: &str,
     linkage: Linkage,
     options: &Options,
+    subcommand: &str,
 ) -> Vec<String> {
     let mut args: Vec<String> =
-        ["cargo", "build", "--profile", profile, "--package", &package.name, "--bin", &image.binary]
-            .map(str::to_owned)
-            .to_vec();
+        ["cargo", subcommand, "--profile", profile, "--package", &package.name].map(str::to_owned).to_vec();
+    if subcommand == "build" {
+        args.extend(["--bin".to_owned(), image.binary.clone()]);
+    }
     args.extend(features(package, image).flags(None));
     args.extend(["--target".to_owned(), target.to_owned()]);
     if linkage == Linkage::Static {
@@ -142,6 +147,9 @@ pub(super) fn cargo_command(
         };
         args.push(format!("--config={table}.rustflags={flags}"));
     }
+    // Cargo never strips, whatever the profile says: the build step strips the runtime's copy
+    // (`strip_command`), so the debug image gets the same compile whole.
+    args.push(format!("--config=profile.{profile}.strip=false"));
     let locked = project.root_files.iter().any(|f| f == "Cargo.lock") && options.cargo_flags.is_empty();
     if locked {
         args.push("--locked".to_owned());
@@ -163,6 +171,17 @@ pub(super) fn clean_command(project: &Project, profile: &str, target: Option<&st
     }
     args.extend(options.cargo_flags.iter().cloned());
     args
+}
+
+/// Copies the built binary to where the runtime takes it, stripped as `strip` says, with the
+/// `objcopy` of its target's binutils (mingw-w64's for a Windows binary).
+pub(super) fn strip_command(strip: Strip, objcopy: &str, from: &str, to: &str) -> Vec<String> {
+    let command: &[&str] = match strip {
+        Strip::Debuginfo => &[objcopy, "--strip-debug"],
+        Strip::Symbols => &[objcopy, "--strip-all"],
+        Strip::None => &["cp"],
+    };
+    command.iter().copied().chain([from, to]).map(str::to_owned).collect()
 }
 
 /// `apt-get install` of Debian packages, as a `sh -c` command; none for no packages.

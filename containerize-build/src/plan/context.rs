@@ -8,8 +8,9 @@ pub(super) fn relative(root: &str, path: &str) -> String {
 }
 
 /// The context root holds the workspace and every local package, so relative paths between
-/// them (`path = "../lib"`) still hold in the builder.
-pub(super) fn context_files(project: &Project, package: &LocalPackage, s: &Settings) -> ContextFiles {
+/// them (`path = "../lib"`) still hold in the builder. With `tests`, the packages the tests
+/// need besides (local dev-dependencies) are sent too.
+pub(super) fn context_files(project: &Project, package: &LocalPackage, s: &Settings, tests: bool) -> ContextFiles {
     let mut root = project.workspace_root.clone();
     for p in &project.packages {
         while !p.dir.starts_with(&root) {
@@ -22,7 +23,7 @@ pub(super) fn context_files(project: &Project, package: &LocalPackage, s: &Setti
         clean_path(&if dir.is_empty() { path.to_owned() } else { format!("{dir}/{path}") })
     };
     let workspace = project.workspace_root.as_str();
-    let needed = project.needed_by(package);
+    let needed = project.needed_by(package, tests);
     let mut copies: Vec<String> = std::iter::once("Cargo.toml")
         .chain(project.root_files.iter().map(String::as_str))
         .map(|f| in_context(workspace, f))

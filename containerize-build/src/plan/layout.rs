@@ -38,11 +38,35 @@ pub const STOP_SIGNAL_VARIABLE: &str = "CONTAINERIZE_STOP_SIGNAL";
 /// The variable that carries the git revision into the builder, where there is no checkout.
 pub const REVISION_VARIABLE: &str = "CONTAINERIZE_REVISION";
 
+/// Where the build step leaves the binary for the stages after it.
+pub const OUTPUT_DIR: &str = "/out";
+
 /// Where runtime files are staged in the builder, to be copied into the runtime in one step.
 pub const STAGING: &str = "/staging";
 
-/// The stages of every Dockerfile, in order.
-pub const STAGES: [&str; 2] = ["builder", "runtime"];
+/// The stages `--stage` names. A Dockerfile holds the builder and the stages the one asked
+/// for needs, that one last ([`Plan::stages`](super::Plan::stages)).
+pub const STAGES: [&str; 4] = [stage::BUILDER, stage::RUNTIME, stage::DEBUG, stage::TEST];
+
+/// The names of the Dockerfile's stages.
+pub mod stage {
+    /// Compiles the binary.
+    pub const BUILDER: &str = "builder";
+    /// The image that ships.
+    pub const RUNTIME: &str = "runtime";
+    /// The runtime with a shell and the binary's debug info.
+    pub const DEBUG: &str = "debug";
+    /// Where busybox comes from, for a debug base without it.
+    pub const BUSYBOX: &str = "busybox";
+    /// Runs the package's tests.
+    pub const TEST: &str = "test";
+}
+
+/// Where the debug image's shell is: busybox, as in distroless's `:debug` images.
+pub const BUSYBOX_DIR: &str = "/busybox";
+
+/// What a debug image's tags add to the runtime's.
+pub const DEBUG_TAG_SUFFIX: &str = "-debug";
 
 /// The stage `--output` builds: the artifacts alone, never an image to tag.
 pub const EXPORT_STAGE: &str = "export";

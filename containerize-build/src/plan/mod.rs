@@ -10,7 +10,7 @@
 use crate::diagnostic::{Diagnostic, Origin};
 use crate::freshness;
 use crate::project::{LocalPackage, PackageFiles, Project};
-use crate::settings::{Base, Include, Layer, Linkage, Set, Settings, Suite};
+use crate::settings::{Base, Include, Layer, Linkage, Set, Settings, Strip, Suite};
 use crate::skeleton::{self, SkeletonFile};
 use crate::spec::{ImageSpec, Spec};
 use crate::validate::{self, Port};
@@ -49,11 +49,18 @@ pub struct Plan {
     pub binary: String,
     /// The platform the image is for, as Docker names it (`linux/amd64`, `windows/amd64`).
     pub platform: String,
-    /// Image references to tag, the first being the primary one.
+    /// The runtime image's references, the first being the primary one.
     pub tags: Vec<String>,
-    /// The stage to build (`runtime` for the image; `builder` to stop early; [`EXPORT_STAGE`]
-    /// to hand the artifacts to the host).
+    /// The stage asked for (`runtime` for the image; `builder` to stop early; `debug`, `test`;
+    /// [`EXPORT_STAGE`] to hand the artifacts to the host).
     pub target_stage: String,
+    /// The images built for it, in order, each with its tags: the runtime image and the debug
+    /// image next to it for `debug`; for `test`, the test stage, tagged with nothing.
+    pub targets: Vec<Target>,
+    /// The Dockerfile's stages, in order: the builder, then the runtime, and the debug stage
+    /// after it for `debug`; the builder and the test stage for `test`. The stage asked for is
+    /// the last, so a plain `docker build` of the printed Dockerfile gives it.
+    pub stages: Vec<String>,
     /// Stages of images that `include` copies files from, before the builder.
     pub image_stages: Vec<ImageStage>,
     /// The builder stage.
@@ -68,6 +75,10 @@ pub struct Plan {
     pub assembly: Option<Assembly>,
     /// The runtime stage.
     pub runtime: RuntimeStage,
+    /// The debug stage: the runtime's settings on a base with a shell, and the binary whole.
+    pub debug: DebugStage,
+    /// The test stage: the package's tests, on the builder's dependency layers.
+    pub test: TestStage,
     /// The build context.
     pub context: ContextFiles,
     /// Where each setting that was set came from, by key (`user`, `env.RUST_LOG`,
@@ -158,9 +169,15 @@ pub struct BuilderStage {
     pub clean: Vec<String>,
     /// The built binary's path in the builder, where cargo leaves it.
     pub artifact: String,
-    /// Where the build step copies the binary, for the runtime stage to take it from (the
-    /// target directory may be a cache mount, gone after the step).
+    /// What the runtime's binary keeps. Cargo itself never strips (the command line sets the
+    /// profile's `strip` to false), so one compile serves both images: the build step copies
+    /// the binary whole to `debug_output` and stripped to `output`.
+    pub strip: Strip,
+    /// Where the build step puts the binary, stripped as `strip` says, for the runtime stage to
+    /// take it from (the target directory may be a cache mount, gone after the step).
     pub output: String,
+    /// Where the build step puts the binary whole, with its debug info, for the debug stage.
+    pub debug_output: String,
     /// The git revision the sources come from, for build scripts to read.
     pub revision: Option<String>,
     /// The BuildKit cache mounts of every cargo step, kept between builds: cargo's registry
@@ -231,6 +248,54 @@ pub struct Assembly {
     /// Directories the runtime stage makes (its `WORKDIR`), in the layer too.
     pub directories: Vec<String>,
 }
+
+/// An image to build: the stage, and the references to tag it with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Target {
+    /// The stage (`docker build --target`).
+    pub stage: String,
+    /// Its references; none for the test stage.
+    pub tags: Vec<String>,
+}
+
+/// The debug image: the runtime stage's steps and settings on a base with busybox at
+/// `/busybox`, and the binary with its debug info.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DebugStage {
+    /// Its base: the distroless `:debug` variant of the runtime's base (the static one for
+    /// scratch); for any other base, that base itself.
+    pub base: String,
+    /// The image busybox is copied from when the base lacks it (`/busybox`).
+    pub busybox: Option<String>,
+    /// Its references: the runtime's, each with `-debug` added to its tag.
+    pub tags: Vec<String>,
+}
+
+/// The package's tests, run in the builder: the builder's dependency layers (the same steps,
+/// so the same cached layers), then test-only dependencies from the skeleton in a layer of
+/// their own, then the real sources.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TestStage {
+    /// Compiles the skeleton's tests, so test-only (dev) dependencies are built before the
+    /// sources arrive.
+    pub dependencies: Vec<String>,
+    /// Compiles the real tests (restamping the sources first when the target directory is a
+    /// cache mount), so that a compile error is a failed build, not a failed test.
+    pub compile: Vec<String>,
+    /// Runs them, every test binary even after a failure (`--no-fail-fast`, which marks this
+    /// step among the stage's).
+    pub run: Vec<String>,
+}
+
+impl TestStage {
+    /// Whether a failed step's instruction is the one that runs the tests.
+    pub fn runs(&self, instruction: &str) -> bool {
+        instruction.contains(TEST_RUN_MARK)
+    }
+}
+
+/// The argument only the test run has.
+const TEST_RUN_MARK: &str = "--no-fail-fast";
 
 /// A BuildKit cache mount, shared by concurrent builds in turn (`sharing=locked`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -569,7 +634,16 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             "",
         ));
     }
-    let context = context_files(project, package, s);
+    if target_stage == stage::DEBUG {
+        for reference in debug_tags(&tags) {
+            if let Err(invalid) = validate::image::tag_reference(&reference) {
+                let message = format!("the debug image's reference `{reference}`: {}", invalid.message);
+                let help = "shorten the tag: the debug image's adds `-debug` to it";
+                errors.push(Diagnostic::error(Origin::Flag("--stage"), message, "").with_help(help));
+            }
+        }
+    }
+    let context = context_files(project, package, s, target_stage == stage::TEST);
     if options.eject
         && let Err(e) = check_root(project, &context)
     {
@@ -591,7 +665,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
     let profile = value(&s.profile).unwrap_or_else(|| "release".to_owned());
     let triple = target.as_deref().expect("the target is always explicit");
     let features = features(package, image);
-    let cargo = cargo_command(project, package, image, &profile, triple, linkage, options);
+    let cargo = cargo_command(project, package, image, &profile, triple, linkage, options, "build");
     let clean = clean_command(project, &profile, target.as_deref(), options);
     let profile_dir = match profile.as_str() {
         "dev" | "test" => "debug",
@@ -617,20 +691,35 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
     } else {
         Vec::new()
     };
-    let output = format!("/out/{}", executable(os, &image.binary));
+    let output = format!("{OUTPUT_DIR}/{}", executable(os, &image.binary));
+    let debug_output = format!("{OUTPUT_DIR}/debug/{}", executable(os, &image.binary));
+    let strip = value(&s.strip).unwrap_or_default();
     let restamp = if cache_mounts.is_empty() {
         String::new()
     } else {
         format!("{} && ", shell_words(&freshness::command(BUILD_ROOT)))
     };
-    let output_dir = output.rsplit_once('/').map_or("/", |(dir, _)| dir).to_owned();
+    let debug_dir = debug_output.rsplit_once('/').map_or("/", |(dir, _)| dir).to_owned();
     let build = format!(
-        "{restamp}{} && mkdir -p {} && cp {} {}",
+        "{restamp}{} && mkdir -p {} && cp {} {} && {}",
         shell_words(&cargo),
-        shell_words(&[output_dir]),
+        shell_words(&[debug_dir]),
         shell_words(std::slice::from_ref(&artifact)),
-        shell_words(std::slice::from_ref(&output)),
+        shell_words(std::slice::from_ref(&debug_output)),
+        shell_words(&strip_command(strip, objcopy(os), &artifact, &output)),
     );
+    let test_command = |extra: &str| {
+        let mut command = cargo_command(project, package, image, &profile, triple, linkage, options, "test");
+        command.push(extra.to_owned());
+        command
+    };
+    let test = TestStage {
+        dependencies: test_command("--no-run"),
+        compile: ["sh", "-c", &format!("{restamp}{}", shell_words(&test_command("--no-run")))]
+            .map(str::to_owned)
+            .to_vec(),
+        run: test_command(TEST_RUN_MARK),
+    };
     let mut build_packages = value(&s.build_packages).unwrap_or_default();
     let mut env = BTreeMap::from([("CARGO_TARGET_DIR".to_owned(), target_dir)]);
     if os == Os::Windows {
@@ -645,6 +734,21 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
     let labels = labels(project, package, s, options.eject);
     let image_stages = image_stages(&context.include);
     let ca_certificates = ca_certificates(&base, &runtime_packages);
+    let (debug_base, busybox) = debug_base(&base, suite);
+    let debug_tags = debug_tags(&tags);
+    let targets = match target_stage.as_str() {
+        stage::DEBUG => vec![
+            Target { stage: stage::RUNTIME.to_owned(), tags: tags.clone() },
+            Target { stage: stage::DEBUG.to_owned(), tags: debug_tags.clone() },
+        ],
+        stage::TEST => vec![Target { stage: stage::TEST.to_owned(), tags: Vec::new() }],
+        other => vec![Target { stage: other.to_owned(), tags: tags.clone() }],
+    };
+    let stages = match target_stage.as_str() {
+        stage::DEBUG => vec![stage::BUILDER, stage::RUNTIME, stage::DEBUG],
+        stage::TEST => vec![stage::BUILDER, stage::TEST],
+        _ => vec![stage::BUILDER, stage::RUNTIME],
+    };
 
     Ok(Plan {
         generator: GENERATOR,
@@ -654,6 +758,8 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         platform: platform_name(os, &options.arch),
         tags,
         target_stage,
+        targets,
+        stages: stages.into_iter().map(str::to_owned).collect(),
         image_stages,
         export: if options.assemble {
             Some(ExportStage { files: assembled_files(&ca_certificates, &output, &binary_path, &context.include) })
@@ -691,7 +797,9 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             features,
             cargo,
             clean,
+            strip,
             output,
+            debug_output,
             revision,
             artifact,
             cache_mounts,
@@ -719,6 +827,8 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             sbom: None,
         },
         ejected: options.eject.then(|| ejected(&context)),
+        debug: DebugStage { base: debug_base, busybox, tags: debug_tags },
+        test,
         context,
         origins: origins(project, s, options),
     })

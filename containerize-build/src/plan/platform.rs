@@ -100,3 +100,11 @@ pub(super) fn linux_conflicts(s: &Settings, base: &Base) -> Option<Diagnostic> {
             .with_help("add `--platform windows/amd64`, or choose a Linux base")
     })
 }
+
+/// The `objcopy` that strips a binary built for `os`.
+pub(super) fn objcopy(os: Os) -> &'static str {
+    match os {
+        Os::Linux => "objcopy",
+        Os::Windows => "x86_64-w64-mingw32-objcopy",
+    }
+}

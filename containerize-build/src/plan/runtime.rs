@@ -72,6 +72,20 @@ pub(super) fn base_image(base: &Base, suite: Suite) -> String {
     }
 }
 
+/// The debug stage's base, and the image to copy busybox from when that base lacks it: the
+/// distroless `:debug` variant of a distroless base, the static one for scratch (its files
+/// are what scratch gets, and some CA certificates), else the runtime's base itself.
+pub(super) fn debug_base(base: &Base, suite: Suite) -> (String, Option<String>) {
+    let static_debug = base_image(&Base::DistrolessStatic, suite).replace(":nonroot", ":debug-nonroot");
+    match base {
+        Base::Scratch | Base::DistrolessStatic => (static_debug, None),
+        Base::DistrolessCc => (base_image(base, suite).replace(":nonroot", ":debug-nonroot"), None),
+        // Windows has no busybox: its debug stage is its runtime with the whole binary.
+        Base::Nanoserver | Base::Servercore => (base_image(base, suite), None),
+        Base::DebianSlim | Base::Image(_) => (base_image(base, suite), Some(static_debug)),
+    }
+}
+
 /// The stages that hold the images `include` copies from: one per image, named by its place.
 pub(super) fn image_stages(include: &[Include]) -> Vec<ImageStage> {
     let mut stages: Vec<ImageStage> = Vec::new();

@@ -6,7 +6,7 @@ use super::*;
 pub(super) fn shared_tags(spec: &Spec, plans: &[Plan]) -> Vec<Diagnostic> {
     let mut owners: BTreeMap<String, (&str, Vec<usize>)> = BTreeMap::new();
     for (index, plan) in plans.iter().enumerate() {
-        for tag in &plan.tags {
+        for tag in plan.targets.iter().flat_map(|target| &target.tags) {
             let (_, images) = owners.entry(as_engine_names(tag)).or_insert((tag, Vec::new()));
             if images.last() != Some(&index) {
                 images.push(index);
@@ -142,6 +142,17 @@ pub(super) fn expand(template: &str, version: &str, revision: Option<&str>) -> v
 pub(super) fn once_each(tags: &mut Vec<String>) {
     let mut seen = std::collections::BTreeSet::new();
     tags.retain(|t| seen.insert(t.clone()));
+}
+
+/// The debug image's references: each of the runtime's with [`DEBUG_TAG_SUFFIX`] added to its
+/// tag (`app:1.0.0-debug`, `app:latest-debug`).
+pub(super) fn debug_tags(tags: &[String]) -> Vec<String> {
+    tags.iter()
+        .map(|reference| match validate::image::split(reference) {
+            (name, Some(tag), _) => format!("{name}:{tag}{DEBUG_TAG_SUFFIX}"),
+            (name, None, _) => format!("{name}:latest{DEBUG_TAG_SUFFIX}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! One table serves the reader (dispatch, unknown-key suggestions, scope checks), `--help`, and
 //! the README's reference, whose TOML examples a test parses with the real reader.
 
-use super::{Base, Linkage, Reader, Settings, Signals, Suite};
+use super::{Base, Linkage, Reader, Settings, Signals, Strip, Suite};
 use crate::node::Node;
 use crate::validate::{self, image};
 
@@ -155,6 +155,12 @@ pub const KEYS: &[SettingKey] = &[
         "Cargo profile to build with; defaults to `release`.",
         r#"profile = "dist""#,
         |r, n, s| s.profile = r.one(n, validate::cargo_name),
+    ),
+    key(
+        "strip",
+        "What the runtime image's binary keeps, whatever the profile says: `debuginfo` (default) removes debug info, `symbols` removes symbols too, `none` keeps both. The debug image (`--stage debug`) always gets the binary whole.",
+        r#"strip = "symbols""#,
+        |r, n, s| s.strip = r.one(n, Strip::parse),
     ),
     key(
         "expose",

@@ -141,6 +141,27 @@ impl Linkage {
     }
 }
 
+/// What the runtime image's binary keeps of what the compiler wrote; the debug image always
+/// gets it all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strip {
+    /// Debug info removed, symbols kept (function names in backtraces).
+    #[default]
+    Debuginfo,
+    /// Debug info and symbols removed.
+    Symbols,
+    /// Nothing removed.
+    None,
+}
+
+impl Strip {
+    /// Reads a `strip` value.
+    pub fn parse(s: &str) -> Checked<Strip> {
+        keyword(s, "strip", &[("debuginfo", Strip::Debuginfo), ("symbols", Strip::Symbols), ("none", Strip::None)])
+    }
+}
+
 /// A `HEALTHCHECK` that runs the binary's built-in probe. Each field keeps its own origin:
 /// layers merge the table field by field, as cargo merges profile overrides.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -327,6 +348,8 @@ settings! {
     no_default_features: bool,
     /// Cargo profile.
     profile: String,
+    /// What the runtime's binary keeps.
+    strip: Strip,
     /// Exposed ports.
     expose: Vec<Port>,
     /// Working directory.

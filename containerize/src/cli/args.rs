@@ -13,13 +13,14 @@ Examples:
                                                 build, then push with your docker login
   cargo containerize --base scratch --run -- --version
                                                 build a static image, run it once
-  cargo containerize --stage builder            stop at the builder stage
   cargo containerize --print --eject > Dockerfile
                                                 a Dockerfile for a plain `docker build .`
   cargo containerize --eject --check Dockerfile fail (with a diff) when it is stale
   cargo containerize --platform windows/amd64 --print
                                                 a Windows image's Dockerfile
   cargo containerize --output dist              write the binary into dist/; make no image
+  cargo containerize --stage debug              also a <tag>-debug image with a shell, debug info
+  cargo containerize --stage test               run the package's tests in the builder; tag nothing
 
 Settings live in Cargo.toml; the flags above override them:
 
@@ -100,7 +101,10 @@ pub struct Args {
     /// Tag the image with this reference instead of the configured ones (repeatable)
     #[arg(short = 't', long = "tag", value_name = "IMAGE[:TAG]", help_heading = "Image Options")]
     pub tags: Vec<String>,
-    /// Stop at this stage (`builder` or `runtime`), like `docker build --target`
+    /// The stage to build, like `docker build --target`: `runtime` (the default); `debug`, the
+    /// runtime image and next to it the same with a busybox shell at /busybox/sh and the binary's
+    /// debug info, tagged `<tag>-debug`; `test`, the package's tests run with `cargo test` in the
+    /// builder, nothing tagged (a failing test exits with status 13); `builder`, the builder stage
     #[arg(long, value_name = "NAME", help_heading = "Image Options")]
     pub stage: Option<String>,
     /// Push every tag of every image once all are built (and, with --run, have run), with the
@@ -285,6 +289,8 @@ mod tests {
             "cargo containerize -F tls,metrics --no-default-features",
             "cargo containerize --print --profile dev --locked --offline",
             "cargo containerize -t a:1 -t b:2 --stage builder -q",
+            "cargo containerize --stage debug --run",
+            "cargo containerize --stage test",
             "cargo containerize --run -- --version",
             "cargo containerize --run --run-timeout 2m30s",
             "cargo containerize --push -t ghcr.io/acme/app:1",

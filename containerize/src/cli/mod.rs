@@ -18,7 +18,7 @@ use args::{Args, BuildKit, Color};
 use containerize_build::diagnostic::{Diagnostic, Origin};
 use containerize_build::keys::KEYS;
 use containerize_build::pipeline::{self, PlanError};
-use containerize_build::plan::{HEALTHCHECK_FLAG, HealthcheckPlan};
+use containerize_build::plan::{HEALTHCHECK_FLAG, HealthcheckPlan, stage};
 use containerize_build::settings::{Base, Linkage, Set};
 use containerize_build::validate::{Port, Protocol};
 use containerize_build::{Options, Plan, Project, Selection, Settings, Spec, dockerfile, validate};
@@ -73,8 +73,10 @@ fn run(args: &Args) -> Result<(), Error> {
         // Nothing is built: the document goes as planned, last, so that no context has it.
         return sbom.map_or(Ok(()), |(file, document)| write_sbom(file, document));
     }
-    if args.run && args.stage.as_deref() == Some("builder") {
-        let message = "--run runs the image, but --stage builder stops before the runtime stage";
+    if args.run
+        && let Some(stage @ (stage::BUILDER | stage::TEST)) = args.stage.as_deref()
+    {
+        let message = format!("--run runs the runtime image, which --stage {stage} does not build");
         let diagnostic = Diagnostic::error(Origin::Flag("--run"), message, "").with_help("leave out --stage, or --run");
         return Err(Error::Settings(vec![diagnostic]));
     }
@@ -457,52 +459,73 @@ async fn build_and_run(
     };
     let credentials = base_credentials(&plans);
     let terminal = std::io::stderr().is_terminal();
+    // Each image with the plan it was built from, in order.
+    let mut images: Vec<(usize, &Plan)> = Vec::new();
     for plan in &plans {
-        if interruption.happened() {
-            return Err(EngineError::Interrupted.into());
-        }
-        let context = context_of(project, plan, None)?;
-        let image_build = ImageBuild {
-            binary: &plan.binary,
-            dockerfile: dockerfile(plan),
-            context,
-            target: &plan.target_stage,
-            tags: &plan.tags,
-            buildkit,
-            bases: [&plan.builder.image, &plan.runtime.base]
+        for target in &plan.targets {
+            if interruption.happened() {
+                return Err(EngineError::Interrupted.into());
+            }
+            let context = context_of(project, plan, None)?;
+            let mut bases: Vec<String> = [&plan.builder.image, &plan.runtime.base]
                 .into_iter()
                 .chain(plan.image_stages.iter().map(|s| &s.image))
                 .cloned()
-                .collect(),
-            credentials: credentials.clone(),
-            no_cache: args.no_cache,
-        };
-        let mut display = Display::new(verbosity, terminal, &plan.binary);
-        if let (Some(dir), Some(stage)) = (&args.output, &plan.export) {
-            let result = export::export(&docker, image_build, &stage.files, dir, &mut display, interruption).await;
+                .collect();
+            if target.stage == stage::DEBUG {
+                bases.push(plan.debug.base.clone());
+                bases.extend(plan.debug.busybox.clone());
+            }
+            let image_build = ImageBuild {
+                binary: &plan.binary,
+                dockerfile: dockerfile(plan),
+                context,
+                target: &target.stage,
+                tags: &target.tags,
+                buildkit,
+                bases,
+                credentials: credentials.clone(),
+                no_cache: args.no_cache,
+            };
+            let mut display = Display::new(verbosity, terminal, &plan.binary);
+            if let (Some(dir), Some(stage)) = (&args.output, &plan.export) {
+                let result = export::export(&docker, image_build, &stage.files, dir, &mut display, interruption).await;
+                display.finish();
+                report_exported(&result?)?;
+                continue;
+            }
+            let result = if let Some(assembly) = &plan.assembly {
+                assemble::assemble(&docker, image_build, &plan.runtime, assembly, &mut display, interruption).await
+            } else {
+                image::build(&docker, image_build, &mut display, interruption).await.map_err(|error| match error {
+                    EngineError::StepFailed { step, output, .. }
+                        if target.stage == stage::TEST && plan.test.runs(&step) =>
+                    {
+                        Error::TestsFailed { package: plan.package.clone(), output }
+                    }
+                    other => other.into(),
+                })
+            };
             display.finish();
-            report_exported(&result?)?;
-            continue;
-        }
-        let result = if let Some(assembly) = &plan.assembly {
-            assemble::assemble(&docker, image_build, &plan.runtime, assembly, &mut display, interruption).await
-        } else {
-            image::build(&docker, image_build, &mut display, interruption).await.map_err(Error::from)
-        };
-        display.finish();
-        let image = result?;
-        // Tagged: it is built whatever comes next, and reported as such.
-        built.push(image.clone());
-        if !args.json {
-            report_built(&image)?;
+            let image = result?;
+            // Tagged: it is built whatever comes next, and reported as such.
+            built.push(image.clone());
+            images.push((built.len() - 1, plan));
+            if !args.json {
+                report_built(&image)?;
+            }
         }
     }
     if let Some((file, document)) = sbom_output(args, &plans)? {
         write_sbom(file, document)?;
     }
     if args.run {
-        for (image, plan) in built.iter().zip(&plans) {
-            smoke_run(&docker, image, plan, args, interruption).await?;
+        // Each plan's last image: the one its stage asked for (the debug image, not the
+        // runtime built before it).
+        let last = |i: usize| images.get(i + 1).is_none_or(|next| !std::ptr::eq(next.1, images[i].1));
+        let runs: Vec<(usize, &Plan)> = (0..images.len()).filter(|&i| last(i)).map(|i| images[i]).collect();
+        for (index, plan) in runs {
+            smoke_run(&docker, &built[index], plan, args, interruption).await?;
         }
     }
     if args.push {
@@ -520,13 +543,12 @@ async fn build_and_run(
     if args.json {
         // Each image with the plan it was built from: the one `--print-plan` shows for the
         // same flags and builder; and with `--push`, each tag's digest.
-        let reports: Vec<Report<'_>> = built
+        let reports: Vec<Report<'_>> = images
             .iter()
-            .zip(&plans)
-            .map(|(image, plan)| Report {
-                image,
-                plan,
-                pushed: args.push.then(|| pushed.iter().filter(|p| image.tags.contains(&p.tag)).collect()),
+            .map(|&(index, plan)| {
+                let image = &built[index];
+                let pushed = args.push.then(|| pushed.iter().filter(|p| image.tags.contains(&p.tag)).collect());
+                Report { image, plan, pushed }
             })
             .collect();
         let json = serde_json::to_string_pretty(&reports).expect("results serialize");
@@ -546,16 +568,19 @@ struct Report<'a> {
     pushed: Option<Vec<&'a Pushed>>,
 }
 
+/// One line per image: the binary (and the stage, when not the runtime), id, size and tags; a
+/// test stage says its tests passed.
 fn report_built(image: &Built) -> Result<(), Error> {
     let id = image.id.strip_prefix("sha256:").unwrap_or(&image.id);
-    let line = format!(
-        "{}  sha256:{}  {}  {}\n",
-        image.binary,
-        &id[..id.len().min(12)],
-        report::size(image.size),
-        image.tags.join(" ")
-    );
-    write_stdout(&line)
+    let name = match image.stage.as_str() {
+        stage::RUNTIME => image.binary.clone(),
+        other => format!("{} ({other})", image.binary),
+    };
+    let what = match image.stage.as_str() {
+        stage::TEST => "tests passed".to_owned(),
+        _ => format!("{}  {}", report::size(image.size), image.tags.join(" ")),
+    };
+    write_stdout(&format!("{name}  sha256:{}  {what}\n", &id[..id.len().min(12)]))
 }
 
 fn report_exported(exported: &Exported) -> Result<(), Error> {

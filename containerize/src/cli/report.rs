@@ -85,14 +85,18 @@ pub(crate) fn error(error: &Error) {
         eprintln!("error: {count} problem{s} in the container settings; nothing was built");
         return;
     }
-    if let Error::Engine(crate::engine::EngineError::StepFailed { output, .. }) = error {
+    let shown = match error {
+        Error::Engine(crate::engine::EngineError::StepFailed { output, .. }) => Some((output, "the failed step", 60)),
+        // All of it, as cargo test shows it on the host: which tests ran, and each failure.
+        Error::TestsFailed { output, .. } => Some((output, "cargo test", usize::MAX)),
+        _ => None,
+    };
+    if let Some((output, what, limit)) = shown {
         let lines: Vec<&str> = output.lines().collect();
-        let shown = &lines[lines.len().saturating_sub(60)..];
+        let shown = &lines[lines.len().saturating_sub(limit)..];
         if !shown.is_empty() {
-            eprintln!(
-                "--- output of the failed step{} ---",
-                if shown.len() < lines.len() { " (last 60 lines)" } else { "" }
-            );
+            let last = if shown.len() < lines.len() { format!(" (last {limit} lines)") } else { String::new() };
+            eprintln!("--- output of {what}{last} ---");
             shown.iter().for_each(|l| eprintln!("{l}"));
             eprintln!("---");
         }
