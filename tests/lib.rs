@@ -148,6 +148,16 @@ pub fn engine_available(test: &str) -> bool {
     answers
 }
 
+/// The `io.containerize.export` label of every image `--output` and `--reproducible` builds
+/// label (`<pid>-<nanos>`): each names the run that made it. (`docker images --format
+/// {{.Labels}}` is not in Docker 20.10.)
+pub fn export_image_labels() -> Vec<String> {
+    let ids = docker(&["images", "-a", "-q", "--filter", "label=io.containerize.export"]);
+    ids.lines()
+        .map(|id| docker(&["image", "inspect", "--format", "{{index .Config.Labels \"io.containerize.export\"}}", id]))
+        .collect()
+}
+
 /// `docker` with arguments; its stdout, or a panic with its stderr.
 pub fn docker(args: &[&str]) -> String {
     let output = Command::new("docker").args(args).output().expect("docker runs");

@@ -18,10 +18,6 @@ pub fn replace<E>(
 ) -> Result<(), E> {
     let mut partial = beside(path).map_err(&io_error)?;
     write(partial.as_file_mut())?;
-    // A replaced file keeps its mode, as it would when written in place.
-    if let Ok(existing) = std::fs::metadata(path) {
-        partial.as_file().set_permissions(existing.permissions()).map_err(&io_error)?;
-    }
     partial.as_file().sync_all().map_err(&io_error)?;
     partial.persist(path).map(drop).map_err(|e| io_error(e.error))
 }
@@ -67,9 +63,10 @@ mod tests {
         let whole = dir.path().join("whole");
         super::replace(&whole, |e| e, |file| std::io::Write::write_all(file, b"x")).unwrap();
         assert_eq!(format!("{:o}", mode(&whole)), format!("{:o}", mode(&plain)));
-        // Replacing a file keeps the mode it was given.
-        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
-        super::replace(&plain, |e| e, |file| std::io::Write::write_all(file, b"y")).unwrap();
-        assert_eq!(format!("{:o}", mode(&plain)), "644");
+        // A mode the writer sets is the file's, whatever the file it replaces had (`--output`
+        // gives the binary the image's mode, never a leftover file's setuid bit).
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o4755)).unwrap();
+        super::replace(&plain, |e| e, |file| file.set_permissions(std::fs::Permissions::from_mode(0o755))).unwrap();
+        assert_eq!(format!("{:o}", mode(&plain)), "755");
     }
 }

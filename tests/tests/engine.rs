@@ -409,11 +409,17 @@ fn web_reports_its_health_without_a_shell_and_stops_promptly() {
 
 /// The engine's images and containers that an `--output` run of the process `pid` left.
 fn export_leftovers(pid: u32) -> String {
-    let images = docker(&["images", "-a", "--filter", "label=io.containerize.export", "--format", "{{.Labels}}"]);
+    let images = containerize_tests::export_image_labels();
     let containers =
         docker(&["ps", "-a", "--filter", &format!("name=containerize-export-{pid}"), "--format", "{{.Names}}"]);
-    let mine = format!("io.containerize.export={pid}-");
-    images.lines().filter(|labels| labels.contains(&mine)).chain(containers.lines()).collect::<Vec<_>>().join("\n")
+    let mine = format!("{pid}-");
+    images
+        .iter()
+        .map(String::as_str)
+        .filter(|label| label.starts_with(&mine))
+        .chain(containers.lines())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
