@@ -82,6 +82,10 @@ fn contradictory_settings_and_bad_flags_exit_2() {
     containerize(dir.path()).args(["--print", "--base", "Not An Image"]).assert().code(2).stdout("");
     containerize(dir.path()).args(["--print", "--stage", "tests"]).assert().code(2).stdout("");
     containerize(dir.path()).args(["--print", "--no-such-flag"]).assert().code(2).stdout("");
+    // A builder or test stage is no image to push: refused before any engine is asked.
+    let pushed_stage = ["--push", "--stage", "builder", "-t", "127.0.0.1:5000/x:1"];
+    containerize(dir.path()).args(pushed_stage).env("DOCKER_HOST", "unix:///nonexistent").assert().code(2);
+    containerize(dir.path()).args(["--push", "--output", "out"]).assert().code(2);
     let workspace = example("workspace");
     containerize(workspace.path()).args(["--print", "-t", "one:1"]).assert().code(2).stdout("");
 }

@@ -110,7 +110,7 @@ pub struct Args {
     /// Push every tag of every image once all are built (and, with --run, have run), with the
     /// credentials `docker login` stored; the registries are asked first, so a refused login
     /// or an unreachable registry stops the run before anything is built or pushed
-    #[arg(long, conflicts_with_all = ["print", "print_plan", "print_context"], help_heading = "Image Options")]
+    #[arg(long, conflicts_with_all = ["print", "print_plan", "print_context", "output"], help_heading = "Image Options")]
     pub push: bool,
     /// The image's platform: linux/<this host's architecture> (the default), or windows/amd64
     /// (cross-compiled in a Linux builder onto nanoserver; printed and planned anywhere, but a

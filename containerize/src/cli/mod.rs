@@ -73,12 +73,14 @@ fn run(args: &Args) -> Result<(), Error> {
         // Nothing is built: the document goes as planned, last, so that no context has it.
         return sbom.map_or(Ok(()), |(file, document)| write_sbom(file, document));
     }
-    if args.run
-        && let Some(stage @ (stage::BUILDER | stage::TEST)) = args.stage.as_deref()
-    {
-        let message = format!("--run runs the runtime image, which --stage {stage} does not build");
-        let diagnostic = Diagnostic::error(Origin::Flag("--run"), message, "").with_help("leave out --stage, or --run");
-        return Err(Error::Settings(vec![diagnostic]));
+    // Both take the runtime image: a builder image pushed under its tags would ship the sources.
+    if let Some(stage @ (stage::BUILDER | stage::TEST)) = args.stage.as_deref() {
+        let wanting = [("--run", args.run, "runs"), ("--push", args.push, "pushes")];
+        if let Some((flag, _, verb)) = wanting.into_iter().find(|(_, given, _)| *given) {
+            let message = format!("{flag} {verb} the runtime image, which --stage {stage} does not build");
+            let help = format!("leave out --stage, or {flag}");
+            return Err(Error::Settings(vec![Diagnostic::error(Origin::Flag(flag), message, "").with_help(help)]));
+        }
     }
     // A bad `.dockerignore` is the project's problem, told before any engine is asked.
     Context::dockerignore(project.workspace_root.as_std_path()).map_err(EngineError::from)?;
