@@ -167,6 +167,24 @@ pub enum ProjectError {
         "the path `{0}` has a character a Dockerfile cannot carry (`$`, a quote, a backslash or a control character)"
     )]
     UnsupportedPath(String),
+    /// `SOURCE_DATE_EPOCH` is set to something that is not a time it can stand for.
+    #[error("SOURCE_DATE_EPOCH `{0}` is not a whole number of seconds since 1970 up to the year 9999 (253402300799)")]
+    SourceDateEpoch(String),
+}
+
+/// The latest time RFC 3339 can write (9999-12-31T23:59:59Z), which labels and configs carry.
+const LAST_RFC3339_SECOND: i64 = 253_402_300_799;
+
+/// `SOURCE_DATE_EPOCH`, when set (and not empty, which reproducible-builds.org reads as
+/// unset); a value that is not a time is refused rather than quietly replaced by another.
+fn source_date_epoch() -> Result<Option<i64>, ProjectError> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(value) if !value.is_empty() => match value.parse::<i64>() {
+            Ok(seconds) if (0..=LAST_RFC3339_SECOND).contains(&seconds) => Ok(Some(seconds)),
+            _ => Err(ProjectError::SourceDateEpoch(value)),
+        },
+        _ => Ok(None),
+    }
 }
 
 impl Project {
@@ -246,7 +264,7 @@ impl Project {
             pinned: toolchain::pinned_channel(root.as_std_path(), root.as_std_path()),
             local: toolchain::local_version(root.as_std_path()),
         };
-        let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok());
+        let source_date_epoch = source_date_epoch()?;
         Ok(Project {
             workspace_root: root.clone(),
             target_directory: metadata.target_directory.clone(),

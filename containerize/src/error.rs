@@ -203,6 +203,9 @@ impl Error {
             Error::Plan(PlanError::Project(ProjectError::UnsupportedPath(_))) => {
                 Some("rename the file or directory".into())
             }
+            Error::Plan(PlanError::Project(ProjectError::SourceDateEpoch(_))) => {
+                Some("unset it, or set it to the commit's time: SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)".into())
+            }
             Error::Plan(PlanError::Selection(SpecError::UnknownPackage { .. } | SpecError::UnknownBinary { .. })) => {
                 Some("check the name, or leave the flag out to build every binary".into())
             }
