@@ -750,3 +750,24 @@ fn the_test_stage_runs_cargo_test_as_the_build_would() {
     assert!(!plan.test.runs(&format!("RUN {:?}", plan.test.compile)));
     assert!(!plan.test.runs(&format!("RUN {:?}", plan.test.dependencies)));
 }
+
+#[test]
+fn output_refuses_two_binaries_of_one_file_name() {
+    // Two packages' `server` binaries, told apart by their names for tags, but not on disk.
+    let root = "[workspace]\nmembers = [\"cli\", \"daemon\"]\n";
+    let packages = ["cli", "daemon"]
+        .iter()
+        .map(|name| {
+            let manifest =
+                format!("[package]\nname = \"{name}\"\n\n[package.metadata.containerize]\nname = \"{name}-server\"\n");
+            package(&format!("{ROOT}/{name}"), &manifest, &["server"])
+        })
+        .collect();
+    let project = project(root, packages);
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).expect("valid settings");
+    let options = Options { export: true, ..Options::default() };
+    let errors = plan_all(&project, &spec, &options).expect_err("one file for two binaries");
+    let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    assert!(message.contains("--output would write both binaries of `server` (package `cli`) and `server` (package `daemon`) to one file, `server`"), "{message}");
+    assert!(plan_all(&project, &spec, &Options::default()).is_ok(), "images of their own are fine");
+}

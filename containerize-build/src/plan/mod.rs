@@ -543,8 +543,36 @@ pub fn plan_all(project: &Project, spec: &Spec, options: &Options) -> Result<Vec
     if !errors.is_empty() {
         return Err(errors);
     }
-    let shared = shared_tags(spec, &plans);
+    let mut shared = shared_tags(spec, &plans);
+    if options.export && !options.assemble {
+        shared.extend(shared_outputs(&plans));
+    }
     if shared.is_empty() { Ok(plans) } else { Err(shared) }
+}
+
+/// One error for each file name `--output` would write for more than one image: the last
+/// would silently replace the others.
+fn shared_outputs(plans: &[Plan]) -> Vec<Diagnostic> {
+    let mut writers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for plan in plans {
+        for file in plan.export.iter().flat_map(|stage| &stage.files) {
+            writers.entry(&file.to).or_default().push(format!("`{}` (package `{}`)", plan.binary, plan.package));
+        }
+    }
+    writers
+        .into_iter()
+        .filter(|(_, images)| images.len() > 1)
+        .map(|(file, images)| {
+            let message = format!(
+                "--output would write {} of {} to one file, `{}`",
+                if images.len() == 2 { "both binaries" } else { "the binaries" },
+                and_list(&images),
+                file.trim_start_matches('/')
+            );
+            Diagnostic::error(Origin::Flag("--output"), message, "")
+                .with_help("export one of them at a time, with -p PACKAGE or --bin NAME")
+        })
+        .collect()
 }
 
 /// Makes the plan for one image. Errors are settings that contradict each other or the project.
