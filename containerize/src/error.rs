@@ -229,7 +229,7 @@ impl Error {
 /// the edge, so the engine module only says what happened.
 fn engine_help(error: &EngineError) -> Option<String> {
     Some(match error {
-        EngineError::Unreachable { endpoint, .. } if matches!(endpoint.found, Found::DefaultSocket | Found::Podman) => {
+        EngineError::Unreachable { endpoint, .. } if matches!(endpoint.found, Found::DefaultSocket | Found::Podman { .. }) => {
             "start the engine (`sudo systemctl start docker`, Docker Desktop, or Podman's `systemctl --user start podman.socket`), or point DOCKER_HOST or a Docker context at one (`docker context use NAME`)".into()
         }
         EngineError::Unreachable { endpoint, .. } => {
@@ -276,6 +276,9 @@ fn engine_help(error: &EngineError) -> Option<String> {
         EngineError::Platform { .. } => {
             "print its Dockerfile with `--print --eject` and build that where Windows images are built, or leave out --platform".into()
         }
+        EngineError::NoBuildKit { engine } if engine.name == "Podman" => {
+            "use `--buildkit auto` or `never` (Podman builds with the legacy builder), or a Docker engine (18.09 or later) through DOCKER_HOST or a context".into()
+        }
         EngineError::NoBuildKit { .. } => {
             "use `--buildkit auto` or `never`, or an engine with BuildKit (Docker 18.09 or later)".into()
         }
@@ -311,7 +314,7 @@ fn configured_by(found: &Found) -> String {
         Found::Context { name, .. } => {
             format!("the context `{name}` (`docker context inspect {name}`), or choose another")
         }
-        Found::DockerHost | Found::DefaultSocket | Found::Podman => "DOCKER_HOST".into(),
+        Found::DockerHost | Found::DefaultSocket | Found::Podman { .. } => "DOCKER_HOST".into(),
     }
 }
 
@@ -358,6 +361,33 @@ mod tests {
         let refused = Error::Engine(refused);
         assert_eq!(refused.exit_code(), exit::ENGINE);
         assert!(refused.help().unwrap().contains("DOCKER_CERT_PATH"));
+    }
+
+    fn engine(name: &'static str, found: Found) -> crate::engine::EngineInfo {
+        crate::engine::EngineInfo {
+            name,
+            host: "unix:///run/user/1000/podman/podman.sock".into(),
+            found,
+            version: "4.3.1".into(),
+            api_version: "1.41".into(),
+            buildkit: false,
+            os: "linux".into(),
+        }
+    }
+
+    #[test]
+    fn no_buildkit_names_the_engine_and_podman_never_has_it() {
+        let found = Found::Context { name: "podman".into(), by: crate::engine::discovery::ContextChoice::Variable };
+        let error = Error::Engine(EngineError::NoBuildKit { engine: Box::new(engine("Podman", found)) });
+        assert_eq!(error.exit_code(), exit::ENGINE);
+        assert_eq!(
+            error.to_string(),
+            "Podman 4.3.1 (API 1.41) at unix:///run/user/1000/podman/podman.sock, context `podman` from DOCKER_CONTEXT, does not offer BuildKit: Podman never does"
+        );
+        assert!(error.help().unwrap().contains("Podman builds with the legacy builder"));
+        let docker =
+            Error::Engine(EngineError::NoBuildKit { engine: Box::new(engine("Docker", Found::DefaultSocket)) });
+        assert!(docker.to_string().ends_with("the default socket, does not offer BuildKit"), "{docker}");
     }
 
     #[test]

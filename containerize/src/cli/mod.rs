@@ -432,12 +432,14 @@ async fn build_and_run(
     let docker = tokio::select! {
         biased;
         () = interruption.wait() => return Err(EngineError::Interrupted.into()),
-        docker = Docker::connect() => docker?,
+        docker = Docker::connect(|warning| {
+            let help = "the docker CLI ignores it too, and uses the default socket";
+            report::diagnostic(&Diagnostic::warning(Origin::Derived, warning.to_string(), "").with_help(help));
+        }) => docker?,
     };
     let buildkit = match args.buildkit {
         BuildKit::Always if !docker.info.buildkit => {
-            let info = &docker.info;
-            return Err(EngineError::NoBuildKit { version: info.version.clone(), api: info.api_version.clone() }.into());
+            return Err(EngineError::NoBuildKit { engine: Box::new(docker.info.clone()) }.into());
         }
         BuildKit::Always => true,
         BuildKit::Auto => docker.info.buildkit,

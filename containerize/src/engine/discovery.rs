@@ -117,7 +117,10 @@ pub enum Found {
     /// Nothing was configured: the docker CLI's default socket.
     DefaultSocket,
     /// Nothing was configured and the default socket did not answer: Podman's socket.
-    Podman,
+    Podman {
+        /// The default socket was there but denied us, rather than silent.
+        default_denied: bool,
+    },
 }
 
 /// What selected a context.
@@ -144,7 +147,10 @@ impl fmt::Display for Found {
             Found::DockerHost => write!(f, "from DOCKER_HOST"),
             Found::Context { name, by } => write!(f, "context `{name}` {by}"),
             Found::DefaultSocket => write!(f, "the default socket"),
-            Found::Podman => write!(f, "Podman's socket, as the default socket did not answer"),
+            Found::Podman { default_denied: false } => {
+                write!(f, "Podman's socket, as the default socket did not answer")
+            }
+            Found::Podman { default_denied: true } => write!(f, "Podman's socket, as the default socket was denied"),
         }
     }
 }
@@ -157,6 +163,14 @@ pub enum DiscoveryError {
     #[error("the engine's host `{host}` ({found}) is not supported: only unix:// and tcp:// hosts are")]
     Scheme {
         /// The host.
+        host: String,
+        /// How it was found.
+        found: Found,
+    },
+    /// A `tcp://` host that is no address.
+    #[error("the engine's host `{host}` ({found}) is not a valid address: tcp://HOST or tcp://HOST:PORT is expected")]
+    InvalidHost {
+        /// The host, as given.
         host: String,
         /// How it was found.
         found: Found,
@@ -198,35 +212,56 @@ pub enum DiscoveryError {
     NoConfigDir,
 }
 
-/// The endpoints to try, in order: one when the user chose (`DOCKER_HOST`, a context); the
-/// default socket and then Podman's when nobody did.
-pub fn discover(env: &Environment, files: &impl Files) -> Result<Vec<Endpoint>, DiscoveryError> {
+/// What discovery found: the endpoints to try, in order, and what was ignored on the way.
+#[derive(Debug)]
+pub struct Discovery {
+    /// One when the user chose (`DOCKER_HOST`, a context); the default socket and then
+    /// Podman's when nobody did.
+    pub endpoints: Vec<Endpoint>,
+    /// Problems the docker CLI only warns about (a broken `config.json`), to show as warnings.
+    pub warnings: Vec<DiscoveryError>,
+}
+
+/// The endpoints to try, and the warnings to show.
+pub fn discover(env: &Environment, files: &impl Files) -> Result<Discovery, DiscoveryError> {
     if let Some(host) = &env.docker_host {
         let tls = env.docker_tls_verify.then(|| {
             let dir = env.docker_cert_path.clone().or_else(|| env.config_dir()).unwrap_or_default();
             Tls { ca: dir.join("ca.pem"), cert: dir.join("cert.pem"), key: dir.join("key.pem") }
         });
-        return Ok(vec![endpoint(host, tls, Found::DockerHost)?]);
+        return Ok(Discovery { endpoints: vec![endpoint(host, tls, Found::DockerHost)?], warnings: vec![] });
     }
+    let mut warnings = vec![];
     let chosen = match &env.docker_context {
         Some(name) => Some((name.clone(), ContextChoice::Variable)),
-        None => current_context(env, files)?,
+        // As the docker CLI, a config.json that can't be read is warned about and ignored: it
+        // only matters for pushing, where the credentials' reading reports it.
+        None => current_context(env, files).unwrap_or_else(|error| {
+            warnings.push(error);
+            None
+        }),
     };
-    match chosen {
+    let endpoints = match chosen {
         // `default` is the docker CLI's name for "no context": the environment, else the socket.
-        Some((name, by)) if name != "default" => Ok(vec![context(env, files, name, by)?]),
-        _ => {
-            let rootless =
-                env.xdg_runtime_dir.iter().map(|dir| format!("unix://{}", dir.join("podman/podman.sock").display()));
-            let mut endpoints = vec![Endpoint { host: DEFAULT_SOCKET.into(), tls: None, found: Found::DefaultSocket }];
-            endpoints.extend(rootless.chain([PODMAN_ROOTFUL_SOCKET.to_owned()]).map(|host| Endpoint {
-                host,
-                tls: None,
-                found: Found::Podman,
-            }));
-            Ok(endpoints)
-        }
-    }
+        Some((name, by)) if name != "default" => match context(env, files, name, by)? {
+            Some(endpoint) => vec![endpoint],
+            None => default_endpoints(env),
+        },
+        _ => default_endpoints(env),
+    };
+    Ok(Discovery { endpoints, warnings })
+}
+
+/// Nothing configured: the default socket, then Podman's.
+fn default_endpoints(env: &Environment) -> Vec<Endpoint> {
+    let rootless = env.xdg_runtime_dir.iter().map(|dir| format!("unix://{}", dir.join("podman/podman.sock").display()));
+    let mut endpoints = vec![Endpoint { host: DEFAULT_SOCKET.into(), tls: None, found: Found::DefaultSocket }];
+    endpoints.extend(rootless.chain([PODMAN_ROOTFUL_SOCKET.to_owned()]).map(|host| Endpoint {
+        host,
+        tls: None,
+        found: Found::Podman { default_denied: false },
+    }));
+    endpoints
 }
 
 /// The context `config.json` names as current, if any.
@@ -246,7 +281,13 @@ fn current_context(env: &Environment, files: &impl Files) -> Result<Option<(Stri
 
 /// A context's Docker endpoint, from the docker CLI's store: `contexts/meta/<id>/meta.json`
 /// and the TLS files in `contexts/tls/<id>/docker/`, where `<id>` is the SHA-256 of the name.
-fn context(env: &Environment, files: &impl Files, name: String, by: ContextChoice) -> Result<Endpoint, DiscoveryError> {
+/// `None` for an endpoint with no host, which the docker CLI takes as the default socket.
+fn context(
+    env: &Environment,
+    files: &impl Files,
+    name: String,
+    by: ContextChoice,
+) -> Result<Option<Endpoint>, DiscoveryError> {
     let store = env.config_dir().ok_or(DiscoveryError::NoConfigDir)?.join("contexts");
     let id = context_id(&name);
     let meta_path = store.join("meta").join(&id).join("meta.json");
@@ -267,11 +308,12 @@ fn context(env: &Environment, files: &impl Files, name: String, by: ContextChoic
     }
     let meta: Meta = serde_json::from_str(&text)
         .map_err(|e| DiscoveryError::File { path: meta_path.clone(), message: e.to_string() })?;
-    let Some(DockerEndpoint { host: Some(host), skip_tls_verify }) =
+    let Some(DockerEndpoint { host, skip_tls_verify }) =
         meta.endpoints.into_iter().find(|(k, _)| k == "docker").map(|(_, v)| v)
     else {
         return Err(DiscoveryError::NoDockerEndpoint { name, meta: meta_path });
     };
+    let Some(host) = host.filter(|host| !host.is_empty()) else { return Ok(None) };
     let tls_dir = store.join("tls").join(&id).join("docker");
     let tls = Tls { ca: tls_dir.join("ca.pem"), cert: tls_dir.join("cert.pem"), key: tls_dir.join("key.pem") };
     // The docker CLI speaks TLS to a context that holds any of the three files.
@@ -279,7 +321,7 @@ fn context(env: &Environment, files: &impl Files, name: String, by: ContextChoic
     if skip_tls_verify && host.starts_with("tcp://") {
         return Err(DiscoveryError::SkipTlsVerify { name });
     }
-    endpoint(&host, has_tls.then_some(tls), Found::Context { name, by })
+    endpoint(&host, has_tls.then_some(tls), Found::Context { name, by }).map(Some)
 }
 
 /// The docker CLI's id of a context: the hex SHA-256 of its name.
@@ -291,22 +333,43 @@ fn read(files: &impl Files, path: &Path) -> Result<Option<String>, DiscoveryErro
     files.read(path).map_err(|e| DiscoveryError::File { path: path.to_owned(), message: e.to_string() })
 }
 
-/// An endpoint for `host`, refusing the schemes we do not speak, with the docker CLI's default
-/// ports where a `tcp://` host names none (2376 with TLS, 2375 without).
+/// An endpoint for `host`, refusing the schemes we do not speak and `tcp://` hosts that are
+/// no address, with the docker CLI's default ports where a `tcp://` host names none (2376 with
+/// TLS, 2375 without).
 fn endpoint(host: &str, tls: Option<Tls>, found: Found) -> Result<Endpoint, DiscoveryError> {
-    let host = if let Some(address) = host.strip_prefix("tcp://") {
-        let address = address.trim_end_matches('/');
-        let has_port = address.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok());
+    let address = if let Some(address) = host.strip_prefix("tcp://") {
         let port = if tls.is_some() { 2376 } else { 2375 };
-        if has_port { format!("tcp://{address}") } else { format!("tcp://{address}:{port}") }
+        tcp_address(address, port)
+            .ok_or_else(|| DiscoveryError::InvalidHost { host: host.to_owned(), found: found.clone() })?
     } else if host.starts_with("unix://") {
         host.to_owned()
     } else {
         return Err(DiscoveryError::Scheme { host: host.to_owned(), found });
     };
     // TLS belongs to tcp:// hosts; a socket ignores it, as the docker CLI does.
-    let tls = tls.filter(|_| host.starts_with("tcp://"));
-    Ok(Endpoint { host, tls, found })
+    let tls = tls.filter(|_| address.starts_with("tcp://"));
+    Ok(Endpoint { host: address, tls, found })
+}
+
+/// `tcp://NAME:PORT` for `NAME[:PORT][/]` (`[::1]:2375` for IPv6), or `None` if it is no such
+/// address: a port out of range or not a number, no name, a character no host name has.
+fn tcp_address(address: &str, default_port: u16) -> Option<String> {
+    let address = address.strip_suffix('/').unwrap_or(address);
+    let (name, rest) = match address.find(']') {
+        Some(end) if address.starts_with('[') => address.split_at(end + 1),
+        _ => address.split_at(address.find(':').unwrap_or(address.len())),
+    };
+    let port = match rest.strip_prefix(':') {
+        Some(port) => port.parse::<u16>().ok().filter(|port| *port != 0)?,
+        None if rest.is_empty() => default_port,
+        None => return None,
+    };
+    let valid = |c: char| c.is_ascii_alphanumeric() || ".-_".contains(c);
+    let valid = match name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        Some(ip) => !ip.is_empty() && ip.chars().all(|c| c.is_ascii_hexdigit() || ".:".contains(c)),
+        None => !name.is_empty() && name.chars().all(valid),
+    };
+    valid.then(|| format!("tcp://{name}:{port}"))
 }
 
 #[cfg(test)]

@@ -36,10 +36,15 @@ const TIMEOUT_SECS: u64 = 3600;
 impl Docker {
     /// Connects as the docker CLI would (see [`discovery`]): to the first endpoint found that
     /// answers, negotiating the API version and checking that the engine is new enough.
-    pub async fn connect() -> Result<Docker, EngineError> {
-        let endpoints = discovery::discover(&discovery::Environment::current(), &discovery::HostFiles)?;
+    /// `warn` is given what discovery ignored, before connecting.
+    pub async fn connect(warn: impl Fn(&DiscoveryError)) -> Result<Docker, EngineError> {
+        let discovery = discovery::discover(&discovery::Environment::current(), &discovery::HostFiles)?;
+        discovery.warnings.iter().for_each(warn);
         let mut first_failure = None;
-        for endpoint in endpoints {
+        for mut endpoint in discovery.endpoints {
+            if let Found::Podman { default_denied } = &mut endpoint.found {
+                *default_denied = matches!(first_failure, Some(EngineError::PermissionDenied { .. }));
+            }
             match Docker::connect_to(endpoint).await {
                 Ok(docker) => return Ok(docker),
                 // Only a silent or forbidden socket gives way to the next; the first failure

@@ -252,12 +252,10 @@ pub enum EngineError {
         problem: String,
     },
     /// `--buildkit always`, but the engine has no BuildKit.
-    #[error("the engine {version} (API {api}) does not offer BuildKit")]
+    #[error("{engine}, does not offer BuildKit{}", if .engine.name == "Podman" { ": Podman never does" } else { "" })]
     NoBuildKit {
-        /// Its version.
-        version: String,
-        /// Its API version.
-        api: String,
+        /// The engine, where it was found and how.
+        engine: Box<EngineInfo>,
     },
     /// The image is for a platform whose containers the engine does not run.
     #[error("the engine runs {os} containers, so it can't build the {platform} image of `{binary}`")]

@@ -35,7 +35,7 @@ fn env() -> Environment {
 }
 
 fn only(env: &Environment, files: &Fake) -> Endpoint {
-    let mut endpoints = discover(env, files).unwrap();
+    let mut endpoints = discover(env, files).unwrap().endpoints;
     assert_eq!(endpoints.len(), 1, "{endpoints:?}");
     endpoints.remove(0)
 }
@@ -50,13 +50,13 @@ fn context_ids_are_the_docker_clis() {
 fn nothing_configured_tries_the_default_socket_then_podmans() {
     let env = Environment { xdg_runtime_dir: Some("/run/user/1000".into()), ..env() };
     let hosts: Vec<(String, Found)> =
-        discover(&env, &Fake::default()).unwrap().into_iter().map(|e| (e.host, e.found)).collect();
+        discover(&env, &Fake::default()).unwrap().endpoints.into_iter().map(|e| (e.host, e.found)).collect();
     assert_eq!(
         hosts,
         [
             ("unix:///var/run/docker.sock".to_owned(), Found::DefaultSocket),
-            ("unix:///run/user/1000/podman/podman.sock".to_owned(), Found::Podman),
-            ("unix:///run/podman/podman.sock".to_owned(), Found::Podman),
+            ("unix:///run/user/1000/podman/podman.sock".to_owned(), Found::Podman { default_denied: false }),
+            ("unix:///run/podman/podman.sock".to_owned(), Found::Podman { default_denied: false }),
         ]
     );
 }
@@ -103,12 +103,12 @@ fn the_current_context_is_read_from_docker_config() {
 #[test]
 fn the_default_context_is_no_context() {
     let files = Fake::default().with("/home/u/.docker/config.json", r#"{"currentContext":"default"}"#);
-    assert_eq!(discover(&env(), &files).unwrap()[0].found, Found::DefaultSocket);
+    assert_eq!(discover(&env(), &files).unwrap().endpoints[0].found, Found::DefaultSocket);
     let env = Environment { docker_context: Some("default".into()), ..env() };
-    assert_eq!(discover(&env, &Fake::default()).unwrap()[0].found, Found::DefaultSocket);
+    assert_eq!(discover(&env, &Fake::default()).unwrap().endpoints[0].found, Found::DefaultSocket);
     // A config.json without a current context, as `docker login` leaves it.
     let files = Fake::default().with("/home/u/.docker/config.json", r#"{"auths":{"ghcr.io":{}}}"#);
-    assert_eq!(discover(&self::env(), &files).unwrap()[0].found, Found::DefaultSocket);
+    assert_eq!(discover(&self::env(), &files).unwrap().endpoints[0].found, Found::DefaultSocket);
 }
 
 #[test]
@@ -181,13 +181,48 @@ fn an_unknown_context_is_named_with_what_chose_it() {
 }
 
 #[test]
-fn a_broken_config_file_is_named() {
-    let files = Fake::default().with("/home/u/.docker/config.json", "{ not json");
-    let error = discover(&env(), &files).unwrap_err();
-    assert!(
-        matches!(&error, DiscoveryError::File { path, .. } if path == Path::new("/home/u/.docker/config.json")),
-        "{error}"
-    );
+fn a_broken_config_file_is_a_warning_and_the_default_socket_is_tried() {
+    // As the docker CLI: "WARNING: Error parsing config file", then the default socket.
+    for text in ["{ not json", r#"{"currentContext":5}"#] {
+        let files = Fake::default().with("/home/u/.docker/config.json", text);
+        let discovery = discover(&env(), &files).unwrap();
+        assert_eq!(discovery.endpoints[0].found, Found::DefaultSocket);
+        assert!(
+            matches!(&discovery.warnings[..], [DiscoveryError::File { path, .. }] if path == Path::new("/home/u/.docker/config.json")),
+            "{:?}",
+            discovery.warnings
+        );
+    }
+}
+
+#[test]
+fn a_context_with_an_empty_host_is_the_default_socket() {
+    let files = Fake::default().context("blank", "");
+    let env = Environment { docker_context: Some("blank".into()), ..env() };
+    let discovery = discover(&env, &files).unwrap();
+    assert_eq!(discovery.endpoints[0].host, DEFAULT_SOCKET);
+    assert!(discovery.warnings.is_empty());
+}
+
+#[test]
+fn malformed_tcp_hosts_are_refused_as_given() {
+    for host in
+        ["tcp://127.0.0.1:99999", "tcp://host:notaport", "tcp://", "tcp://:2375", "tcp://h:0", "tcp://a\x1b[31m"]
+    {
+        let env = Environment { docker_host: Some(host.into()), ..env() };
+        let error = discover(&env, &Fake::default()).unwrap_err();
+        assert!(matches!(&error, DiscoveryError::InvalidHost { host: given, .. } if given == host), "{host}: {error}");
+        assert!(
+            error.to_string().starts_with(&format!("the engine's host `{host}` (from DOCKER_HOST) is not a valid"))
+        );
+    }
+    let host = |given: &str| {
+        let env = Environment { docker_host: Some(given.into()), ..env() };
+        only(&env, &Fake::default()).host
+    };
+    assert_eq!(host("tcp://[::1]:2380"), "tcp://[::1]:2380");
+    assert_eq!(host("tcp://[::1]"), "tcp://[::1]:2375");
+    assert_eq!(host("tcp://build.example/"), "tcp://build.example:2375");
 }
 
 #[test]
@@ -196,4 +231,13 @@ fn a_context_that_skips_verification_is_refused() {
     let files = Fake::default().with(&format!("/home/u/.docker/contexts/meta/{}/meta.json", context_id("lax")), meta);
     let env = Environment { docker_context: Some("lax".into()), ..env() };
     assert!(matches!(discover(&env, &files), Err(DiscoveryError::SkipTlsVerify { .. })));
+}
+
+#[test]
+fn podmans_socket_says_whether_the_default_socket_was_silent_or_denied() {
+    assert_eq!(
+        Found::Podman { default_denied: false }.to_string(),
+        "Podman's socket, as the default socket did not answer"
+    );
+    assert_eq!(Found::Podman { default_denied: true }.to_string(), "Podman's socket, as the default socket was denied");
 }
