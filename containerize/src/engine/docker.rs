@@ -67,15 +67,8 @@ impl Docker {
             }
             None => bollard::Docker::connect_with_http(&endpoint.host, TIMEOUT_SECS, version),
             Some(tls) => {
-                // As the docker CLI, a client without a certificate of its own is let try (the
-                // engine may not ask for one), but half a pair is a mistake: bollard would
-                // silently send neither, and the engine's refusal would not say why.
-                let missing = |path: &std::path::Path| format!("{} is missing", path.display());
-                match (tls.ca.is_file(), tls.cert.is_file(), tls.key.is_file()) {
-                    (false, _, _) => return Err(certificate_error(&endpoint, missing(&tls.ca))),
-                    (true, true, false) => return Err(certificate_error(&endpoint, missing(&tls.key))),
-                    (true, false, true) => return Err(certificate_error(&endpoint, missing(&tls.cert))),
-                    _ => {}
+                if let Some(problem) = tls_files_problem(tls, |path| std::fs::read(path)) {
+                    return Err(certificate_error(&endpoint, problem));
                 }
                 bollard::Docker::connect_with_ssl(&endpoint.host, &tls.key, &tls.cert, &tls.ca, TIMEOUT_SECS, version)
             }
@@ -112,6 +105,49 @@ fn check_api(info: &EngineInfo) -> Result<(), EngineError> {
         return Err(EngineError::TooOld { version: info.version.clone(), api: info.api_version.clone() });
     }
     Ok(())
+}
+
+/// What is wrong with a TLS connection's files, if anything. Each is read and parsed before
+/// connecting: bollard quietly sends no client certificate when it can't read or parse one,
+/// and the engine's refusal (or its certificate found untrusted) would not say why. As the
+/// docker CLI, a client without a certificate of its own is let try (the engine may not ask
+/// for one), but half a pair is a mistake.
+fn tls_files_problem(
+    tls: &discovery::Tls,
+    read: impl Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
+) -> Option<String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let load = |path: &std::path::Path| match read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let missing = |path: &std::path::Path| format!("{} is missing", path.display());
+    let holds_certificate = |pem: &[u8]| CertificateDer::pem_slice_iter(pem).next().is_some_and(|c| c.is_ok());
+    let check = || -> Result<(), String> {
+        let (ca, cert, key) = (load(&tls.ca)?, load(&tls.cert)?, load(&tls.key)?);
+        match ca {
+            None => return Err(missing(&tls.ca)),
+            Some(ca) if !holds_certificate(&ca) => {
+                return Err(format!("{} holds no PEM certificate", tls.ca.display()));
+            }
+            Some(_) => {}
+        }
+        match (cert, key) {
+            (None, None) => Ok(()),
+            (Some(_), None) => Err(missing(&tls.key)),
+            (None, Some(_)) => Err(missing(&tls.cert)),
+            (Some(cert), _) if !holds_certificate(&cert) => {
+                Err(format!("{} holds no PEM certificate (are cert.pem and key.pem swapped?)", tls.cert.display()))
+            }
+            (_, Some(key)) if PrivateKeyDer::from_pem_slice(&key).is_err() => {
+                Err(format!("{} holds no PEM private key", tls.key.display()))
+            }
+            _ => Ok(()),
+        }
+    };
+    check().err()
 }
 
 /// A failed connection, told apart by its cause: no right to use the socket, a certificate
@@ -546,6 +582,41 @@ mod tests {
             error.ends_with("the engine's certificate is not trusted (invalid peer certificate: UnknownIssuer)"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn tls_files_are_read_and_parsed_before_connecting() {
+        use std::collections::BTreeMap;
+        use std::path::{Path, PathBuf};
+        const CERT: &str = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+        const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n";
+        let tls = discovery::Tls { ca: "/d/ca.pem".into(), cert: "/d/cert.pem".into(), key: "/d/key.pem".into() };
+        // Each file's content, or an error kind reading it; absent when missing.
+        let problem = |files: &[(&str, Result<&str, std::io::ErrorKind>)]| {
+            let files: BTreeMap<PathBuf, _> = files.iter().map(|(p, f)| (PathBuf::from(p), *f)).collect();
+            tls_files_problem(&tls, |path: &Path| match files.get(path) {
+                Some(Ok(text)) => Ok(text.as_bytes().to_vec()),
+                Some(Err(kind)) => Err(std::io::Error::from(*kind)),
+                None => Err(std::io::ErrorKind::NotFound.into()),
+            })
+        };
+        let good = [("/d/ca.pem", Ok(CERT)), ("/d/cert.pem", Ok(CERT)), ("/d/key.pem", Ok(KEY))];
+        assert_eq!(problem(&good), None);
+        assert_eq!(problem(&good[..1]), None, "no client certificate: the engine may not ask for one");
+        let denied = [good[0], good[1], ("/d/key.pem", Err(std::io::ErrorKind::PermissionDenied))];
+        assert_eq!(problem(&denied).unwrap(), "cannot read /d/key.pem: permission denied");
+        let swapped = [good[0], ("/d/cert.pem", Ok(KEY)), ("/d/key.pem", Ok(CERT))];
+        assert!(problem(&swapped).unwrap().starts_with("/d/cert.pem holds no PEM certificate"));
+        let junk = [("/d/ca.pem", Ok("junk")), good[1], good[2]];
+        assert_eq!(problem(&junk).unwrap(), "/d/ca.pem holds no PEM certificate");
+        // A directory the user may not enter: each file is denied, not missing.
+        let unreadable = [("/d/ca.pem", Err(std::io::ErrorKind::PermissionDenied))];
+        assert_eq!(problem(&unreadable).unwrap(), "cannot read /d/ca.pem: permission denied");
+        assert_eq!(problem(&[]).unwrap(), "/d/ca.pem is missing");
+        assert_eq!(problem(&good[..2]).unwrap(), "/d/key.pem is missing");
+        assert_eq!(problem(&[good[0], good[2]]).unwrap(), "/d/cert.pem is missing");
+        let bad_key = [good[0], good[1], ("/d/key.pem", Ok(CERT))];
+        assert_eq!(problem(&bad_key).unwrap(), "/d/key.pem holds no PEM private key");
     }
 
     #[test]
