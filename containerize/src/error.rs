@@ -159,6 +159,7 @@ impl Error {
             EngineError::Discovery(_)
             | EngineError::Unreachable { .. }
             | EngineError::PermissionDenied { .. }
+            | EngineError::NotASocket { .. }
             | EngineError::Certificate { .. }
             | EngineError::TooOld { .. }
             | EngineError::NoBuildKit { .. }
@@ -234,6 +235,9 @@ fn engine_help(error: &EngineError) -> Option<String> {
         }
         EngineError::Unreachable { endpoint, .. } => {
             format!("start the engine there, or fix {}", configured_by(&endpoint.found))
+        }
+        EngineError::NotASocket { endpoint, .. } => {
+            format!("name the engine's socket instead: fix {}", configured_by(&endpoint.found))
         }
         EngineError::PermissionDenied { .. } => {
             "add your user to the socket's group (`sudo usermod -aG docker $USER`, then log in again), or use an engine of your own: rootless Docker or Podman (`systemctl --user start podman.socket`), selected with `docker context use NAME` or DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock".into()
@@ -361,6 +365,16 @@ mod tests {
         let refused = Error::Engine(refused);
         assert_eq!(refused.exit_code(), exit::ENGINE);
         assert!(refused.help().unwrap().contains("DOCKER_CERT_PATH"));
+        let endpoint = crate::engine::Endpoint { host: "unix:///tmp".into(), tls: None, found: Found::DockerHost };
+        let directory =
+            EngineError::NotASocket { endpoint: Box::new(endpoint), problem: "is a directory, not a socket".into() };
+        let directory = Error::Engine(directory);
+        assert_eq!(directory.exit_code(), exit::ENGINE);
+        assert_eq!(
+            directory.to_string(),
+            "the engine's socket unix:///tmp (from DOCKER_HOST) is a directory, not a socket"
+        );
+        assert!(directory.help().unwrap().contains("fix DOCKER_HOST"));
     }
 
     fn engine(name: &'static str, found: Found) -> crate::engine::EngineInfo {

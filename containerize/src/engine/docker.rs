@@ -63,6 +63,9 @@ impl Docker {
         let version = bollard::API_DEFAULT_VERSION;
         let client = match &endpoint.tls {
             None if endpoint.host.starts_with("unix://") => {
+                if let Some(problem) = socket_problem(std::path::Path::new(&endpoint.host["unix://".len()..])) {
+                    return Err(EngineError::NotASocket { endpoint: Box::new(endpoint), problem });
+                }
                 bollard::Docker::connect_with_unix(&endpoint.host, TIMEOUT_SECS, version)
             }
             None => bollard::Docker::connect_with_http(&endpoint.host, TIMEOUT_SECS, version),
@@ -105,6 +108,21 @@ fn check_api(info: &EngineInfo) -> Result<(), EngineError> {
         return Err(EngineError::TooOld { version: info.version.clone(), api: info.api_version.clone() });
     }
     Ok(())
+}
+
+/// What is wrong with a socket's path, if anything but its absence (which is a silent engine,
+/// as the fallback to Podman's socket needs): connecting would only say "Connection refused"
+/// for a file or a directory, and "not found" for a loop of links.
+fn socket_problem(path: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => None,
+        Ok(meta) if meta.is_dir() => Some("is a directory, not a socket".into()),
+        Ok(meta) if meta.is_file() => Some("is a regular file, not a socket".into()),
+        Ok(_) => Some("is not a socket".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => Some(format!("can't be reached: {e}")),
+    }
 }
 
 /// What is wrong with a TLS connection's files, if anything. Each is read and parsed before
@@ -617,6 +635,25 @@ mod tests {
         assert_eq!(problem(&[good[0], good[2]]).unwrap(), "/d/cert.pem is missing");
         let bad_key = [good[0], good[1], ("/d/key.pem", Ok(CERT))];
         assert_eq!(problem(&bad_key).unwrap(), "/d/key.pem holds no PEM private key");
+    }
+
+    #[test]
+    fn a_socket_path_that_is_no_socket_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        assert_eq!(socket_problem(&file).unwrap(), "is a regular file, not a socket");
+        assert_eq!(socket_problem(dir.path()).unwrap(), "is a directory, not a socket");
+        let a = dir.path().join("a");
+        std::os::unix::fs::symlink(dir.path().join("b"), &a).unwrap();
+        std::os::unix::fs::symlink(&a, dir.path().join("b")).unwrap();
+        let looped = socket_problem(&a).unwrap();
+        assert!(looped.starts_with("can't be reached: Too many levels of symbolic links"), "{looped}");
+        // Absent: a silent engine, so that the next endpoint is tried.
+        assert_eq!(socket_problem(&dir.path().join("none")), None);
+        let socket = dir.path().join("engine.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        assert_eq!(socket_problem(&socket), None);
     }
 
     #[test]

@@ -236,6 +236,14 @@ pub enum EngineError {
         #[source]
         source: BollardError,
     },
+    /// A `unix://` host whose path is something other than a socket.
+    #[error("the engine's socket {} ({}) {problem}", .endpoint.host, .endpoint.found)]
+    NotASocket {
+        /// Where, and why there.
+        endpoint: Box<Endpoint>,
+        /// What is there instead.
+        problem: String,
+    },
     /// The socket is there but not ours to use.
     #[error("permission denied on the Docker socket at {} ({})", .endpoint.host, .endpoint.found)]
     PermissionDenied {
