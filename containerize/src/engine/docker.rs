@@ -47,9 +47,13 @@ impl Docker {
             }
             match Docker::connect_to(endpoint).await {
                 Ok(docker) => return Ok(docker),
-                // Only a silent or forbidden socket gives way to the next; the first failure
+                // Only a silent, forbidden or misplaced socket gives way to the next; the first failure
                 // is the one to report, as the one the user most likely meant.
-                Err(error @ (EngineError::Unreachable { .. } | EngineError::PermissionDenied { .. })) => {
+                Err(
+                    error @ (EngineError::Unreachable { .. }
+                    | EngineError::PermissionDenied { .. }
+                    | EngineError::NotASocket { .. }),
+                ) => {
                     first_failure.get_or_insert(error);
                 }
                 Err(error) => return Err(error),
