@@ -234,7 +234,17 @@ fn engine_help(error: &EngineError) -> Option<String> {
             "start the engine (`sudo systemctl start docker`, Docker Desktop, or Podman's `systemctl --user start podman.socket`), or point DOCKER_HOST or a Docker context at one (`docker context use NAME`)".into()
         }
         EngineError::Unreachable { endpoint, .. } => {
-            format!("start the engine there, or fix {}", configured_by(&endpoint.found))
+            let fix = format!("start the engine there, or fix {}", configured_by(&endpoint.found));
+            // A TLS engine spoken to in plain TCP does not answer in HTTP either.
+            match &endpoint.found {
+                _ if endpoint.tls.is_some() || !endpoint.host.starts_with("tcp://") => fix,
+                Found::Context { name, .. } => format!(
+                    "{fix}; if the engine speaks TLS (as on port 2376), give the context its certificates: `docker context update {name} --docker \"host=...,ca=ca.pem,cert=cert.pem,key=key.pem\"`"
+                ),
+                _ => format!(
+                    "{fix}; if the engine speaks TLS (as on port 2376), set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the directory of ca.pem, cert.pem and key.pem"
+                ),
+            }
         }
         EngineError::NotASocket { endpoint, .. } => {
             format!("name the engine's socket instead: fix {}", configured_by(&endpoint.found))
@@ -402,6 +412,20 @@ mod tests {
         let docker =
             Error::Engine(EngineError::NoBuildKit { engine: Box::new(engine("Docker", Found::DefaultSocket)) });
         assert!(docker.to_string().ends_with("the default socket, does not offer BuildKit"), "{docker}");
+    }
+
+    #[test]
+    fn plain_tcp_that_finds_no_engine_suggests_tls() {
+        let unreachable = |host: &str, tls: Option<crate::engine::discovery::Tls>| {
+            let endpoint = crate::engine::Endpoint { host: host.into(), tls, found: Found::DockerHost };
+            let source = bollard::errors::Error::IOError { err: std::io::Error::other("closed") };
+            Error::Engine(EngineError::Unreachable { endpoint: Box::new(endpoint), source }).help().unwrap()
+        };
+        let help = unreachable("tcp://h:2376", None);
+        assert!(help.contains("set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH"), "{help}");
+        let tls = crate::engine::discovery::Tls { ca: "c".into(), cert: "c".into(), key: "k".into() };
+        assert!(!unreachable("tcp://h:2376", Some(tls)).contains("DOCKER_TLS_VERIFY"));
+        assert!(!unreachable("unix:///s", None).contains("DOCKER_TLS_VERIFY"));
     }
 
     #[test]
