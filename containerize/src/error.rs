@@ -268,8 +268,18 @@ fn engine_help(error: &EngineError) -> Option<String> {
         EngineError::Discovery(DiscoveryError::UnknownContext { .. }) => {
             "`docker context ls` lists the contexts; `docker context use default` goes back to the default socket".into()
         }
-        EngineError::Discovery(DiscoveryError::SkipTlsVerify { name }) => {
-            format!("give the context the engine's CA certificate: `docker context update {name} --docker \"host=...,ca=ca.pem,cert=cert.pem,key=key.pem\"`")
+        EngineError::Discovery(DiscoveryError::SkipTlsVerify { name, host, tls_files }) => {
+            // `docker context update --docker` replaces the endpoint's TLS files with the ones it
+            // names, so the context's own are named again to keep them.
+            let kept: String = tls_files
+                .iter()
+                .filter_map(|path| Some(format!(",{}={}", path.file_stem()?.to_str()?, path.display())))
+                .collect();
+            if tls_files.iter().any(|path| path.ends_with("ca.pem")) {
+                format!("it has the engine's CA certificate: verify with it, `docker context update {name} --docker \"host={host}{kept},skip-tls-verify=false\"`")
+            } else {
+                format!("give the context the engine's CA certificate: `docker context update {name} --docker \"host={host},ca=ca.pem,cert=cert.pem,key=key.pem\"`")
+            }
         }
         EngineError::TooOld { .. } => "upgrade the Docker engine".into(),
         EngineError::RegistryAuth { registry, .. } => {
@@ -426,6 +436,21 @@ mod tests {
         let tls = crate::engine::discovery::Tls { ca: "c".into(), cert: "c".into(), key: "k".into() };
         assert!(!unreachable("tcp://h:2376", Some(tls)).contains("DOCKER_TLS_VERIFY"));
         assert!(!unreachable("unix:///s", None).contains("DOCKER_TLS_VERIFY"));
+    }
+
+    #[test]
+    fn a_context_that_skips_verification_is_told_how_to_verify() {
+        let skip = |tls_files: Vec<std::path::PathBuf>| {
+            let error = DiscoveryError::SkipTlsVerify { name: "lax".into(), host: "tcp://h:2376".into(), tls_files };
+            Error::Engine(error.into()).help().unwrap()
+        };
+        let help = skip(vec!["/t/ca.pem".into(), "/t/cert.pem".into(), "/t/key.pem".into()]);
+        assert!(
+            help.contains(r#"`docker context update lax --docker "host=tcp://h:2376,ca=/t/ca.pem,cert=/t/cert.pem,key=/t/key.pem,skip-tls-verify=false"`"#),
+            "{help}"
+        );
+        let help = skip(vec![]);
+        assert!(help.contains(r#""host=tcp://h:2376,ca=ca.pem,cert=cert.pem,key=key.pem""#), "{help}");
     }
 
     #[test]

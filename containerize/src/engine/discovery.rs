@@ -198,6 +198,10 @@ pub enum DiscoveryError {
     SkipTlsVerify {
         /// Its name.
         name: String,
+        /// Its host.
+        host: String,
+        /// The TLS files it holds (`ca.pem`, `cert.pem`, `key.pem`), to keep when updating it.
+        tls_files: Vec<PathBuf>,
     },
     /// A configuration file that can't be read or parsed.
     #[error("cannot read {}: {message}", .path.display())]
@@ -317,9 +321,11 @@ fn context(
     let tls_dir = store.join("tls").join(&id).join("docker");
     let tls = Tls { ca: tls_dir.join("ca.pem"), cert: tls_dir.join("cert.pem"), key: tls_dir.join("key.pem") };
     // The docker CLI speaks TLS to a context that holds any of the three files.
-    let has_tls = [&tls.ca, &tls.cert, &tls.key].iter().any(|path| files.exists(path));
+    let tls_files: Vec<PathBuf> =
+        [&tls.ca, &tls.cert, &tls.key].into_iter().filter(|p| files.exists(p)).cloned().collect();
+    let has_tls = !tls_files.is_empty();
     if skip_tls_verify && host.starts_with("tcp://") {
-        return Err(DiscoveryError::SkipTlsVerify { name });
+        return Err(DiscoveryError::SkipTlsVerify { name, host, tls_files });
     }
     endpoint(&host, has_tls.then_some(tls), Found::Context { name, by }).map(Some)
 }
