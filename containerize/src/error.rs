@@ -265,6 +265,9 @@ fn engine_help(error: &EngineError) -> Option<String> {
         EngineError::Discovery(DiscoveryError::Scheme { .. }) => {
             "forward the remote engine's socket (`ssh -NL /tmp/remote.sock:/var/run/docker.sock host`) and set DOCKER_HOST=unix:///tmp/remote.sock, or use a context with a tcp:// host and TLS".into()
         }
+        EngineError::Discovery(DiscoveryError::BrokenContext { name, .. }) => format!(
+            "`docker context inspect {name}` shows what the docker CLI makes of it; `docker context rm {name}` removes it (then create it anew), or DOCKER_CONTEXT=default (`docker context use default`) leaves it aside"
+        ),
         EngineError::Discovery(DiscoveryError::UnknownContext { .. }) => {
             "`docker context ls` lists the contexts; `docker context use default` goes back to the default socket".into()
         }
@@ -451,6 +454,16 @@ mod tests {
         );
         let help = skip(vec![]);
         assert!(help.contains(r#""host=tcp://h:2376,ca=ca.pem,cert=cert.pem,key=key.pem""#), "{help}");
+    }
+
+    #[test]
+    fn a_broken_context_has_a_way_out() {
+        let error = DiscoveryError::BrokenContext { name: "bad".into(), path: "/m".into(), message: "eof".into() };
+        let error = Error::Engine(error.into());
+        assert_eq!(error.exit_code(), exit::ENGINE);
+        let help = error.help().unwrap();
+        assert!(help.contains("`docker context inspect bad`") && help.contains("`docker context rm bad`"), "{help}");
+        assert!(help.contains("DOCKER_CONTEXT=default"), "{help}");
     }
 
     #[test]

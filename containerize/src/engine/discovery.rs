@@ -203,6 +203,16 @@ pub enum DiscoveryError {
         /// The TLS files it holds (`ca.pem`, `cert.pem`, `key.pem`), to keep when updating it.
         tls_files: Vec<PathBuf>,
     },
+    /// A context whose metadata can't be read or parsed.
+    #[error("cannot read Docker context `{name}` ({}): {message}", .path.display())]
+    BrokenContext {
+        /// Its name.
+        name: String,
+        /// Its metadata file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// A configuration file that can't be read or parsed.
     #[error("cannot read {}: {message}", .path.display())]
     File {
@@ -295,7 +305,12 @@ fn context(
     let store = env.config_dir().ok_or(DiscoveryError::NoConfigDir)?.join("contexts");
     let id = context_id(&name);
     let meta_path = store.join("meta").join(&id).join("meta.json");
-    let Some(text) = read(files, &meta_path)? else {
+    let broken = |name: &str, message: String| DiscoveryError::BrokenContext {
+        name: name.to_owned(),
+        path: meta_path.clone(),
+        message,
+    };
+    let Some(text) = files.read(&meta_path).map_err(|e| broken(&name, e.to_string()))? else {
         return Err(DiscoveryError::UnknownContext { name, by, store });
     };
     #[derive(serde::Deserialize)]
@@ -310,8 +325,7 @@ fn context(
         #[serde(rename = "SkipTLSVerify", default)]
         skip_tls_verify: bool,
     }
-    let meta: Meta = serde_json::from_str(&text)
-        .map_err(|e| DiscoveryError::File { path: meta_path.clone(), message: e.to_string() })?;
+    let meta: Meta = serde_json::from_str(&text).map_err(|e| broken(&name, e.to_string()))?;
     let Some(DockerEndpoint { host, skip_tls_verify }) =
         meta.endpoints.into_iter().find(|(k, _)| k == "docker").map(|(_, v)| v)
     else {

@@ -241,3 +241,16 @@ fn podmans_socket_says_whether_the_default_socket_was_silent_or_denied() {
     );
     assert_eq!(Found::Podman { default_denied: true }.to_string(), "Podman's socket, as the default socket was denied");
 }
+
+#[test]
+fn a_broken_context_is_named_with_its_file() {
+    let meta = format!("/home/u/.docker/contexts/meta/{}/meta.json", context_id("bad"));
+    let files = Fake::default().with(&meta, "{ not json");
+    let env = Environment { docker_context: Some("bad".into()), ..env() };
+    let error = discover(&env, &files).unwrap_err();
+    assert!(
+        matches!(&error, DiscoveryError::BrokenContext { name, path, .. } if name == "bad" && path == Path::new(&meta)),
+        "{error}"
+    );
+    assert!(error.to_string().starts_with(&format!("cannot read Docker context `bad` ({meta}): ")), "{error}");
+}
