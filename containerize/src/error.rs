@@ -272,6 +272,7 @@ fn engine_help(error: &EngineError) -> Option<String> {
             "`docker context ls` lists the contexts; `docker context use default` goes back to the default socket".into()
         }
         EngineError::Discovery(DiscoveryError::SkipTlsVerify { name, host, tls_files }) => {
+            let (name, host) = (crate::engine::discovery::shown(name), crate::engine::discovery::shown(host));
             // `docker context update --docker` replaces the endpoint's TLS files with the ones it
             // names, so the context's own are named again to keep them.
             let kept: String = tls_files

@@ -145,7 +145,7 @@ impl fmt::Display for Found {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Found::DockerHost => write!(f, "from DOCKER_HOST"),
-            Found::Context { name, by } => write!(f, "context `{name}` {by}"),
+            Found::Context { name, by } => write!(f, "context `{}` {by}", shown(name)),
             Found::DefaultSocket => write!(f, "the default socket"),
             Found::Podman { default_denied: false } => {
                 write!(f, "Podman's socket, as the default socket did not answer")
@@ -160,7 +160,7 @@ impl fmt::Display for Found {
 #[non_exhaustive]
 pub enum DiscoveryError {
     /// A host whose scheme we do not speak (`ssh://`, `npipe://`, ...).
-    #[error("the engine's host `{host}` ({found}) is not supported: only unix:// and tcp:// hosts are")]
+    #[error("the engine's host `{}` ({found}) is not supported: only unix:// and tcp:// hosts are", shown(.host))]
     Scheme {
         /// The host.
         host: String,
@@ -168,7 +168,7 @@ pub enum DiscoveryError {
         found: Found,
     },
     /// A `tcp://` host that is no address.
-    #[error("the engine's host `{host}` ({found}) is not a valid address: tcp://HOST or tcp://HOST:PORT is expected")]
+    #[error("the engine's host `{}` ({found}) is not a valid address: tcp://HOST or tcp://HOST:PORT is expected", shown(.host))]
     InvalidHost {
         /// The host, as given.
         host: String,
@@ -176,7 +176,7 @@ pub enum DiscoveryError {
         found: Found,
     },
     /// A context that is not in the store.
-    #[error("Docker context `{name}` ({by}) is not in {}", .store.display())]
+    #[error("Docker context `{}` ({by}) is not in {}", shown(.name), .store.display())]
     UnknownContext {
         /// Its name.
         name: String,
@@ -186,7 +186,7 @@ pub enum DiscoveryError {
         store: PathBuf,
     },
     /// A context with no Docker endpoint (a Kubernetes-only one).
-    #[error("Docker context `{name}` has no Docker endpoint ({})", .meta.display())]
+    #[error("Docker context `{}` has no Docker endpoint ({})", shown(.name), .meta.display())]
     NoDockerEndpoint {
         /// Its name.
         name: String,
@@ -194,7 +194,7 @@ pub enum DiscoveryError {
         meta: PathBuf,
     },
     /// A context that asks for TLS without verifying the engine's certificate.
-    #[error("Docker context `{name}` skips verifying the engine's TLS certificate, which containerize does not do")]
+    #[error("Docker context `{}` skips verifying the engine's TLS certificate, which containerize does not do", shown(.name))]
     SkipTlsVerify {
         /// Its name.
         name: String,
@@ -204,7 +204,7 @@ pub enum DiscoveryError {
         tls_files: Vec<PathBuf>,
     },
     /// A context whose metadata can't be read or parsed.
-    #[error("cannot read Docker context `{name}` ({}): {message}", .path.display())]
+    #[error("cannot read Docker context `{}` ({}): {message}", shown(.name), .path.display())]
     BrokenContext {
         /// Its name.
         name: String,
@@ -234,6 +234,20 @@ pub struct Discovery {
     pub endpoints: Vec<Endpoint>,
     /// Problems the docker CLI only warns about (a broken `config.json`), to show as warnings.
     pub warnings: Vec<DiscoveryError>,
+}
+
+/// `text` (a host, a context's name) as safe to print: control characters escaped, as a value
+/// from the environment or a context could move the cursor or fake a line, and the password of
+/// `scheme://user:password@host` hidden.
+pub fn shown(text: &str) -> String {
+    let redacted = text.split_once("://").and_then(|(scheme, rest)| {
+        let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+        let (userinfo, _) = authority.rsplit_once('@')?;
+        let (user, _) = userinfo.split_once(':')?;
+        Some(format!("{scheme}://{user}:***{}", &rest[userinfo.len()..]))
+    });
+    let text = redacted.as_deref().unwrap_or(text);
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 /// The endpoints to try, and the warnings to show.

@@ -52,7 +52,15 @@ pub struct EngineInfo {
 
 impl std::fmt::Display for EngineInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} (API {}) at {}, {}", self.name, self.version, self.api_version, self.host, self.found)
+        write!(
+            f,
+            "{} {} (API {}) at {}, {}",
+            self.name,
+            discovery::shown(&self.version),
+            discovery::shown(&self.api_version),
+            discovery::shown(&self.host),
+            self.found
+        )
     }
 }
 
@@ -228,7 +236,7 @@ pub enum EngineError {
     #[error(transparent)]
     Discovery(#[from] DiscoveryError),
     /// Nothing answers where the engine should be.
-    #[error("no Docker engine answers at {} ({})", .endpoint.host, .endpoint.found)]
+    #[error("no Docker engine answers at {} ({})", discovery::shown(&.endpoint.host), .endpoint.found)]
     Unreachable {
         /// Where we looked, and why there.
         endpoint: Box<Endpoint>,
@@ -237,7 +245,7 @@ pub enum EngineError {
         source: BollardError,
     },
     /// A `unix://` host whose path is something other than a socket.
-    #[error("the engine's socket {} ({}) {problem}", .endpoint.host, .endpoint.found)]
+    #[error("the engine's socket {} ({}) {problem}", discovery::shown(&.endpoint.host), .endpoint.found)]
     NotASocket {
         /// Where, and why there.
         endpoint: Box<Endpoint>,
@@ -245,14 +253,14 @@ pub enum EngineError {
         problem: String,
     },
     /// The socket is there but not ours to use.
-    #[error("permission denied on the Docker socket at {} ({})", .endpoint.host, .endpoint.found)]
+    #[error("permission denied on the Docker socket at {} ({})", discovery::shown(&.endpoint.host), .endpoint.found)]
     PermissionDenied {
         /// Where we looked, and why there.
         endpoint: Box<Endpoint>,
     },
     /// A TLS connection failed over certificates: ours missing or refused, or the engine's
     /// not signed by the authority we trust.
-    #[error("the TLS connection to {} ({}) failed: {problem}", .endpoint.host, .endpoint.found)]
+    #[error("the TLS connection to {} ({}) failed: {problem}", discovery::shown(&.endpoint.host), .endpoint.found)]
     Certificate {
         /// Where, and why there.
         endpoint: Box<Endpoint>,

@@ -213,7 +213,9 @@ fn malformed_tcp_hosts_are_refused_as_given() {
         let error = discover(&env, &Fake::default()).unwrap_err();
         assert!(matches!(&error, DiscoveryError::InvalidHost { host: given, .. } if given == host), "{host}: {error}");
         assert!(
-            error.to_string().starts_with(&format!("the engine's host `{host}` (from DOCKER_HOST) is not a valid"))
+            error
+                .to_string()
+                .starts_with(&format!("the engine's host `{}` (from DOCKER_HOST) is not a valid", shown(host)))
         );
     }
     let host = |given: &str| {
@@ -253,4 +255,18 @@ fn a_broken_context_is_named_with_its_file() {
         "{error}"
     );
     assert!(error.to_string().starts_with(&format!("cannot read Docker context `bad` ({meta}): ")), "{error}");
+}
+
+#[test]
+fn hosts_and_names_are_shown_escaped_and_without_passwords() {
+    assert_eq!(shown("tcp://user:pw@build.example:2376/"), "tcp://user:***@build.example:2376/");
+    assert_eq!(shown("ssh://me@build.example"), "ssh://me@build.example", "a user alone is no secret");
+    assert_eq!(shown("unix:///tmp/a@b:c/docker.sock"), "unix:///tmp/a@b:c/docker.sock");
+    assert_eq!(shown("tcp://h\x1b[2J\nfake: line"), "tcp://h\\u{1b}[2J\\nfake: line");
+    let env = Environment { docker_host: Some("ssh://me:secret@h\x1b[31m".into()), ..env() };
+    let error = discover(&env, &Fake::default()).unwrap_err().to_string();
+    assert!(error.starts_with("the engine's host `ssh://me:***@h\\u{1b}[31m` (from DOCKER_HOST)"), "{error}");
+    let env = Environment { docker_context: Some("x\ny".into()), ..self::env() };
+    let error = discover(&env, &Fake::default()).unwrap_err().to_string();
+    assert!(error.starts_with("Docker context `x\\ny` (from DOCKER_CONTEXT)"), "{error}");
 }
