@@ -249,8 +249,21 @@ fn engine_help(error: &EngineError) -> Option<String> {
         EngineError::NotASocket { endpoint, .. } => {
             format!("name the engine's socket instead: fix {}", configured_by(&endpoint.found))
         }
-        EngineError::PermissionDenied { .. } => {
-            "add your user to the socket's group (`sudo usermod -aG docker $USER`, then log in again), or use an engine of your own: rootless Docker or Podman (`systemctl --user start podman.socket`), selected with `docker context use NAME` or DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock".into()
+        EngineError::PermissionDenied { group, also_tried, .. } => {
+            // Joining root's group is no fix to propose; an unknown group is the usual `docker`.
+            let join = match group.as_deref() {
+                Some("root") => String::new(),
+                group => {
+                    let group = crate::engine::discovery::shown(group.unwrap_or("docker"));
+                    format!("add your user to the socket's group (`sudo usermod -aG {group} $USER`, then log in again), or ")
+                }
+            };
+            let tried = if also_tried.is_empty() {
+                String::new()
+            } else {
+                format!(" (tried too: {})", also_tried.join("; "))
+            };
+            format!("{join}use an engine of your own: rootless Docker or Podman (`systemctl --user start podman.socket`), selected with `docker context use NAME` or DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock{tried}")
         }
         EngineError::Certificate { endpoint, .. } => format!(
             "the client certificate, its key and the authority (cert.pem, key.pem, ca.pem) must be the ones the engine's TLS was set up with: check {}",
@@ -465,6 +478,28 @@ mod tests {
         let help = error.help().unwrap();
         assert!(help.contains("`docker context inspect bad`") && help.contains("`docker context rm bad`"), "{help}");
         assert!(help.contains("DOCKER_CONTEXT=default"), "{help}");
+    }
+
+    #[test]
+    fn a_denied_socket_names_its_group_and_what_else_was_tried() {
+        let denied = |host: &str, group: Option<&str>, also_tried: Vec<String>| {
+            let endpoint = crate::engine::Endpoint { host: host.into(), tls: None, found: Found::DockerHost };
+            let group = group.map(str::to_owned);
+            Error::Engine(EngineError::PermissionDenied { endpoint: Box::new(endpoint), group, also_tried })
+        };
+        let podman = denied("unix:///run/podman/podman.sock", Some("root"), vec![]);
+        assert_eq!(podman.exit_code(), exit::ENGINE);
+        assert_eq!(
+            podman.to_string(),
+            "permission denied on the socket at unix:///run/podman/podman.sock (from DOCKER_HOST), of group `root`"
+        );
+        assert!(!podman.help().unwrap().contains("usermod"), "{:?}", podman.help());
+        let tried = "no Docker engine answers at unix:///run/user/1000/podman/podman.sock (...)".to_owned();
+        let docker = denied("unix:///var/run/docker.sock", Some("docker"), vec![tried.clone()]);
+        let help = docker.help().unwrap();
+        assert!(help.contains("`sudo usermod -aG docker $USER`"), "{help}");
+        assert!(help.ends_with(&format!("(tried too: {tried})")), "{help}");
+        assert!(denied("unix:///s", None, vec![]).help().unwrap().contains("usermod -aG docker"));
     }
 
     #[test]

@@ -165,7 +165,7 @@ fn a_user_without_access_to_the_socket_is_told_how_to_get_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(4), "{stderr}");
     assert!(
-        stderr.contains("permission denied on the Docker socket at unix:///var/run/docker.sock (the default socket)"),
+        stderr.contains("permission denied on the socket at unix:///var/run/docker.sock (the default socket)"),
         "{stderr}"
     );
     for way in ["usermod -aG docker", "rootless Docker or Podman", "docker context use", "DOCKER_HOST"] {

@@ -53,9 +53,11 @@ impl Docker {
                     error @ (EngineError::Unreachable { .. }
                     | EngineError::PermissionDenied { .. }
                     | EngineError::NotASocket { .. }),
-                ) => {
-                    first_failure.get_or_insert(error);
-                }
+                ) => match &mut first_failure {
+                    Some(EngineError::PermissionDenied { also_tried, .. }) => also_tried.push(error.to_string()),
+                    Some(_) => {}
+                    None => first_failure = Some(error),
+                },
                 Err(error) => return Err(error),
             }
         }
@@ -192,7 +194,12 @@ fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
     while let Some(e) = source {
         let io = e.downcast_ref::<std::io::Error>();
         if io.is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied) {
-            return EngineError::PermissionDenied { endpoint: Box::new(endpoint.clone()) };
+            let group = endpoint.host.strip_prefix("unix://").and_then(|path| {
+                use std::os::unix::fs::MetadataExt;
+                let gid = std::fs::metadata(path).ok()?.gid();
+                group_name(&std::fs::read_to_string("/etc/group").ok()?, gid)
+            });
+            return EngineError::PermissionDenied { endpoint: Box::new(endpoint.clone()), group, also_tried: vec![] };
         }
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             let problem = match tls {
@@ -212,6 +219,15 @@ fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
         };
     }
     EngineError::Unreachable { endpoint: Box::new(endpoint.clone()), source: error }
+}
+
+/// The name of group `gid` in `/etc/group`'s text.
+fn group_name(etc_group: &str, gid: u32) -> Option<String> {
+    etc_group.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)?.parse::<u32>().ok()? == gid).then(|| name.to_owned())
+    })
 }
 
 fn certificate_error(endpoint: &Endpoint, problem: String) -> EngineError {
@@ -658,6 +674,14 @@ mod tests {
         let socket = dir.path().join("engine.sock");
         let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
         assert_eq!(socket_problem(&socket), None);
+    }
+
+    #[test]
+    fn a_sockets_group_is_named_from_etc_group() {
+        let etc_group = "root:x:0:\ndocker:x:998:alice,bob\npodman:x:1001:\n";
+        assert_eq!(group_name(etc_group, 998).as_deref(), Some("docker"));
+        assert_eq!(group_name(etc_group, 0).as_deref(), Some("root"));
+        assert_eq!(group_name(etc_group, 5), None);
     }
 
     #[test]

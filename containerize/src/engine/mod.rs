@@ -253,10 +253,14 @@ pub enum EngineError {
         problem: String,
     },
     /// The socket is there but not ours to use.
-    #[error("permission denied on the Docker socket at {} ({})", discovery::shown(&.endpoint.host), .endpoint.found)]
+    #[error("permission denied on the socket at {} ({}){}", discovery::shown(&.endpoint.host), .endpoint.found, .group.as_ref().map(|g| format!(", of group `{}`", discovery::shown(g))).unwrap_or_default())]
     PermissionDenied {
         /// Where we looked, and why there.
         endpoint: Box<Endpoint>,
+        /// The socket's group, where it could be told.
+        group: Option<String>,
+        /// The endpoints tried after it, each with why it failed (Podman's sockets).
+        also_tried: Vec<String>,
     },
     /// A TLS connection failed over certificates: ours missing or refused, or the engine's
     /// not signed by the authority we trust.
