@@ -32,6 +32,9 @@ fn run_error(action: &'static str) -> impl FnOnce(BollardError) -> EngineError {
 /// How long a request may take to be answered: builds stream for a long time, and the
 /// timeout covers sending the context, too.
 const TIMEOUT_SECS: u64 = 3600;
+/// How long an engine may take to tell its version: one that accepts the connection and says
+/// nothing (a hung engine, another service) would otherwise be waited for silently, for an hour.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Docker {
     /// Connects as the docker CLI would (see [`discovery`]): to the first endpoint found that
@@ -65,6 +68,11 @@ impl Docker {
     }
 
     async fn connect_to(endpoint: Endpoint) -> Result<Docker, EngineError> {
+        Docker::connect_within(endpoint, HANDSHAKE_TIMEOUT).await
+    }
+
+    /// Connects to `endpoint`, which must answer within `timeout`.
+    async fn connect_within(endpoint: Endpoint, timeout: Duration) -> Result<Docker, EngineError> {
         let failed = |source: BollardError| classify(source, &endpoint);
         let version = bollard::API_DEFAULT_VERSION;
         let client = match &endpoint.tls {
@@ -83,8 +91,15 @@ impl Docker {
             }
         }
         .map_err(failed)?;
-        let client = client.negotiate_version().await.map_err(failed)?;
-        let answer = client.version().await.map_err(failed)?;
+        let handshake = async {
+            let client = client.negotiate_version().await?;
+            let answer = client.version().await?;
+            Ok::<_, BollardError>((client, answer))
+        };
+        let (client, answer) = match tokio::time::timeout(timeout, handshake).await {
+            Ok(answered) => answered.map_err(failed)?,
+            Err(_) => return Err(failed(BollardError::RequestTimeoutError)),
+        };
         let podman = answer.components.iter().flatten().any(|c| c.name.contains("Podman"));
         let api_version = answer.api_version.unwrap_or_default();
         let info = EngineInfo {
@@ -682,6 +697,23 @@ mod tests {
         assert_eq!(group_name(etc_group, 998).as_deref(), Some("docker"));
         assert_eq!(group_name(etc_group, 0).as_deref(), Some("root"));
         assert_eq!(group_name(etc_group, 5), None);
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_that_never_answers_is_given_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("silent.sock");
+        // Accepts (through its backlog) and never replies.
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let host = format!("unix://{}", socket.display());
+        let endpoint = Endpoint { host, tls: None, found: Found::DockerHost };
+        let Err(error) = Docker::connect_within(endpoint, Duration::from_millis(300)).await else {
+            panic!("a silent socket connected");
+        };
+        assert!(
+            matches!(&error, EngineError::Unreachable { source: BollardError::RequestTimeoutError, .. }),
+            "{error:?}"
+        );
     }
 
     #[test]
