@@ -281,6 +281,9 @@ fn engine_help(error: &EngineError) -> Option<String> {
         EngineError::Discovery(DiscoveryError::BrokenContext { name, .. }) => format!(
             "`docker context inspect {name}` shows what the docker CLI makes of it; `docker context rm {name}` removes it (then create it anew), or DOCKER_CONTEXT=default (`docker context use default`) leaves it aside"
         ),
+        EngineError::Discovery(DiscoveryError::InvalidHost { found, .. }) => {
+            format!("write it as tcp://HOST:PORT, with a port from 1 to 65535, in {}", configured_by(found))
+        }
         EngineError::Discovery(DiscoveryError::UnknownContext { .. }) => {
             "`docker context ls` lists the contexts; `docker context use default` goes back to the default socket".into()
         }
@@ -395,6 +398,10 @@ mod tests {
 
     #[test]
     fn an_engine_not_found_or_refusing_tls_is_an_unavailable_engine() {
+        let invalid = DiscoveryError::InvalidHost { host: "tcp://h:99999".into(), found: Found::DockerHost };
+        let invalid = Error::Engine(invalid.into());
+        assert_eq!(invalid.exit_code(), exit::ENGINE);
+        assert!(invalid.help().unwrap().starts_with("write it as tcp://HOST:PORT"));
         let ssh = crate::engine::DiscoveryError::Scheme { host: "ssh://h".into(), found: Found::DockerHost };
         assert_eq!(Error::Engine(ssh.into()).exit_code(), exit::ENGINE);
         let endpoint = crate::engine::Endpoint { host: "tcp://h:2376".into(), tls: None, found: Found::DockerHost };
