@@ -189,7 +189,7 @@ fn a_user_without_access_to_dockers_socket_falls_back_to_their_podman_socket() {
     assert!(output.status.success(), "{stderr}");
     let first = engine_line(&output);
     assert!(
-        first.starts_with("engine: Podman ") && first.contains("Podman's socket, as the default socket did not answer"),
+        first.starts_with("engine: Podman ") && first.contains("Podman's socket, as the default socket was denied"),
         "{first}"
     );
     assert!(podman.podman(&["image", "inspect", &format!("docker.io/{tag}"), "--format", "{{.Id}}"]).len() > 12);
@@ -412,7 +412,15 @@ fn certificate_problems_are_named_with_exit_4() {
     let anonymous = missing_key.parent().unwrap().join("no-client-certificate");
     std::fs::create_dir_all(&anonymous).unwrap();
     std::fs::copy(certs.path("ca.pem"), anonymous.join("ca.pem")).unwrap();
+    // cert.pem and key.pem swapped: named before connecting, not taken for the engine's refusal.
+    let swapped = missing_key.parent().unwrap().join("swapped");
+    std::fs::create_dir_all(&swapped).unwrap();
+    let client = certs.cert_path("ca", "client");
+    std::fs::copy(client.join("ca.pem"), swapped.join("ca.pem")).unwrap();
+    std::fs::copy(client.join("key.pem"), swapped.join("cert.pem")).unwrap();
+    std::fs::copy(client.join("cert.pem"), swapped.join("key.pem")).unwrap();
     let cases = [
+        (swapped.clone(), format!("{} holds no PEM certificate", swapped.join("cert.pem").display())),
         (anonymous, "the engine wants a client certificate, and there is none".to_owned()),
         (certs.cert_path("ca", "rogue-client"), "the engine refused this client's certificate".to_owned()),
         (certs.cert_path("rogue-ca", "client"), "the engine's certificate is not trusted".to_owned()),
