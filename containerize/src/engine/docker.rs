@@ -68,7 +68,15 @@ impl Docker {
     }
 
     async fn connect_to(endpoint: Endpoint) -> Result<Docker, EngineError> {
-        Docker::connect_within(endpoint, HANDSHAKE_TIMEOUT).await
+        let tls = endpoint.tls.is_some();
+        match Docker::connect_within(endpoint.clone(), HANDSHAKE_TIMEOUT).await {
+            // Under TLS 1.3 the engine refuses a client certificate after the handshake, with an
+            // alert; when the connection closes before hyper reads it, the request only sees
+            // itself canceled (hyper drops the connection's own error). Asking once more gives
+            // the alert, and so the true cause, another chance to arrive first.
+            Err(EngineError::Unreachable { .. }) if tls => Docker::connect_within(endpoint, HANDSHAKE_TIMEOUT).await,
+            result => result,
+        }
     }
 
     /// Connects to `endpoint`, which must answer within `timeout`.
