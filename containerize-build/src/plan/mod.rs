@@ -797,8 +797,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             })
         },
         assembly: options.assemble.then(|| {
-            let source_date_epoch =
-                project.source_date_epoch.or(project.vcs.as_ref().map(|v| v.commit_time)).unwrap_or(0);
+            let source_date_epoch = project.created().unwrap_or(0);
             Assembly {
                 source_date_epoch,
                 created: rfc3339(source_date_epoch),

@@ -108,7 +108,7 @@ pub(super) fn labels(
 ) -> BTreeMap<String, String> {
     let about = &package.about;
     let vcs = project.vcs.as_ref().filter(|_| !ejected);
-    let created = project.source_date_epoch.filter(|_| !ejected).or(vcs.map(|v| v.commit_time));
+    let created = project.created().filter(|_| !ejected);
     let oci = [
         ("title", Some(package.name.clone())),
         ("version", Some(package.version.clone())),

@@ -74,7 +74,12 @@ impl Docker {
             // alert; when the connection closes before hyper reads it, the request only sees
             // itself canceled (hyper drops the connection's own error). Asking once more gives
             // the alert, and so the true cause, another chance to arrive first.
-            Err(EngineError::Unreachable { .. }) if tls => Docker::connect_within(endpoint, HANDSHAKE_TIMEOUT).await,
+            // An engine that never answered is not asked again: that would double the wait.
+            Err(EngineError::Unreachable { source, .. })
+                if tls && !matches!(source, BollardError::RequestTimeoutError) =>
+            {
+                Docker::connect_within(endpoint, HANDSHAKE_TIMEOUT).await
+            }
             result => result,
         }
     }
