@@ -147,6 +147,9 @@ pub struct Vcs {
     pub revision: String,
     /// `HEAD`'s commit time, seconds since the epoch.
     pub commit_time: i64,
+    /// Whether the workspace has changes `HEAD` does not hold (edited, staged, or new files
+    /// git does not ignore): the image is then not that commit's, and says so.
+    pub dirty: bool,
 }
 
 /// Why a project can't be used.
@@ -275,7 +278,7 @@ impl Project {
             config_has_target_rustflags,
             config_string_rustflags,
             toolchain,
-            vcs: Vcs::of(root),
+            vcs: Vcs::of(root, &metadata.target_directory),
             source_date_epoch,
             checkout_key: checkout_key(metadata.target_directory.as_std_path()),
         })
@@ -445,8 +448,9 @@ impl LocalPackage {
 }
 
 impl Vcs {
-    /// The git checkout `dir` is in, if any; no git, or no checkout, is not an error.
-    pub fn of(dir: &Utf8Path) -> Option<Vcs> {
+    /// The git checkout `dir` is in, if any; no git, or no checkout, is not an error. Cargo's
+    /// `target` directory, wherever it is, is never a change, even where git does not ignore it.
+    pub fn of(dir: &Utf8Path, target: &Utf8Path) -> Option<Vcs> {
         let git = |args: &[&str]| {
             let output = std::process::Command::new("git").arg("-C").arg(dir).args(args).output().ok()?;
             output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
@@ -454,7 +458,31 @@ impl Vcs {
         Some(Vcs {
             revision: git(&["rev-parse", "HEAD"])?,
             commit_time: git(&["log", "-1", "--format=%ct"])?.parse().ok()?,
+            // Only the workspace's own directory: a monorepo's other changes are not its.
+            dirty: {
+                let mut status = vec!["status".to_owned(), "--porcelain".into(), "--".into(), ".".into()];
+                if let Ok(inside) = target.strip_prefix(dir) {
+                    status.push(format!(":(exclude){inside}"));
+                }
+                !git(&status.iter().map(String::as_str).collect::<Vec<_>>())?.is_empty()
+            },
         })
+    }
+
+    /// The revision as labels and build scripts get it: the commit, with `-dirty` after it
+    /// when the workspace has changes (as `git describe --dirty` writes it).
+    pub fn described(&self) -> String {
+        self.mark(&self.revision)
+    }
+
+    /// The revision as a tag's `{revision}` gets it: 7 hex digits, `-dirty` after them when
+    /// the workspace has changes.
+    pub fn short(&self) -> String {
+        self.mark(&self.revision[..self.revision.len().min(7)])
+    }
+
+    fn mark(&self, revision: &str) -> String {
+        if self.dirty { format!("{revision}-dirty") } else { revision.to_owned() }
     }
 }
 
@@ -505,5 +533,42 @@ mod tests {
         assert_ne!(checkout_key(other.path()), keys[0], "another checkout, another key");
         let left: Vec<_> = std::fs::read_dir(target.path().join("containerize")).unwrap().collect();
         assert_eq!(left.len(), 1, "no partial file left");
+    }
+
+    #[test]
+    fn a_checkout_with_changes_is_described_as_dirty_and_one_without_as_its_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8Path::from_path(dir.path()).unwrap();
+        let git = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .arg("-C")
+                .arg(root)
+                .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(status.status.success(), "{status:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::write(root.join(".gitignore"), "/ignored\n").unwrap();
+        std::fs::write(root.join("lib.rs"), "").unwrap();
+        git(&["add", "."]);
+        git(&["commit", "-q", "-m", "one"]);
+        std::fs::write(root.join("ignored"), "").unwrap();
+        std::fs::create_dir(root.join("target")).unwrap();
+        std::fs::write(root.join("target/built"), "").unwrap();
+        let target = root.join("target");
+        let clean = Vcs::of(root, &target).unwrap();
+        assert!(!clean.dirty, "ignored files and cargo's target directory are not changes");
+        assert_eq!(clean.described(), clean.revision);
+        assert_eq!(clean.short(), clean.revision[..7]);
+        std::fs::write(root.join("new.rs"), "").unwrap();
+        let dirty = Vcs::of(root, &target).unwrap();
+        assert!(dirty.dirty, "a new file is a change");
+        assert_eq!(dirty.described(), format!("{}-dirty", clean.revision));
+        assert_eq!(dirty.short(), format!("{}-dirty", &clean.revision[..7]));
+        std::fs::remove_file(root.join("new.rs")).unwrap();
+        std::fs::write(root.join("lib.rs"), "// edited").unwrap();
+        assert!(Vcs::of(root, &target).unwrap().dirty, "an edit is a change");
     }
 }

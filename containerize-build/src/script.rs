@@ -29,7 +29,7 @@ use crate::atomic_write;
 use crate::diagnostic::Diagnostic;
 use crate::pipeline::{self, PlanError};
 use crate::plan::REVISION_VARIABLE;
-use crate::project::Project;
+use crate::project::{Project, Vcs};
 use crate::spec::Selection;
 use crate::{Options, Plan, Settings, dockerfile};
 use cargo_metadata::camino::Utf8PathBuf;
@@ -143,7 +143,7 @@ pub fn run(out: &mut impl Write) -> Result<Vec<Plan>, ScriptError> {
         let revision = std::env::var(REVISION_VARIABLE)
             .ok()
             .filter(|r| !r.is_empty())
-            .or_else(|| project.vcs.as_ref().map(|v| v.revision.clone()))
+            .or_else(|| project.vcs.as_ref().map(Vcs::described))
             .unwrap_or_default();
         let tags = main.tags.join(" ");
         for (name, value) in [

@@ -356,7 +356,7 @@ pub mod image {
 
     fn domain_ok(d: &str) -> bool {
         let (host, port) = d.rsplit_once(':').map_or((d, None), |(h, p)| (h, Some(p)));
-        port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|p| p > 0))
             && host.split('.').all(|label| {
                 !label.is_empty()
                     && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -382,7 +382,10 @@ pub mod image {
     /// The placeholders a tag may hold, each with what it stands for.
     pub const TAG_PLACEHOLDERS: [(&str, &str); 2] = [
         ("version", "the package version (`+` written `_`)"),
-        ("revision", "the git commit of the sources, 7 hex digits"),
+        (
+            "revision",
+            "the git commit of the sources, 7 hex digits (`-dirty` after them when the workspace has changes)",
+        ),
     ];
 
     /// A tag that may hold placeholders, `{version}-{revision}`: each placeholder known, and
@@ -442,7 +445,8 @@ pub mod image {
         let first = parts[0];
         let has_domain = domain(s).is_some();
         if has_domain && !domain_ok(first) {
-            return Err(Invalid::new(format!("`{first}` is not a registry host")));
+            return Err(Invalid::new(format!("`{first}` is not a registry host"))
+                .help("write a host name or address, with `:` and a port from 1 to 65535 if it needs one"));
         }
         if has_domain {
             parts.remove(0);
@@ -532,7 +536,9 @@ mod tests {
         for ok in ["ghcr.io/acme", "localhost:5000", "127.0.0.1:5001/team/sub", "localhost/x"] {
             assert_eq!(image::registry(ok), Ok(ok.to_owned()), "{ok}");
         }
-        for bad in ["acme", "ghcr.io/", "ghcr.io/Acme", "ghcr.io//a", "-x.io/a", ""] {
+        for bad in
+            ["acme", "ghcr.io/", "ghcr.io/Acme", "ghcr.io//a", "-x.io/a", "", "host:99999/x", "host:0", "host:+5"]
+        {
             assert!(image::registry(bad).is_err(), "{bad}");
         }
         assert_eq!(image::domain("ghcr.io/acme/app"), Some("ghcr.io"));

@@ -58,7 +58,11 @@ fn project(root_manifest: &str, packages: Vec<LocalPackage>) -> Project {
         config_has_target_rustflags: false,
         config_string_rustflags: Default::default(),
         toolchain: Toolchain { pinned: None, local: Some("1.95.0".into()) },
-        vcs: Some(Vcs { revision: "0123456789abcdef0123456789abcdef01234567".into(), commit_time: 1_763_000_000 }),
+        vcs: Some(Vcs {
+            revision: "0123456789abcdef0123456789abcdef01234567".into(),
+            commit_time: 1_763_000_000,
+            dirty: false,
+        }),
         source_date_epoch: None,
         checkout_key: "0123456789abcdef".into(),
     }

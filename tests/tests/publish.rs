@@ -176,6 +176,18 @@ fn an_anonymous_push_of_a_workspace_takes_the_registry_prefix_and_tag_templates(
     let mut expected = references.clone();
     expected.sort();
     assert_eq!(pushed, expected);
+
+    // An uncommitted file makes the sources another than the commit's: said in tag and label.
+    std::fs::write(dir.path().join("NOTES"), "not committed").unwrap();
+    let output = containerize(dir.path()).args(["--print-plan"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let plans: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let full = git(&["rev-parse", "HEAD"]);
+    for plan in plans.as_array().unwrap() {
+        let tags: Vec<&str> = plan["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        assert!(tags.iter().any(|t| t.ends_with(&format!(":v0.2.0-{revision}-dirty"))), "{tags:?}");
+        assert_eq!(plan["runtime"]["labels"]["org.opencontainers.image.revision"], format!("{full}-dirty"));
+    }
 }
 
 /// An address of this machine that is not loopback, where the engine does not take plain http.

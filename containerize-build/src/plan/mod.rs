@@ -9,7 +9,7 @@
 
 use crate::diagnostic::{Diagnostic, Origin};
 use crate::freshness;
-use crate::project::{LocalPackage, PackageFiles, Project};
+use crate::project::{LocalPackage, PackageFiles, Project, Vcs};
 use crate::settings::{Base, Include, Layer, Linkage, Set, Settings, Strip, Suite};
 use crate::skeleton::{self, SkeletonFile};
 use crate::spec::{ImageSpec, Spec};
@@ -341,6 +341,10 @@ pub struct RuntimeStage {
     pub user: String,
     /// `WORKDIR`, if any.
     pub workdir: Option<String>,
+    /// The user `WORKDIR` runs as, so the directory has one owner whichever way the image is
+    /// made: root (BuildKit would give it to the base image's user, the legacy builder and
+    /// the assembly to root). None on Windows, whose users are names.
+    pub workdir_owner: Option<String>,
     /// `ENV`.
     pub env: BTreeMap<String, String>,
     /// `LABEL`: OCI labels from Cargo metadata, then the user's.
@@ -634,8 +638,8 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         errors.push(e);
         None
     });
-    let revision = project.vcs.as_ref().map(|v| v.revision.as_str());
-    let tags = tags(package, image, options, revision).unwrap_or_else(|e| {
+    let revision = project.vcs.as_ref().map(Vcs::short);
+    let tags = tags(package, image, options, revision.as_deref()).unwrap_or_else(|e| {
         errors.push(e);
         Vec::new()
     });
@@ -758,7 +762,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         // otherwise try to download the file's channel during the build.
         env.insert("RUSTUP_TOOLCHAIN".to_owned(), toolchain.clone());
     }
-    let revision = project.vcs.as_ref().map(|v| v.revision.clone()).filter(|_| !options.eject);
+    let revision = project.vcs.as_ref().map(Vcs::described).filter(|_| !options.eject);
     let labels = labels(project, package, s, options.eject);
     let image_stages = image_stages(&context.include);
     let ca_certificates = ca_certificates(&base, &runtime_packages);
@@ -845,6 +849,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             user: value(&s.user)
                 .unwrap_or_else(|| if os == Os::Windows { WINDOWS_USER } else { DEFAULT_USER }.to_owned()),
             workdir: value(&s.workdir),
+            workdir_owner: (os == Os::Linux && s.workdir.is_some()).then(|| ROOT_USER.to_owned()),
             env: runtime_env(image),
             labels,
             expose: value(&s.expose).unwrap_or_default(),

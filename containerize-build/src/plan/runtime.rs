@@ -118,7 +118,7 @@ pub(super) fn labels(
         ("url", about.homepage.clone().or_else(|| about.repository.clone())),
         ("documentation", about.documentation.clone()),
         ("authors", (!about.authors.is_empty()).then(|| about.authors.join(", "))),
-        ("revision", vcs.map(|v| v.revision.clone())),
+        ("revision", vcs.map(Vcs::described)),
         ("created", created.map(rfc3339)),
     ];
     let mut labels: BTreeMap<String, String> = oci

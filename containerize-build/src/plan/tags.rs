@@ -123,7 +123,8 @@ pub(super) fn tags(
     Ok(tags)
 }
 
-/// A tag template with its placeholders replaced (see [`validate::image::TAG_PLACEHOLDERS`]).
+/// A tag template with its placeholders replaced (see [`validate::image::TAG_PLACEHOLDERS`]);
+/// `revision` as [`crate::project::Vcs::short`] gives it.
 pub(super) fn expand(template: &str, version: &str, revision: Option<&str>) -> validate::Checked<String> {
     let mut tag = template.replace("{version}", version);
     if tag.contains("{revision}") {
@@ -133,7 +134,7 @@ pub(super) fn expand(template: &str, version: &str, revision: Option<&str>) -> v
                 help: Some("commit the project to git, or leave `{revision}` out of `tags`".into()),
             });
         };
-        tag = tag.replace("{revision}", &revision[..revision.len().min(7)]);
+        tag = tag.replace("{revision}", revision);
     }
     validate::image::tag(&tag)
 }
@@ -161,10 +162,11 @@ mod tests {
 
     #[test]
     fn templates_expand_to_tags() {
-        let revision = Some("0123456789abcdef0123456789abcdef01234567");
+        let revision = Some("0123456");
         assert_eq!(expand("{version}", "1.2.0_build.5", revision).unwrap(), "1.2.0_build.5");
         assert_eq!(expand("{revision}", "1.2.0", revision).unwrap(), "0123456");
         assert_eq!(expand("v{version}-{revision}", "1.2.0", revision).unwrap(), "v1.2.0-0123456");
+        assert_eq!(expand("{revision}", "1.2.0", Some("0123456-dirty")).unwrap(), "0123456-dirty");
         assert_eq!(expand("latest", "1.2.0", None).unwrap(), "latest");
         let outside_git = expand("{revision}", "1.2.0", None).unwrap_err();
         assert!(outside_git.message.contains("not in a git checkout"), "{}", outside_git.message);
