@@ -4,8 +4,10 @@
 //! does.
 
 use crate::engine::{Credential, EngineError, Secret};
+use crate::interrupt::Interruption;
 use docker_credential::{CredentialRetrievalError, DockerCredential};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where the docker CLI keeps its configuration.
 pub fn config_file() -> Option<PathBuf> {
@@ -44,9 +46,53 @@ pub fn find_in(config: Option<&Path>, registry: &str) -> Result<Option<Credentia
     Ok(Some(Credential { registry: registry.to_owned(), server: server.to_owned(), secret }))
 }
 
-/// The user's credentials for `registry`, from the docker CLI's configuration.
-pub fn find(registry: &str) -> Result<Option<Credential>, EngineError> {
-    find_in(config_file().as_deref(), registry)
+/// How long a credential helper may take: long enough to type a passphrase it asks for
+/// (`pass` through gpg's pinentry), short enough that a helper stuck on a locked keychain
+/// does not hang a build with no word.
+const HELPER_DEADLINE: Duration = Duration::from_secs(120);
+
+/// When to say that a credential helper is being waited for.
+const HELPER_NOTICE: Duration = Duration::from_secs(5);
+
+/// The user's credentials for `registry`, from the docker CLI's configuration. A helper that
+/// is slow is named after a few seconds; one that does not answer by [`HELPER_DEADLINE`], or
+/// Ctrl-C, stops the wait. `docker_credential` runs the helper and waits for it, so it runs on
+/// a thread of its own, which is left behind, with its helper, if the wait stops.
+pub async fn find(registry: &str, interruption: &Interruption) -> Result<Option<Credential>, EngineError> {
+    find_within(config_file(), registry, interruption, HELPER_NOTICE, HELPER_DEADLINE).await
+}
+
+async fn find_within(
+    config: Option<PathBuf>,
+    registry: &str,
+    interruption: &Interruption,
+    notice: Duration,
+    deadline: Duration,
+) -> Result<Option<Credential>, EngineError> {
+    let (sender, mut found) = tokio::sync::oneshot::channel();
+    let owned = registry.to_owned();
+    std::thread::spawn(move || sender.send(find_in(config.as_deref(), &owned)));
+    let unreadable = |message: String| EngineError::CredentialsUnreadable { registry: registry.to_owned(), message };
+    let started = tokio::time::Instant::now();
+    let mut told = false;
+    loop {
+        let wake = started + if told { deadline } else { notice };
+        tokio::select! {
+            biased;
+            () = interruption.wait() => return Err(EngineError::Interrupted),
+            result = &mut found => {
+                return result.unwrap_or_else(|_| Err(unreadable("the credential lookup failed".into())));
+            }
+            () = tokio::time::sleep_until(wake) => {
+                if told {
+                    let message = format!("the credential helper did not answer within {} s", deadline.as_secs());
+                    return Err(unreadable(message));
+                }
+                eprintln!("waiting for the docker credential helper for {registry} (it may be asking for a passphrase)");
+                told = true;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -86,5 +132,25 @@ mod tests {
             find_in(Some(missing_helper.path()), "ghcr.io"),
             Err(EngineError::CredentialsUnreadable { .. })
         ));
+    }
+
+    /// A configuration that never opens (a FIFO nobody writes) stands in for a helper that
+    /// never answers.
+    #[tokio::test]
+    async fn a_lookup_that_never_answers_stops_at_its_deadline_or_at_ctrl_c() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("config.json");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let (_trigger, interruption) = Interruption::manual();
+        let short = Duration::from_millis(50);
+        let error = find_within(Some(fifo.clone()), "ghcr.io", &interruption, short, short * 4).await.unwrap_err();
+        assert!(
+            matches!(&error, EngineError::CredentialsUnreadable { message, .. } if message.contains("did not answer within")),
+            "{error:?}"
+        );
+        let (trigger, interruption) = Interruption::manual();
+        trigger.interrupt();
+        let error = find_within(Some(fifo), "ghcr.io", &interruption, short, Duration::from_secs(60)).await;
+        assert!(matches!(error, Err(EngineError::Interrupted)), "{error:?}");
     }
 }

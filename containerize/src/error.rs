@@ -109,12 +109,12 @@ pub enum Error {
         fix: String,
     },
     /// Ctrl-C: the images reported as built keep their tags; no other tag was changed.
-    #[error("interrupted; {}{}", if .tagged.is_empty() { "nothing was tagged".to_owned() } else { format!("tagged before the interruption: {}", .tagged.join(", ")) }, if .pushed.is_empty() { String::new() } else { format!("; {}", pushed_list(.pushed)) })]
+    #[error("interrupted; {}{}", if .tagged.is_empty() { "nothing was tagged".to_owned() } else { format!("tagged before the interruption: {}", .tagged.join(", ")) }, .pushed.as_deref().map(|p| format!("; {}", pushed_list(p))).unwrap_or_default())]
     Interrupted {
         /// The tags applied, each image's whole set, before Ctrl-C.
         tagged: Vec<String>,
-        /// The tags pushed before Ctrl-C.
-        pushed: Vec<Pushed>,
+        /// With `--push`: the tags pushed before Ctrl-C.
+        pushed: Option<Vec<Pushed>>,
     },
 }
 

@@ -360,7 +360,8 @@ async fn build_all(args: &Args, project: &Project, spec: &Spec) -> Result<(), Er
     );
     // Ctrl-C may also come as a step fails: it is what the user did last.
     if interrupted || interruption.happened() {
-        return Err(Error::Interrupted { tagged: built.into_iter().flat_map(|image| image.tags).collect(), pushed });
+        let tagged = built.into_iter().flat_map(|image| image.tags).collect();
+        return Err(Error::Interrupted { tagged, pushed: args.push.then_some(pushed) });
     }
     result
 }
@@ -369,12 +370,15 @@ async fn build_all(args: &Args, project: &Project, spec: &Spec) -> Result<(), Er
 type Registries = BTreeMap<String, Option<Credential>>;
 
 /// The credentials for every registry `references` name, as `docker login` stored them.
-fn credentials_for<'a>(references: impl IntoIterator<Item = &'a String>) -> Result<Registries, EngineError> {
+async fn credentials_for<'a>(
+    references: impl IntoIterator<Item = &'a String>,
+    interruption: &Interruption,
+) -> Result<Registries, EngineError> {
     let mut registries = Registries::new();
     for reference in references {
         let registry = registry_of(reference);
         if !registries.contains_key(registry) {
-            registries.insert(registry.to_owned(), credentials::find(registry)?);
+            registries.insert(registry.to_owned(), credentials::find(registry, interruption).await?);
         }
     }
     Ok(registries)
@@ -385,14 +389,14 @@ fn credentials_for<'a>(references: impl IntoIterator<Item = &'a String>) -> Resu
 async fn check_push(docker: &Docker, plans: &[Plan], interruption: &Interruption) -> Result<Registries, EngineError> {
     let tags: Vec<String> = plans.iter().flat_map(|plan| plan.tags.iter().cloned()).collect();
     tags.iter().try_for_each(|tag| push::check_name(tag))?;
-    let registries = credentials_for(&tags)?;
+    let registries = credentials_for(&tags, interruption).await?;
     push::check_registries(docker, &tags, |registry| registries.get(registry).cloned().flatten(), interruption).await?;
     Ok(registries)
 }
 
 /// The credentials for the registries the base images come from, to pull private ones. One
 /// that can't be read is not needed for a public base: a warning, and the build goes on.
-fn base_credentials(plans: &[Plan]) -> Vec<Credential> {
+async fn base_credentials(plans: &[Plan], interruption: &Interruption) -> Result<Vec<Credential>, EngineError> {
     let bases: Vec<String> = plans
         .iter()
         .flat_map(|plan| [plan.builder.image.clone(), plan.runtime.base.clone()])
@@ -405,15 +409,16 @@ fn base_credentials(plans: &[Plan]) -> Vec<Credential> {
         if !seen.insert(registry) {
             continue;
         }
-        match credentials::find(registry) {
+        match credentials::find(registry, interruption).await {
             Ok(credential) => found.extend(credential),
+            Err(EngineError::Interrupted) => return Err(EngineError::Interrupted),
             Err(error) => {
                 let help = "the build goes on without them, which is enough for public base images";
                 report::diagnostic(&Diagnostic::warning(Origin::Derived, error.to_string(), "").with_help(help));
             }
         }
     }
-    found
+    Ok(found)
 }
 
 async fn build_and_run(
@@ -461,7 +466,7 @@ async fn build_and_run(
         }
         false => Registries::new(),
     };
-    let credentials = base_credentials(&plans);
+    let credentials = base_credentials(&plans, interruption).await?;
     let terminal = std::io::stderr().is_terminal();
     // Each image with the plan it was built from, in order.
     let mut images: Vec<(usize, &Plan)> = Vec::new();
