@@ -52,6 +52,9 @@ pub fn classify_registry_error(reference: &str, anonymous: bool, message: String
         "network is unreachable",
         "no route to host",
         "connection reset",
+        // Go's http client giving up on a registry that took the connection and said nothing.
+        "client.timeout exceeded",
+        "awaiting headers",
     ]) {
         EngineError::RegistryUnreachable { registry, message }
     } else {
@@ -146,6 +149,17 @@ mod tests {
                 "no-such-host.invalid/x:1",
                 "Get \"https://no-such-host.invalid/v2/\": dial tcp: lookup no-such-host.invalid on 10.255.255.53:53: no such host"
             ),
+            EngineError::RegistryUnreachable { .. }
+        ));
+        assert!(matches!(
+            classify(
+                "127.0.0.1:5099/x:1",
+                "Put \"http://127.0.0.1:5099/v2/x/manifests/1\": net/http: request canceled (Client.Timeout exceeded while awaiting headers)"
+            ),
+            EngineError::RegistryUnreachable { .. }
+        ));
+        assert!(matches!(
+            classify("127.0.0.1:5099/x:1", "Get \"http://127.0.0.1:5099/v2/\": context deadline exceeded"),
             EngineError::RegistryUnreachable { .. }
         ));
         assert!(matches!(
