@@ -261,6 +261,10 @@ fn runtime_steps(out: &mut String, plan: &Plan, binary: &str) {
         line(out, &format!("VOLUME {}", json_words(&r.volumes)));
     }
     if let Some(workdir) = &r.workdir {
+        if let Some(owner) = &r.workdir_owner {
+            line(out, "# The working directory is root's, made by any builder; the user comes after.");
+            line(out, &format!("USER {}", quoted(owner)));
+        }
         line(out, &format!("WORKDIR {}", quoted(workdir)));
     }
     line(out, &format!("USER {}", quoted(&r.user)));

@@ -420,6 +420,7 @@ mod tests {
             cmd: vec!["serve".into()],
             user: "65532:65532".into(),
             workdir: Some("/srv/data".into()),
+            workdir_owner: Some("0:0".into()),
             env: BTreeMap::from([("PATH".into(), "/usr/local/bin".into()), ("RUST_LOG".into(), "info".into())]),
             labels: BTreeMap::from([("org.opencontainers.image.title".into(), "app".into())]),
             expose: vec![Port { number: 8080, protocol: Protocol::Tcp }],

@@ -53,6 +53,11 @@ fn one_commit_cloned_at_two_paths_gives_one_image_id_with_no_cache() {
         return;
     }
     let first = example("hello");
+    // A working directory, which every builder must make alike.
+    let manifest = first.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("base = \"scratch\"", "base = \"scratch\"\nworkdir = \"/srv/data\""))
+        .unwrap();
     git(first.path(), &["init", "-q"]);
     git(first.path(), &["add", "-A"]);
     git(first.path(), &["commit", "-qm", "the commit"]);
@@ -89,8 +94,10 @@ fn one_commit_cloned_at_two_paths_gives_one_image_id_with_no_cache() {
     let engine_built = TestTag::new("reproducible-engine");
     build(first.path(), &engine_built, &[]);
     let assembled = &ids[0].3.0;
-    assert_eq!(files_of(assembled), files_of(&engine_built.0));
-    let config = "{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Config.User}} {{json .Config.Env}} {{json .Config.Labels}}";
+    let files = files_of(assembled);
+    assert!(files.contains(&"srv/data/ Directory 40755 0:0 0".to_owned()), "{files:#?}");
+    assert_eq!(files, files_of(&engine_built.0));
+    let config = "{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Config.User}} {{.Config.WorkingDir}} {{json .Config.Env}} {{json .Config.Labels}}";
     assert_eq!(
         docker(&["image", "inspect", "--format", config, assembled]),
         docker(&["image", "inspect", "--format", config, &engine_built.0])

@@ -75,5 +75,8 @@ pub const EXPORT_STAGE: &str = "export";
 /// runtime path below it.
 pub const ASSEMBLY_ROOT: &str = "/rootfs";
 
+/// Root, for the steps of a runtime stage that must not run as the base image's user.
+pub const ROOT_USER: &str = "0:0";
+
 /// The non-root user images run as unless told otherwise (distroless's `nonroot`).
 pub const DEFAULT_USER: &str = "65532:65532";
