@@ -315,7 +315,7 @@ fn engine_help(error: &EngineError) -> Option<String> {
             "name the registry: set `registry = \"ghcr.io/<you>\"` in [package.metadata.containerize], or tag with `-t <registry>/<name>:<tag>`".into()
         }
         EngineError::InsecureRegistry { registry } => format!(
-            "serve the registry over https, or, if plain http is meant, add it to the engine's insecure registries: `\"insecure-registries\": [\"{registry}\"]` in /etc/docker/daemon.json, then restart the engine"
+            "serve the registry over https, or, if plain http is meant, add it to the engine's insecure registries: `\"insecure-registries\": [\"{registry}\"]` in /etc/docker/daemon.json, then restart the engine (Podman: `[[registry]]` with `location = \"{registry}\"` and `insecure = true` in /etc/containers/registries.conf)"
         ),
         EngineError::Platform { .. } => {
             "print its Dockerfile with `--print --eject` and build that where Windows images are built, or leave out --platform".into()
