@@ -407,6 +407,14 @@ impl Podman {
         reference
     }
 
+    /// `<registry>/containerize-test/<name>:<pid>`, removed from Podman's store when the service
+    /// stops.
+    pub fn registry_tag(&self, registry: &str, name: &str) -> String {
+        let reference = format!("{registry}/{}", TestTag::reference(name));
+        self.tags.lock().unwrap().push(reference.clone());
+        reference
+    }
+
     /// `podman` with arguments, on the service's store and with its configuration; its
     /// stdout, or a panic.
     pub fn podman(&self, args: &[&str]) -> String {

@@ -315,7 +315,7 @@ fn engine_help(error: &EngineError) -> Option<String> {
             "name the registry: set `registry = \"ghcr.io/<you>\"` in [package.metadata.containerize], or tag with `-t <registry>/<name>:<tag>`".into()
         }
         EngineError::InsecureRegistry { registry } => format!(
-            "serve the registry over https, or, if plain http is meant, add it to the engine's insecure registries: `\"insecure-registries\": [\"{registry}\"]` in /etc/docker/daemon.json, then restart the engine"
+            "serve the registry over https, or, if plain http is meant, add it to the engine's insecure registries: `\"insecure-registries\": [\"{registry}\"]` in /etc/docker/daemon.json, then restart the engine (Podman: `[[registry]]` with `location = \"{registry}\"` and `insecure = true` in /etc/containers/registries.conf)"
         ),
         EngineError::Platform { .. } => {
             "print its Dockerfile with `--print --eject` and build that where Windows images are built, or leave out --platform".into()
@@ -359,6 +359,110 @@ fn configured_by(found: &Found) -> String {
             format!("the context `{name}` (`docker context inspect {name}`), or choose another")
         }
         Found::DockerHost | Found::DefaultSocket | Found::Podman { .. } => "DOCKER_HOST".into(),
+    }
+}
+
+/// What caused `error`, one line per cause, in plain words: the connection's own failure
+/// (refused, reset, timed out, a TLS alert) rather than the HTTP client's layers around it
+/// (`client error (Connect)`, `tcp connect error`, `connection error`), which say nothing the
+/// cause below them does not. The detail is kept: the OS error's number, the alert's name.
+pub fn causes(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cause = error.source();
+    while let Some(mut c) = cause {
+        // bollard's io variant is transparent: its `source` skips the io::Error itself.
+        if let Some(bollard::errors::Error::IOError { err }) = c.downcast_ref::<bollard::errors::Error>() {
+            c = err;
+        }
+        let io = c.downcast_ref::<std::io::Error>();
+        let below = match io.and_then(std::io::Error::get_ref) {
+            // An io::Error's `source` skips the error it wraps (hyper-rustls wraps rustls' so).
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
+        let line = if let Some(tls) = c.downcast_ref::<rustls::Error>() {
+            Some(tls_words(tls))
+        } else if let Some(io) = io {
+            // An io::Error that only carries another error says it again: the line below does.
+            (io.get_ref().is_none()).then(|| io_words(io))
+        } else if matches!(
+            c.downcast_ref::<bollard::errors::Error>(),
+            Some(bollard::errors::Error::RequestTimeoutError)
+        ) {
+            Some("no answer within the time allowed".to_owned())
+        } else {
+            let text = c.to_string();
+            (below.is_none() || !is_client_layer(&text)).then_some(text)
+        };
+        if let Some(line) = line
+            && lines.last() != Some(&line)
+        {
+            lines.push(line);
+        }
+        cause = below;
+    }
+    lines
+}
+
+/// Whether a message is one of the HTTP client's (hyper's) own layers around a cause.
+fn is_client_layer(text: &str) -> bool {
+    const LAYERS: [&str; 8] = [
+        "Error in the hyper legacy client",
+        "client error (",
+        "tcp connect error",
+        "connection error",
+        "error trying to connect",
+        "error sending request",
+        "hyper::Error(",
+        "io error",
+    ];
+    LAYERS.iter().any(|layer| text.starts_with(layer))
+}
+
+/// An io error in plain words, with the OS's number for it.
+fn io_words(io: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let words = match io.kind() {
+        K::ConnectionRefused => "connection refused: nothing listens there",
+        K::ConnectionReset => "the connection was reset by the other end",
+        K::ConnectionAborted => "the connection was aborted",
+        K::TimedOut => "the connection timed out",
+        K::BrokenPipe => "the other end closed the connection while this side was sending",
+        K::UnexpectedEof => "the other end closed the connection before answering in full",
+        K::NotConnected => "the connection was lost",
+        K::AddrNotAvailable => "the address is not available here",
+        K::HostUnreachable => "the host is unreachable",
+        K::NetworkUnreachable => "the network is unreachable",
+        _ => return io.to_string(),
+    };
+    match io.raw_os_error() {
+        Some(code) => format!("{words} (os error {code})"),
+        None => words.to_owned(),
+    }
+}
+
+/// A TLS failure in plain words: an alert by its name (`bad certificate`), a certificate by
+/// what is wrong with it.
+fn tls_words(tls: &rustls::Error) -> String {
+    // rustls' names are Rust's (`BadCertificate`): spaced and lower-cased.
+    let spaced = |name: String| {
+        let mut words = String::new();
+        for (i, ch) in name.chars().enumerate() {
+            if ch.is_uppercase() && i > 0 {
+                words.push(' ');
+            }
+            words.push(ch.to_ascii_lowercase());
+        }
+        words
+    };
+    match tls {
+        rustls::Error::AlertReceived(alert) => {
+            format!("the other end ended the TLS connection with the alert `{}`", spaced(format!("{alert:?}")))
+        }
+        rustls::Error::InvalidCertificate(problem) => {
+            format!("the other end's TLS certificate is not valid: {}", spaced(format!("{problem:?}")))
+        }
+        other => format!("TLS: {other}"),
     }
 }
 
@@ -543,6 +647,67 @@ mod tests {
         .help()
         .unwrap();
         assert!(help.contains("docker login 127.0.0.1:5001"), "{help}");
+    }
+
+    /// A connection's failure as bollard gives it, through hyper's layers.
+    async fn failure_of(host: &str) -> bollard::errors::Error {
+        let client = bollard::Docker::connect_with_http(host, 5, bollard::API_DEFAULT_VERSION).unwrap();
+        client.version().await.expect_err("nothing answers")
+    }
+
+    #[tokio::test]
+    async fn causes_say_what_happened_to_the_connection() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let refused = failure_of(&format!("tcp://127.0.0.1:{port}")).await;
+        let raw: Vec<String> = std::iter::successors(std::error::Error::source(&refused), |e| e.source())
+            .map(ToString::to_string)
+            .collect();
+        assert!(raw.iter().any(|l| l.contains("client error (Connect)")), "hyper's layers are there: {raw:?}");
+        let error = EngineError::Api { action: "ask", phase: Phase::Build, source: refused };
+        assert_eq!(causes(&error), ["connection refused: nothing listens there (os error 111)"]);
+
+        // Accepts, reads the request, and resets the connection.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut [0; 1024]).await;
+            #[allow(deprecated)] // `set_zero_linger` is newer than the tokio this builds with
+            stream.set_linger(Some(std::time::Duration::ZERO)).unwrap();
+        });
+        let reset = failure_of(&format!("tcp://127.0.0.1:{port}")).await;
+        server.await.unwrap();
+        let error = EngineError::Api { action: "ask", phase: Phase::Build, source: reset };
+        assert_eq!(causes(&error), ["the connection was reset by the other end (os error 104)"]);
+    }
+
+    #[test]
+    fn tls_and_timeouts_are_said_in_plain_words() {
+        let alert = std::io::Error::other(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(rustls::AlertDescription::BadCertificate),
+        ));
+        let error = EngineError::Api {
+            action: "ask",
+            phase: Phase::Build,
+            source: bollard::errors::Error::IOError { err: alert },
+        };
+        assert_eq!(causes(&error), ["the other end ended the TLS connection with the alert `bad certificate`"]);
+        let untrusted = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        assert_eq!(tls_words(&untrusted), "the other end's TLS certificate is not valid: unknown issuer");
+        let timeout = EngineError::Api {
+            action: "ask",
+            phase: Phase::Build,
+            source: bollard::errors::Error::RequestTimeoutError,
+        };
+        assert_eq!(causes(&timeout), ["no answer within the time allowed"]);
+        // A message of the engine's own stays as it is.
+        let refused = EngineError::Api {
+            action: "tag",
+            phase: Phase::Build,
+            source: bollard::errors::Error::DockerResponseServerError { status_code: 409, message: "conflict".into() },
+        };
+        assert_eq!(causes(&refused), ["Docker responded with status code 409: conflict"]);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `--push` against a real registry (`shared/fixtures/start-registry` beside the clone: Docker Distribution
-//! on 127.0.0.1:5000, and with basic auth on 5001), checked with an independent client, skopeo.
+//! on 127.0.0.1:5000, and with basic auth on 5001), checked with an independent client, skopeo;
+//! through Docker, and through Podman's compatible service.
 
-use containerize_tests::{TestTag, containerize, edit_file, engine_available, example, poll, repo};
+use containerize_tests::{Podman, TestTag, containerize, edit_file, engine_available, example, poll, repo};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -331,4 +332,74 @@ fn ctrl_c_during_a_push_says_exactly_what_was_pushed() {
     assert!(!stderr.contains(&format!("{second}@")), "{stderr}");
     assert_eq!(skopeo_digest(&second, None), None, "the second tag was not pushed");
     held.release();
+}
+
+/// Through Podman's service, which differs from Docker where it matters here: it has no
+/// `/distribution` endpoint to ask a registry with, speaks plain http to a loopback registry only
+/// when told, and reports no layers. One build (Podman's cache serves the rest).
+#[test]
+fn a_push_through_podman_gives_the_digest_skopeo_sees_and_dockers_exit_statuses() {
+    let Some(podman) = Podman::start("a_push_through_podman_gives_the_digest_skopeo_sees_and_dockers_exit_statuses")
+    else {
+        return;
+    };
+    let (open, guarded) = (registry(false), registry(true));
+    let dir = example("hello");
+    let push = |config: &Path, reference: &str| {
+        let mut command = containerize(dir.path());
+        for variable in ["DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"] {
+            command.env_remove(variable);
+        }
+        command.env("DOCKER_HOST", podman.host()).env("DOCKER_CONFIG", config).args(["--push", "-t", reference]);
+        command.output().unwrap()
+    };
+    let printed_digest = |output: &std::process::Output, reference: &str| {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(stderr.starts_with("engine: Podman "), "{stderr}");
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("pushed {reference} ")))
+            .unwrap_or_else(|| panic!("no digest printed for {reference}: {stdout}"))
+            .to_owned()
+    };
+
+    // Anonymous, to the plain-http registry on loopback, as Docker takes it.
+    let anonymous = tempfile::tempdir().unwrap();
+    let reference = podman.registry_tag(&open, "podman-push");
+    let output = push(anonymous.path(), &reference);
+    let digest = printed_digest(&output, &reference);
+    assert_eq!(skopeo_digest(&reference, None), Some(digest));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains(" 0 layers"), "Podman reports no layers, so none are counted: {stderr}");
+
+    // With the credentials of a config.json, to the registry that wants them.
+    let config = docker_config(&guarded, USER, PASSWORD);
+    let reference = podman.registry_tag(&guarded, "podman-push");
+    let digest = printed_digest(&push(config.path(), &reference), &reference);
+    let creds = format!("{USER}:{PASSWORD}");
+    assert_eq!(skopeo_digest(&reference, Some(&creds)), Some(digest));
+
+    // Refused, with or without credentials: before building, as on Docker.
+    let wrong = docker_config(&guarded, USER, "wrong");
+    let refused_tag = podman.registry_tag(&guarded, "podman-refused");
+    for (config, whose) in [(wrong.path(), "the credentials"), (anonymous.path(), "a push without credentials")] {
+        let output = push(config, &refused_tag);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(7), "{stderr}");
+        assert!(stderr.contains(&format!("the registry {guarded} refused {whose}")), "{stderr}");
+        assert!(stderr.contains("nothing was pushed") && !stderr.contains("building "), "{stderr}");
+        assert!(!stderr.contains("error occurred"), "Podman's list of one error is unwrapped: {stderr}");
+    }
+    assert_eq!(skopeo_digest(&refused_tag, Some(&creds)), None);
+
+    // Nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = podman.registry_tag(&format!("127.0.0.1:{port}"), "podman-unreachable");
+    let output = push(anonymous.path(), &unreachable);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(8), "{stderr}");
+    assert!(stderr.contains(&format!("the registry 127.0.0.1:{port} is unreachable")), "{stderr}");
+    assert!(!stderr.contains("building "), "{stderr}");
 }

@@ -199,10 +199,13 @@ impl PushProgress for PushDisplay {
         let (found, sent, already) = self.first.unwrap_or(self.layers);
         if self.verbosity != Verbosity::Quiet && !pushed.is_empty() {
             let s = if pushed.len() == 1 { "" } else { "s" };
-            eprintln!(
-                "pushed {binary}: {} tag{s}, {found} layers ({sent} sent, {already} already there)",
-                pushed.len()
-            );
+            // Podman's compatible API reports no layers, only the digest: say nothing of them.
+            let layers = if found + sent + already == 0 {
+                String::new()
+            } else {
+                format!(", {found} layers ({sent} sent, {already} already there)")
+            };
+            eprintln!("pushed {binary}: {} tag{s}{layers}", pushed.len());
         }
     }
 }

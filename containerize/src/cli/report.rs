@@ -102,10 +102,8 @@ pub(crate) fn error(error: &Error) {
         }
     }
     let mut message = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(c) = cause {
-        message.push_str(&format!("\n  caused by: {c}"));
-        cause = c.source();
+    for cause in crate::error::causes(error) {
+        message.push_str(&format!("\n  caused by: {cause}"));
     }
     emit(Report { message, severity: miette::Severity::Error, source: None, label: None, help: error.help() });
 }

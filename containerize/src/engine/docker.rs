@@ -415,8 +415,13 @@ impl Engine for Docker {
     }
 
     async fn check_registry(&self, reference: &str, credential: Option<&Credential>) -> Result<(), EngineError> {
-        match self.client.inspect_registry_image(reference, credential.map(docker_credentials)).await {
-            Ok(_) => Ok(()),
+        let asked = if self.is_podman() {
+            self.podman_check_registry(reference, credential).await
+        } else {
+            self.client.inspect_registry_image(reference, credential.map(docker_credentials)).await.map(drop)
+        };
+        match asked {
+            Ok(()) => Ok(()),
             Err(BollardError::DockerResponseServerError { message, .. }) if push::is_absent(&message) => Ok(()),
             Err(BollardError::DockerResponseServerError { message, .. }) => {
                 Err(classify_registry_error(reference, credential.is_none(), message))
@@ -430,7 +435,12 @@ impl Engine for Docker {
         let options = PushImageOptionsBuilder::default().tag(tag.unwrap_or("latest")).build();
         let reference = reference.to_owned();
         let anonymous = credential.is_none();
-        self.client
+        // Podman, unlike Docker, speaks plain http to a loopback registry only when told.
+        let client = match self.is_podman() && push::is_loopback(registry_of(&reference)) {
+            true => with_request_changed(&self.client, "tlsVerify=false".into(), None),
+            false => self.client.clone(),
+        };
+        client
             .push_image(name, Some(options), credential.map(docker_credentials))
             .flat_map(move |item| {
                 let events: Vec<Result<PushEvent, EngineError>> = match item {
@@ -490,6 +500,71 @@ impl Engine for Docker {
         removed?;
         Ok(outcome)
     }
+}
+
+impl Docker {
+    fn is_podman(&self) -> bool {
+        self.info.name == "Podman"
+    }
+
+    /// Podman's compatible API has no `/distribution/{name}/json` (it answers 404), and its
+    /// manifest inspection takes no `tlsVerify` in 4.3; its image search lists a repository's
+    /// tags (`listTags`) with both, so it asks the registry the same questions: does it answer,
+    /// over plain http where allowed, take the credentials, and the name. The search reads
+    /// credentials from `X-Registry-Config` only (a map by registry, as a build's).
+    async fn podman_check_registry(
+        &self,
+        reference: &str,
+        credential: Option<&Credential>,
+    ) -> Result<(), BollardError> {
+        let (repository, _, _) = containerize_build::validate::image::split(reference);
+        let registry = registry_of(reference);
+        // A search term without a registry would be looked for in every unqualified-search one.
+        let term = match containerize_build::validate::image::domain(repository) {
+            Some(_) => repository.to_owned(),
+            None => format!("docker.io/{repository}"),
+        };
+        let mut query = "listTags=true".to_owned();
+        if push::is_loopback(registry) {
+            query.push_str("&tlsVerify=false");
+        }
+        let header = credential.map(|c| {
+            use base64::Engine as _;
+            let config = serde_json::json!({ &c.registry: docker_credentials(c) });
+            ("X-Registry-Config", base64::engine::general_purpose::URL_SAFE.encode(config.to_string()))
+        });
+        let client = with_request_changed(&self.client, query, header);
+        let options = bollard::query_parameters::SearchImagesOptionsBuilder::default().term(&term).limit(1).build();
+        match client.search_images(options).await {
+            Ok(_) => Ok(()),
+            // Podman's answer is not Docker's model (its `Official` is a string): that the
+            // registry answered with the repository's tags is all the check needs.
+            Err(BollardError::JsonDataError { .. } | BollardError::JsonSerdeError { .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// A client whose requests carry `query` after their own, and `header`: what bollard's
+/// options do not name (Podman's own parameters).
+fn with_request_changed(
+    client: &bollard::Docker,
+    query: String,
+    header: Option<(&'static str, String)>,
+) -> bollard::Docker {
+    client.clone().with_request_modifier(move |mut request| {
+        let uri = request.uri().to_string();
+        let separator = if uri.contains('?') { '&' } else { '?' };
+        if let Ok(uri) = format!("{uri}{separator}{query}").parse() {
+            *request.uri_mut() = uri;
+        }
+        if let Some((name, value)) = &header
+            && let Ok(value) = value.parse()
+        {
+            request.headers_mut().insert(*name, value);
+        }
+        request
+    })
 }
 
 /// Credentials as the engine takes them.

@@ -28,6 +28,7 @@ pub fn push_events(info: bollard::models::PushImageInfo) -> Vec<PushEvent> {
 /// something else. `anonymous` says no credentials were sent.
 pub fn classify_registry_error(reference: &str, anonymous: bool, message: String) -> EngineError {
     let registry = registry_of(reference).to_owned();
+    let message = unwrapped(message);
     let lower = message.to_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
     if has(&["server gave http response to https client"]) {
@@ -62,11 +63,29 @@ pub fn classify_registry_error(reference: &str, anonymous: bool, message: String
     }
 }
 
+/// Podman's message without the list it wraps even one error in (`1 error occurred:\n\t* ...`):
+/// its errors, joined by `; `.
+fn unwrapped(message: String) -> String {
+    let Some((_, list)) = message.split_once(" occurred:\n") else { return message };
+    let errors: Vec<&str> = list.lines().filter_map(|line| line.trim_start().strip_prefix("* ")).collect();
+    if errors.is_empty() { message } else { errors.join("; ") }
+}
+
 /// Whether the engine's message says only that the tag or repository is not in the registry
 /// yet: what asking about an image never pushed gives.
 pub(super) fn is_absent(message: &str) -> bool {
     let lower = message.to_lowercase();
     ["manifest unknown", "name unknown", "not found"].iter().any(|n| lower.contains(n))
+}
+
+/// Whether a registry is on this machine (`localhost`, `127.0.0.0/8`, `::1`): where Docker
+/// takes plain http without being told, and where the tool tells Podman so.
+pub(super) fn is_loopback(registry: &str) -> bool {
+    let host = match registry.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((host, _)) => host,
+        None => registry.rsplit_once(':').map_or(registry, |(host, _)| host),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The registry a reference names, or Docker Hub's, where the engine sends it.
@@ -116,6 +135,32 @@ mod tests {
                 PushEvent::Digest("sha256:5eefb988841abfe0cb183ac0e6af6843d2a98fc267efa46e4c5a28b47155bb3d".into()),
             ]
         );
+    }
+
+    #[test]
+    fn loopback_registries_are_told_apart() {
+        for local in ["127.0.0.1:5000", "127.0.0.2", "localhost:5001", "LOCALHOST", "[::1]:5000"] {
+            assert!(is_loopback(local), "{local}");
+        }
+        for remote in ["ghcr.io", "docker.io", "10.0.0.1:5000", "localhost.example:5000", "[::2]:5000", "128.0.0.1"] {
+            assert!(!is_loopback(remote), "{remote}");
+        }
+    }
+
+    /// Podman 4.3's messages through its compatible API, one per class.
+    #[test]
+    fn podmans_registry_errors_are_told_apart() {
+        let classify = |reference: &str, message: &str| classify_registry_error(reference, false, message.into());
+        let refused = "1 error occurred:\n\t* getting repository tags: unable to retrieve auth token: invalid username/password: unauthorized: authentication required";
+        assert!(matches!(
+            classify("127.0.0.1:5001/hello:1", refused),
+            EngineError::RegistryAuth { message, .. } if message == "getting repository tags: unable to retrieve auth token: invalid username/password: unauthorized: authentication required"
+        ));
+        let unreachable = "1 error occurred:\n\t* getting repository tags: pinging container registry 127.0.0.1:5009: Get \"http://127.0.0.1:5009/v2/\": dial tcp 127.0.0.1:5009: connect: connection refused";
+        assert!(matches!(classify("127.0.0.1:5009/hello:1", unreachable), EngineError::RegistryUnreachable { .. }));
+        let insecure = "trying to reuse blob sha256:43aa at destination: pinging container registry 10.0.0.5:5000: Get \"https://10.0.0.5:5000/v2/\": http: server gave HTTP response to HTTPS client";
+        assert!(matches!(classify("10.0.0.5:5000/hello:1", insecure), EngineError::InsecureRegistry { .. }));
+        assert!(!is_absent(refused) && !is_absent(unreachable) && !is_absent(insecure));
     }
 
     /// The engine's own messages (Docker 20.10, a Distribution registry), one per class.
@@ -172,6 +217,10 @@ mod tests {
         ));
         assert!(matches!(classify("ghcr.io/acme/x:1", "blob upload unknown"), EngineError::PushFailed { .. }));
         assert!(is_absent("manifest unknown: manifest unknown"));
+        // Podman's answer for a repository the registry does not hold yet (its tags listed).
+        assert!(is_absent(
+            "1 error occurred:\n\t* getting repository tags: fetching tags list: invalid status code from registry 404 (Not Found)"
+        ));
         assert!(!is_absent("unauthorized: authentication required"));
     }
 }
