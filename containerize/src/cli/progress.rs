@@ -6,7 +6,7 @@ use crate::context::ContextSize;
 use crate::engine::{BuildEvent, PushEvent};
 use crate::image::Progress;
 use crate::push::{PushProgress, Pushed};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::time::{Duration, Instant};
 
 /// How much to show.
@@ -100,20 +100,23 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// Shows the push of each image's tags: on a terminal a live line with its layers (how many
-/// are in the registry, bytes sent of the uploading ones); in logs one line per image once
-/// pushed; with `-v` a line per layer.
+/// Shows the push of each image's tags: on a terminal a live line per tag (how many layers are
+/// in the registry) and a bar per uploading layer; in logs one line per image once pushed; with
+/// `-v` a line per layer.
 pub(crate) struct PushDisplay {
     verbosity: Verbosity,
     terminal: bool,
-    live: Option<ProgressBar>,
+    /// The live lines: the tag's, then one per uploading layer.
+    live: Option<(MultiProgress, ProgressBar)>,
     tag: String,
     /// The current tag's layers: found, sent, already in the registry.
     layers: (u32, u32, u32),
     /// The image's first tag's layers: later tags find them all there.
     first: Option<(u32, u32, u32)>,
-    /// Bytes sent of each uploading layer, by its size (see [`PushEvent::LayerProgress`]).
-    bytes: std::collections::BTreeMap<u64, u64>,
+    /// A bar per uploading layer, by its size: the engine names layers by id, which bollard's
+    /// model of the push stream drops (see [`PushEvent::LayerProgress`]), so two layers of one
+    /// size share a bar.
+    uploads: std::collections::BTreeMap<u64, ProgressBar>,
 }
 
 impl PushDisplay {
@@ -126,14 +129,33 @@ impl PushDisplay {
             tag: String::new(),
             layers: (0, 0, 0),
             first: None,
-            bytes: Default::default(),
+            uploads: Default::default(),
         }
+    }
+
+    fn clear_uploads(&mut self) {
+        std::mem::take(&mut self.uploads).into_values().for_each(|bar| bar.finish_and_clear());
+    }
+
+    /// The bar of the uploading layer of `size` bytes, made on its first progress.
+    fn upload(&mut self, size: u64) -> Option<&ProgressBar> {
+        let (multi, _) = self.live.as_ref()?;
+        Some(self.uploads.entry(size).or_insert_with(|| {
+            let bar = multi.add(ProgressBar::new(size));
+            bar.set_style(
+                ProgressStyle::with_template("    layer {total_bytes:>9} [{bar:30}] {bytes:>9}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar
+        }))
     }
 }
 
 impl Drop for PushDisplay {
     fn drop(&mut self) {
-        if let Some(bar) = &self.live {
+        self.clear_uploads();
+        if let Some((_, bar)) = &self.live {
             bar.finish_and_clear();
         }
     }
@@ -143,15 +165,16 @@ impl PushProgress for PushDisplay {
     fn image_started(&mut self, _binary: &str) {
         self.tag.clear();
         (self.layers, self.first) = ((0, 0, 0), None);
-        self.bytes.clear();
+        self.clear_uploads();
         self.live = (self.terminal && self.verbosity == Verbosity::Normal).then(|| {
-            let bar = ProgressBar::new_spinner();
+            let multi = MultiProgress::new();
+            let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(
                 ProgressStyle::with_template("{spinner} push {prefix} {wide_msg} {elapsed:>4}")
                     .expect("a valid template"),
             );
             bar.enable_steady_tick(Duration::from_millis(120));
-            bar
+            (multi, bar)
         });
     }
 
@@ -162,15 +185,17 @@ impl PushProgress for PushDisplay {
             }
             tag.clone_into(&mut self.tag);
             self.layers = (0, 0, 0);
-            self.bytes.clear();
-            if let Some(bar) = &self.live {
+            self.clear_uploads();
+            if let Some((_, bar)) = &self.live {
                 bar.set_prefix(tag.to_owned());
             }
         }
         match event {
             PushEvent::LayerFound => self.layers.0 += 1,
             PushEvent::LayerProgress { current, total } => {
-                self.bytes.insert(*total, *current);
+                if let Some(bar) = self.upload(*total) {
+                    bar.set_position(*current);
+                }
             }
             PushEvent::LayerDone { already: false } => self.layers.1 += 1,
             PushEvent::LayerDone { already: true } => self.layers.2 += 1,
@@ -179,21 +204,15 @@ impl PushProgress for PushDisplay {
         if let (Verbosity::Verbose, PushEvent::LayerDone { already }) = (self.verbosity, event) {
             eprintln!("  {tag}: layer {}", if *already { "already there" } else { "pushed" });
         }
-        if let Some(bar) = &self.live {
+        if let Some((_, bar)) = &self.live {
             let (found, sent, already) = self.layers;
-            let uploading: u64 = self.bytes.keys().sum();
-            let done: u64 = self.bytes.values().sum();
-            let bytes = if uploading == 0 {
-                String::new()
-            } else {
-                format!(", {}/{}", report::size(done), report::size(uploading))
-            };
-            bar.set_message(format!("{}/{found} layers{bytes}", sent + already));
+            bar.set_message(format!("{}/{found} layers in the registry", sent + already));
         }
     }
 
     fn image_finished(&mut self, binary: &str, pushed: &[Pushed]) {
-        if let Some(bar) = self.live.take() {
+        self.clear_uploads();
+        if let Some((_, bar)) = self.live.take() {
             bar.finish_and_clear();
         }
         let (found, sent, already) = self.first.unwrap_or(self.layers);
