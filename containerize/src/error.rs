@@ -83,6 +83,15 @@ pub enum Error {
     /// Writing the output failed.
     #[error("failed to write the output")]
     Output(#[source] std::io::Error),
+    /// A file the user named (`--output`, `--sbom`, `--print -o`...) could not be written.
+    #[error("failed to write {}", .path.display())]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A push failed: nothing was pushed when the registries were checked before building,
     /// else what was pushed before it.
     #[error("{error}; {}", pushed_list(.pushed))]
@@ -118,6 +127,16 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The error as one about writing `path`, if it is one about writing at all.
+    pub fn writing(self, path: &std::path::Path) -> Error {
+        match self {
+            Error::Output(source) => Error::Write { path: path.to_owned(), source },
+            other => other,
+        }
+    }
+}
+
 /// `nothing was pushed`, or each pushed tag with its digest.
 fn pushed_list(pushed: &[Pushed]) -> String {
     if pushed.is_empty() {
@@ -144,7 +163,7 @@ impl Error {
         match self {
             Error::Settings(_) => exit::USAGE,
             Error::Plan(_) => exit::PROJECT,
-            Error::Output(_) => exit::INTERNAL,
+            Error::Output(_) | Error::Write { .. } => exit::INTERNAL,
             Error::Stale { .. } => exit::STALE,
             Error::NotEjectable { .. } => exit::PROJECT,
             Error::TestsFailed { .. } => exit::TESTS,

@@ -75,7 +75,8 @@ pub async fn export(
         containerize_build::atomic_write::replace(&target, Error::Output, |file| {
             file.write_all(&data).map_err(Error::Output)?;
             set_mode(file, mode).map_err(Error::Output)
-        })?;
+        })
+        .map_err(|e| e.writing(&target))?;
         written.push((target, data.len() as u64));
     }
     Ok(Exported { binary, files: written, context_bytes: fetched.context_bytes })

@@ -200,14 +200,14 @@ fn write_output(file: &std::path::Path, write: impl FnOnce(&mut dyn Write) -> Re
     }
     let target = match std::fs::metadata(file) {
         Ok(meta) if !meta.is_file() => {
-            let mut out = std::fs::OpenOptions::new().write(true).open(file).map_err(Error::Output)?;
-            return write(&mut out);
+            let out = std::fs::OpenOptions::new().write(true).open(file).map_err(Error::Output);
+            return out.and_then(|mut out| write(&mut out)).map_err(|e| e.writing(file));
         }
         // Through a symlink to the file it names, which stays a link.
-        Ok(_) => std::fs::canonicalize(file).map_err(Error::Output)?,
+        Ok(_) => std::fs::canonicalize(file).map_err(|e| Error::Output(e).writing(file))?,
         Err(_) => file.to_owned(),
     };
-    containerize_build::atomic_write::replace(&target, Error::Output, |file| write(file))
+    containerize_build::atomic_write::replace(&target, Error::Output, |file| write(file)).map_err(|e| e.writing(file))
 }
 
 /// A flag Ctrl-C raises instead of killing the process, so a write in progress can stop and

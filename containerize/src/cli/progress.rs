@@ -222,7 +222,8 @@ impl PushProgress for PushDisplay {
             let layers = if found + sent + already == 0 {
                 String::new()
             } else {
-                format!(", {found} layers ({sent} sent, {already} already there)")
+                let s = if found == 1 { "" } else { "s" };
+                format!(", {found} layer{s} ({sent} sent, {already} already there)")
             };
             eprintln!("pushed {binary}: {} tag{s}{layers}", pushed.len());
         }
