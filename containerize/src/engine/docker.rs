@@ -68,19 +68,26 @@ impl Docker {
     }
 
     async fn connect_to(endpoint: Endpoint) -> Result<Docker, EngineError> {
-        let tls = endpoint.tls.is_some();
         match Docker::connect_within(endpoint.clone(), HANDSHAKE_TIMEOUT).await {
             // Under TLS 1.3 the engine refuses a client certificate after the handshake, with an
             // alert; when the connection closes before hyper reads it, the request only sees
-            // itself canceled (hyper drops the connection's own error). Asking once more gives
-            // the alert, and so the true cause, another chance to arrive first.
-            // An engine that never answered is not asked again: that would double the wait.
-            Err(EngineError::Unreachable { source, .. })
-                if tls && !matches!(source, BollardError::RequestTimeoutError) =>
-            {
-                Docker::connect_within(endpoint, HANDSHAKE_TIMEOUT).await
-            }
-            result => result,
+            // itself canceled (hyper drops the connection's own error). A connection of our own
+            // reads on to the alert, which names the true cause. An engine that never answered
+            // is not asked again: that would double the wait.
+            Err(error) => match (&error, endpoint.tls.clone()) {
+                (EngineError::Unreachable { source, .. }, Some(tls))
+                    if !matches!(source, BollardError::RequestTimeoutError) =>
+                {
+                    let host = endpoint.host.clone();
+                    let asked = tokio::task::spawn_blocking(move || tls_refusal(&host, &tls));
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, asked).await {
+                        Ok(Ok(Some(refusal))) => Err(certificate_error(&endpoint, tls_problem(&refusal, &endpoint))),
+                        _ => Err(error),
+                    }
+                }
+                _ => Err(error),
+            },
+            ok => ok,
         }
     }
 
@@ -230,15 +237,7 @@ fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
             return EngineError::PermissionDenied { endpoint: Box::new(endpoint.clone()), group, also_tried: vec![] };
         }
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            let problem = match tls {
-                rustls::Error::InvalidCertificate(_) => format!("the engine's certificate is not trusted ({tls})"),
-                rustls::Error::AlertReceived(_) if endpoint.tls.as_ref().is_some_and(|t| !t.cert.is_file()) => {
-                    format!("the engine wants a client certificate, and there is none ({tls})")
-                }
-                rustls::Error::AlertReceived(_) => format!("the engine refused this client's certificate ({tls})"),
-                _ => tls.to_string(),
-            };
-            return certificate_error(endpoint, problem);
+            return certificate_error(endpoint, tls_problem(tls, endpoint));
         }
         // An io::Error's `source` skips the error it wraps (hyper-rustls wraps rustls' twice).
         source = match io.and_then(std::io::Error::get_ref) {
@@ -247,6 +246,53 @@ fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
         };
     }
     EngineError::Unreachable { endpoint: Box::new(endpoint.clone()), source: error }
+}
+
+/// What a TLS error says of the certificates, in the user's words.
+fn tls_problem(tls: &rustls::Error, endpoint: &Endpoint) -> String {
+    match tls {
+        rustls::Error::InvalidCertificate(_) => format!("the engine's certificate is not trusted ({tls})"),
+        rustls::Error::AlertReceived(_) if endpoint.tls.as_ref().is_some_and(|t| !t.cert.is_file()) => {
+            format!("the engine wants a client certificate, and there is none ({tls})")
+        }
+        rustls::Error::AlertReceived(_) => format!("the engine refused this client's certificate ({tls})"),
+        _ => tls.to_string(),
+    }
+}
+
+/// The TLS error a `tcp://` engine ends a connection with, if any: asked on a connection of
+/// our own that sends one request and reads every byte of the answer, so an alert sent after
+/// the handshake (TLS 1.3's refusal of a client certificate) is read, never lost to the close.
+/// The same files as bollard's connection (whose files were checked before connecting).
+fn tls_refusal(host: &str, tls: &discovery::Tls) -> Option<rustls::Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use std::io::{Read, Write};
+    let address = host.strip_prefix("tcp://")?.trim_end_matches('/');
+    let name = address.rsplit_once(':').map_or(address, |(name, _)| name).trim_matches(['[', ']']);
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = std::fs::read(&tls.ca).ok()?;
+    roots.add_parsable_certificates(CertificateDer::pem_slice_iter(&ca).flatten());
+    let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
+    let config = match (std::fs::read(&tls.cert), std::fs::read(&tls.key)) {
+        (Ok(cert), Ok(key)) => builder
+            .with_client_auth_cert(
+                CertificateDer::pem_slice_iter(&cert).flatten().collect(),
+                PrivateKeyDer::from_pem_slice(&key).ok()?,
+            )
+            .ok()?,
+        _ => builder.with_no_client_auth(),
+    };
+    let connection =
+        rustls::ClientConnection::new(std::sync::Arc::new(config), ServerName::try_from(name.to_owned()).ok()?).ok()?;
+    let socket = std::net::TcpStream::connect(address).ok()?;
+    socket.set_read_timeout(Some(HANDSHAKE_TIMEOUT)).ok()?;
+    socket.set_write_timeout(Some(HANDSHAKE_TIMEOUT)).ok()?;
+    let mut stream = rustls::StreamOwned::new(connection, socket);
+    let asked = stream.write_all(b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n");
+    let read = asked.and_then(|()| stream.read_to_end(&mut Vec::new()));
+    let error = read.err()?;
+    error.get_ref()?.downcast_ref::<rustls::Error>().cloned()
 }
 
 /// The name of group `gid` in `/etc/group`'s text.
