@@ -225,6 +225,46 @@ fn hostile_values_cannot_add_instructions() {
     insta::assert_snapshot!(dockerfile);
 }
 
+/// The stages beyond builder and runtime (`--stage debug`, `--stage test`, an `include` from an
+/// image) hold just as well: hostile values put straight into the plan add no instruction.
+#[test]
+fn hostile_values_cannot_add_instructions_to_the_other_stages() {
+    let include = "include = [{ from = \"debian:trixie-slim\", src = \"/etc/os-release\", dest = \"/etc/os-release\" }, { src = \"x\", dest = \"/x\", mode = 0o600 }]";
+    let hostile = "x\"\nRUN rm -rf / \\\n$HOME '<<EOF'\r\nUSER root\u{0}\u{2028}CMD sh\u{2029}";
+    // debian-slim's debug stage copies busybox in from an image of its own.
+    for (base, stage) in [("distroless-cc", "debug"), ("debian-slim", "debug"), ("scratch", "test")] {
+        let tame = single(&format!("base = \"{base}\"\n{include}"));
+        let options = Options { arch: "x86_64".into(), stage: Some(stage.into()), ..Options::default() };
+        let spec = resolve(&tame, &Selection::default(), &Settings::default()).unwrap();
+        let mut plan = plan_image(&tame, &spec.images[0], &options).unwrap();
+        let expected = instructions(&dockerfile(&plan));
+        for image_stage in &mut plan.image_stages {
+            image_stage.image = hostile.into();
+            image_stage.name = hostile.into();
+        }
+        for include in plan.runtime.include.iter_mut().chain(plan.builder.staged.iter_mut().map(|s| &mut s.include)) {
+            include.src = hostile.into();
+            include.dest = hostile.into();
+            include.from = include.from.as_ref().map(|_| hostile.into());
+        }
+        for staged in &mut plan.builder.staged {
+            staged.staged = hostile.into();
+            staged.chmod = staged.chmod.as_ref().map(|_| vec![hostile.into()]);
+        }
+        plan.debug.base = hostile.into();
+        plan.debug.busybox = plan.debug.busybox.as_ref().map(|_| hostile.into());
+        for command in [&mut plan.test.dependencies, &mut plan.test.compile, &mut plan.test.run] {
+            *command = vec![hostile.into(), "<<EOF".into()];
+        }
+        plan.builder.debug_output = hostile.into();
+        let dockerfile = dockerfile(&plan);
+        assert_eq!(instructions(&dockerfile), expected, "{stage}: {dockerfile}");
+        assert!(!dockerfile.contains("\nRUN rm"), "{dockerfile}");
+        assert!(!dockerfile.contains("\nUSER root"), "{dockerfile}");
+        assert!(!dockerfile.contains(['\u{2028}', '\u{2029}']), "{dockerfile}");
+    }
+}
+
 #[test]
 fn the_same_inputs_give_the_same_bytes() {
     let project = single("base = \"scratch\"\nenv = { B = \"2\", A = \"1\" }\nlabels = { z = \"1\", a = \"2\" }");
