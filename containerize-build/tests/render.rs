@@ -784,6 +784,14 @@ fn each_stage_builds_its_images_with_their_tags() {
     let options = Options { stage: Some("debug".into()), ..Options::default() };
     let errors = plan_image(&project, &spec.images[0], &options).unwrap_err();
     assert!(errors[0].message.contains("the debug image's reference"), "{errors:?}");
+    // A tag that is another's debug tag would name both images.
+    let project = single("tags = [\"a\", \"a-debug\"]");
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    let errors = plan_image(&project, &spec.images[0], &options).unwrap_err();
+    assert!(
+        errors[0].message.contains("`app:a-debug` would tag both the runtime image and the debug image"),
+        "{errors:?}"
+    );
 }
 
 #[test]

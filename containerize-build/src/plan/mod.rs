@@ -667,10 +667,17 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         ));
     }
     if target_stage == stage::DEBUG {
+        let runtime_names: Vec<String> = tags.iter().map(|t| as_engine_names(t)).collect();
         for reference in debug_tags(&tags) {
             if let Err(invalid) = validate::image::tag_reference(&reference) {
                 let message = format!("the debug image's reference `{reference}`: {}", invalid.message);
                 let help = "shorten the tag: the debug image's adds `-debug` to it";
+                errors.push(Diagnostic::error(Origin::Flag("--stage"), message, "").with_help(help));
+            } else if runtime_names.contains(&as_engine_names(&reference)) {
+                let message = format!(
+                    "`{reference}` would tag both the runtime image and the debug image (which adds `-debug` to each tag)"
+                );
+                let help = "give tags that do not differ by `-debug` alone";
                 errors.push(Diagnostic::error(Origin::Flag("--stage"), message, "").with_help(help));
             }
         }
