@@ -88,7 +88,7 @@ async fn find_within(
                     let message = format!("the credential helper did not answer within {} s", deadline.as_secs());
                     return Err(unreadable(message));
                 }
-                eprintln!("waiting for the docker credential helper for {registry} (it may be asking for a passphrase)");
+                say!("waiting for the docker credential helper for {registry} (it may be asking for a passphrase)");
                 told = true;
             }
         }

@@ -53,7 +53,7 @@ pub mod exit {
         (REPOSITORY, "push refused: the repository name is invalid there, or names no registry"),
         (INSECURE_REGISTRY, "push refused: a plain-http registry that is not on this machine"),
         (PUSH, "push failed midway (the error says what was pushed)"),
-        (STALE, "--check: the file differs from the Dockerfile --print writes (the diff is on stdout)"),
+        (STALE, "--check: the file is missing or not what --print --eject writes (the diff is on stdout)"),
         (TESTS, "tests failed (--stage test): they compiled, and at least one failed"),
         (INTERRUPTED, "interrupted by Ctrl-C"),
     ];
@@ -102,12 +102,18 @@ pub enum Error {
         pushed: Vec<Pushed>,
     },
     /// `--check`: the file is not what `--print` writes.
-    #[error("{} is not the Dockerfile `{command}` writes (the difference is above)", .file.display())]
+    #[error("{} {}", .file.display(), match .difference {
+        Difference::Shown => format!("is not the Dockerfile `{command}` writes (the difference is above)"),
+        Difference::Missing => "does not exist".to_owned(),
+        Difference::LineEndings => format!("is the Dockerfile `{command}` writes, but with CRLF line endings"),
+    })]
     Stale {
         /// The file checked.
         file: std::path::PathBuf,
         /// The command that writes the Dockerfile it should be.
         command: String,
+        /// How it differs.
+        difference: Difference,
     },
     /// `--eject`: a plain `docker build .` of this project would go wrong.
     #[error("{reason}")]
@@ -135,6 +141,17 @@ impl Error {
             other => other,
         }
     }
+}
+
+/// How a checked Dockerfile differs from the one `--print` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Difference {
+    /// Lines differ; the unified diff was shown.
+    Shown,
+    /// There is no such file.
+    Missing,
+    /// Only the line endings: CRLF for LF.
+    LineEndings,
 }
 
 /// `nothing was pushed`, or each pushed tag with its digest.
@@ -232,7 +249,10 @@ impl Error {
             Error::Plan(PlanError::Selection(SpecError::NoBinaries(_))) => {
                 Some("select a package with a [[bin]] target, e.g. with -p".into())
             }
-            Error::Stale { file, command } => {
+            Error::Stale { difference: Difference::LineEndings, .. } => Some(
+                "git may have converted them (core.autocrlf): mark the file `-text` in .gitattributes, then check it out again".into(),
+            ),
+            Error::Stale { file, command, .. } => {
                 Some(format!("regenerate it with `{command} > {}`, and commit it", file.display()))
             }
             Error::NotEjectable { fix, .. } => Some(fix.clone()),

@@ -29,7 +29,7 @@ impl Interruption {
         let (trigger, interruption) = Interruption::manual();
         let trigger = std::sync::Arc::new(trigger);
         let heard = |trigger: std::sync::Arc<Trigger>| {
-            eprintln!("interrupted: stopping, and putting back what was started");
+            say!("interrupted: stopping, and putting back what was started");
             trigger.interrupt();
         };
         #[cfg(unix)]

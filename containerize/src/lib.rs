@@ -19,6 +19,23 @@ mod runtime;
 #[cfg(feature = "cli")]
 pub use containerize_build::{diagnostic, keys, manifest, plan, project, render, settings, spec, validate};
 
+/// `eprint!`/`eprintln!` that never panic: a closed stderr (`2>&1 | head`) must leave the run's
+/// exit status as it is, not turn it into a panic's 101.
+#[cfg(feature = "cli")]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+#[cfg(feature = "cli")]
+macro_rules! say_part {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[cfg(feature = "cli")]
 pub mod assemble;
 /// The `cargo-containerize` command itself, for its binary; not a public API.

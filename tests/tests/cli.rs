@@ -243,9 +243,18 @@ fn check_passes_on_what_print_writes_and_shows_the_difference_otherwise() {
     assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
     assert!(same.stdout.is_empty());
 
-    // The file is the ejected one: against the tool's own Dockerfile it is stale.
+    // The tool's own Dockerfile names its commit: only an ejected one can be committed.
     let other = containerize(dir.path()).args(["--check", "Dockerfile"]).output().unwrap();
-    assert_eq!(other.status.code(), Some(12), "{}", stderr(&other));
+    assert_eq!(other.status.code(), Some(2), "{}", stderr(&other));
+    assert!(stderr(&other).contains("--eject"), "{}", stderr(&other));
+
+    // A checkout that turned LF into CRLF: stale, and said to be only that.
+    let crlf = dir.path().join("Dockerfile.crlf");
+    std::fs::write(&crlf, String::from_utf8_lossy(&printed.stdout).replace('\n', "\r\n")).unwrap();
+    let endings = containerize(dir.path()).args(["--eject", "--check", "Dockerfile.crlf"]).output().unwrap();
+    assert_eq!(endings.status.code(), Some(12), "{}", stderr(&endings));
+    assert!(endings.stdout.is_empty(), "no diff of every line");
+    assert!(unwrapped(&stderr(&endings)).contains("but with CRLF line endings"), "{}", stderr(&endings));
 
     edit_file(&file, "USER \"65532:65532\"", "USER root");
     let stale = containerize(dir.path()).args(["--eject", "--check", "Dockerfile"]).output().unwrap();
@@ -257,8 +266,10 @@ fn check_passes_on_what_print_writes_and_shows_the_difference_otherwise() {
     assert!(message.contains("regenerate it with `cargo containerize --print --eject > Dockerfile`"), "{message}");
     assert_eq!(std::fs::read_to_string(&file).unwrap().matches("USER root").count(), 1, "the file is left as it is");
 
-    let missing = containerize(dir.path()).args(["--check", "Dockerfile.none"]).output().unwrap();
+    let missing = containerize(dir.path()).args(["--eject", "--check", "Dockerfile.none"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(12), "a missing file is stale: {}", stderr(&missing));
+    assert!(unwrapped(&stderr(&missing)).contains("Dockerfile.none does not exist"), "{}", stderr(&missing));
+    assert!(missing.stdout.is_empty(), "no diff against nothing");
 }
 
 #[test]

@@ -127,9 +127,11 @@ pub struct Args {
     /// Print the Dockerfile on stdout and exit; no engine is used
     #[arg(long, conflicts_with = "print_plan", help_heading = "Output")]
     pub print: bool,
-    /// Exit 0 if FILE is the Dockerfile `--print` writes (with the same flags), else show the
-    /// difference and exit with the status for a stale Dockerfile; no engine is used
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["print_plan", "print_context", "json", "run"], help_heading = "Output")]
+    /// With --eject: exit 0 if FILE is the Dockerfile `--print --eject` writes (with the same
+    /// flags), else show the difference and exit with the status for a stale Dockerfile; no
+    /// engine is used. Only an ejected Dockerfile can be committed and checked: the tool's own
+    /// names the commit it was made from
+    #[arg(long, value_name = "FILE", requires = "eject", conflicts_with_all = ["print_plan", "print_context", "json", "run"], help_heading = "Output")]
     pub check: Option<PathBuf>,
     /// With --print, --check or --print-plan: a Dockerfile to commit and build with a plain
     /// `docker build .` from the workspace root, with no context made by this tool (it copies

@@ -9,7 +9,7 @@ use crate::assemble;
 use crate::context::{Context, LARGE as LARGE_CONTEXT};
 use crate::credentials;
 use crate::engine::{Credential, Docker, Ending, Engine, EngineError, Probe, registry_of};
-use crate::error::Error;
+use crate::error::{Difference, Error};
 use crate::export::{self, Exported};
 use crate::image::{self, Built, ImageBuild};
 use crate::interrupt::Interruption;
@@ -126,28 +126,33 @@ fn check_ejectable(project: &Project, plans: &[Plan]) -> Result<(), Error> {
     })
 }
 
-/// `--check`: the file must be what `--print` writes; else the difference goes to stdout. A
-/// missing file differs from everything.
+/// `--check`: the file must be what `--print --eject` writes; else the difference goes to
+/// stdout. A missing file, or one that differs only in its line endings, is stale too, and
+/// said to be so rather than shown line by line.
 fn check(args: &Args, file: &std::path::Path, expected: &str) -> Result<(), Error> {
+    let command = "cargo containerize --print --eject".to_owned();
+    let stale = |difference| Err(Error::Stale { file: file.to_owned(), command: command.clone(), difference });
     let found = match std::fs::read_to_string(file) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return stale(Difference::Missing),
         Err(e) => {
             let message = format!("can't read {}: {e}", file.display());
             return Err(Error::Settings(vec![Diagnostic::error(Origin::Flag("--check"), message, "")]));
         }
     };
-    let command = format!("cargo containerize --print{}", if args.eject { " --eject" } else { "" });
     if found == expected {
         if !args.quiet {
-            eprintln!("{} is the Dockerfile `{command}` writes", file.display());
+            say!("{} is the Dockerfile `{command}` writes", file.display());
         }
         return Ok(());
+    }
+    if found.contains("\r\n") && found.replace("\r\n", "\n") == expected {
+        return stale(Difference::LineEndings);
     }
     let diff = similar::TextDiff::from_lines(found.as_str(), expected);
     let shown = file.display().to_string();
     write_stdout(&diff.unified_diff().context_radius(3).header(&shown, &command).to_string())?;
-    Err(Error::Stale { file: file.to_owned(), command })
+    stale(Difference::Shown)
 }
 
 /// Writes the one image's context as a tar, streamed ([`write_output`]). Ctrl-C stops it with
@@ -458,7 +463,7 @@ async fn build_and_run(
     }
     if verbosity != Verbosity::Quiet {
         let builder = if buildkit { "BuildKit" } else { "the legacy builder" };
-        eprintln!("engine: {}, with {builder}", docker.info);
+        say!("engine: {}, with {builder}", docker.info);
     }
     let registries = match args.push {
         true => {
@@ -613,14 +618,14 @@ async fn smoke_run(
     let reference = image.tags.first().unwrap_or(&image.id);
     let probe = probe(plan.runtime.healthcheck.as_ref(), &plan.runtime.expose);
     let until = probe.as_ref().map_or(String::new(), |p| format!(" until it answers {p}"));
-    eprintln!("running {reference}{until}, for at most {}s", args.run_timeout.as_secs());
+    say!("running {reference}{until}, for at most {}s", args.run_timeout.as_secs());
     let outcome = engine.run_once(reference, &args.run_args, probe.as_ref(), args.run_timeout, interruption).await?;
-    eprint!("{}", outcome.logs);
+    say_part!("{}", outcome.logs);
     let image = reference.clone();
     match outcome.ending {
-        Ending::Exited(0) => eprintln!("{reference} exited with status 0"),
+        Ending::Exited(0) => say!("{reference} exited with status 0"),
         Ending::Exited(status) => return Err(EngineError::RunFailed { image, status }.into()),
-        Ending::Answered(how) => eprintln!("{reference} answered from outside the container: {how}"),
+        Ending::Answered(how) => say!("{reference} answered from outside the container: {how}"),
         Ending::TimedOut(last) => {
             let waited = args.run_timeout;
             return Err(match probe {

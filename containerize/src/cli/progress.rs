@@ -40,7 +40,7 @@ impl Display {
             bar
         });
         if verbosity != Verbosity::Quiet && live.is_none() {
-            eprintln!("building {binary}");
+            say!("building {binary}");
         }
         Display { verbosity, started: Instant::now(), live }
     }
@@ -55,7 +55,7 @@ impl Display {
     fn line(&self, text: &str) {
         match &self.live {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => say!("{text}"),
         }
     }
 }
@@ -81,12 +81,12 @@ impl Progress for Display {
                 let text = format!("[{stage} {number}/{total}] {}", shorten(instruction, 100));
                 match &self.live {
                     Some(bar) => bar.set_message(text),
-                    None => eprintln!("  {text} (+{elapsed:.1}s)"),
+                    None => say!("  {text} (+{elapsed:.1}s)"),
                 }
             }
             (Verbosity::Verbose, BuildEvent::Output(text) | BuildEvent::Status(text)) if text.trim().is_empty() => {}
             (Verbosity::Verbose, BuildEvent::Output(text) | BuildEvent::Status(text)) => {
-                eprint!("{text}");
+                say_part!("{text}");
             }
             (Verbosity::Normal, _) => {}
         }
@@ -202,7 +202,7 @@ impl PushProgress for PushDisplay {
             PushEvent::Digest(_) => {}
         }
         if let (Verbosity::Verbose, PushEvent::LayerDone { already }) = (self.verbosity, event) {
-            eprintln!("  {tag}: layer {}", if *already { "already there" } else { "pushed" });
+            say!("  {tag}: layer {}", if *already { "already there" } else { "pushed" });
         }
         if let Some((_, bar)) = &self.live {
             let (found, sent, already) = self.layers;
@@ -225,7 +225,7 @@ impl PushProgress for PushDisplay {
                 let s = if found == 1 { "" } else { "s" };
                 format!(", {found} layer{s} ({sent} sent, {already} already there)")
             };
-            eprintln!("pushed {binary}: {} tag{s}{layers}", pushed.len());
+            say!("pushed {binary}: {} tag{s}{layers}", pushed.len());
         }
     }
 }

@@ -54,7 +54,7 @@ pub(crate) fn init(color: bool) {
 }
 
 fn emit(report: Report) {
-    eprintln!("{:?}", miette::Report::new(report));
+    say!("{:?}", miette::Report::new(report));
 }
 
 /// Shows one settings diagnostic, with the source it points into.
@@ -82,7 +82,7 @@ pub(crate) fn error(error: &Error) {
         diagnostics.iter().for_each(diagnostic);
         let count = diagnostics.iter().filter(|d| d.is_error()).count();
         let s = if count == 1 { "" } else { "s" };
-        eprintln!("error: {count} problem{s} in the container settings; nothing was built");
+        say!("error: {count} problem{s} in the container settings; nothing was built");
         return;
     }
     let shown = match error {
@@ -96,9 +96,9 @@ pub(crate) fn error(error: &Error) {
         let shown = &lines[lines.len().saturating_sub(limit)..];
         if !shown.is_empty() {
             let last = if shown.len() < lines.len() { format!(" (last {limit} lines)") } else { String::new() };
-            eprintln!("--- output of {what}{last} ---");
-            shown.iter().for_each(|l| eprintln!("{l}"));
-            eprintln!("---");
+            say!("--- output of {what}{last} ---");
+            shown.iter().for_each(|l| say!("{l}"));
+            say!("---");
         }
     }
     let mut message = error.to_string();
