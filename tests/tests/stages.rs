@@ -59,10 +59,14 @@ fn the_debug_image_has_a_shell_and_the_debug_info_the_runtime_binary_lacks() {
     let debug_tag = TestTag(format!("{}-debug", tag.0));
     let base = "gcr.io/distroless/static-debian13:nonroot";
     let output = containerize(dir.path())
-        .args(["-q", "--json", "-t", &tag.0, "--stage", "debug", "--base", "distroless-static"])
+        .args(["-q", "--json", "-t", &tag.0, "--stage", "debug", "--base", "distroless-static", "--run"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "build failed: {}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "build failed: {stderr}");
+    // The image shipped is smoke-run too, not only the debug one.
+    let (runtime_run, debug_run) = (format!("running {},", tag.0), format!("running {},", debug_tag.0));
+    assert!(stderr.contains(&runtime_run) && stderr.contains(&debug_run), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report[0]["stage"], "runtime", "{report}");
     assert_eq!(report[0]["tags"], serde_json::json!([tag.0]));

@@ -164,7 +164,8 @@ pub struct Args {
     /// After building, run the image once and show its output; arguments after `--` are
     /// passed to it. It runs until it exits or, if it exposes a port, until it answers there
     /// from outside the container (GET on the healthcheck's path, else a connection the app
-    /// itself takes): a service reachable only on the container's loopback fails.
+    /// itself takes): a service reachable only on the container's loopback fails. With
+    /// --stage debug, the runtime image runs, then the debug image
     #[arg(long, help_heading = "Output")]
     pub run: bool,
     /// How long `--run` waits for the image to exit or answer before it stops it and fails

@@ -534,11 +534,9 @@ async fn build_and_run(
         write_sbom(file, document)?;
     }
     if args.run {
-        // Each plan's last image: the one its stage asked for (the debug image, not the
-        // runtime built before it).
-        let last = |i: usize| images.get(i + 1).is_none_or(|next| !std::ptr::eq(next.1, images[i].1));
-        let runs: Vec<(usize, &Plan)> = (0..images.len()).filter(|&i| last(i)).map(|i| images[i]).collect();
-        for (index, plan) in runs {
+        // Every image built: with --stage debug, the runtime image (the one shipped, whose
+        // base lacks what the debug one adds) as well as the debug image.
+        for &(index, plan) in &images {
             smoke_run(&docker, &built[index], plan, args, interruption).await?;
         }
     }
