@@ -74,6 +74,8 @@ pub struct Spec {
     pub images: Vec<ImageSpec>,
     /// Warnings (unknown keys and the like).
     pub warnings: Vec<Diagnostic>,
+    /// The selected packages with no binary, so no image (a workspace's libraries).
+    pub libraries: Vec<String>,
 }
 
 /// Reads every settings table of the project and selects the images to build.
@@ -135,7 +137,8 @@ pub fn resolve(project: &Project, selection: &Selection, flags: &Settings) -> Re
         let names = packages.iter().map(|p| format!("`{}`", p.name)).collect::<Vec<_>>().join(", ");
         return Err(SpecError::NoBinaries(format!("{names} has no binary target")));
     }
-    Ok(Spec { images, warnings: diagnostics })
+    let libraries = packages.iter().filter(|p| p.binaries.is_empty()).map(|p| p.name.clone()).collect();
+    Ok(Spec { images, warnings: diagnostics, libraries })
 }
 
 fn binary_names(package: &LocalPackage) -> String {

@@ -365,3 +365,13 @@ fn the_sbom_is_the_same_bytes_from_two_clones_at_different_paths() {
     assert!(document.contains("\"created\": \"2023-11-14T22:13:20Z\""), "{document}");
     assert!(!document.contains(one.path().to_str().unwrap()));
 }
+
+#[test]
+fn the_test_stage_says_which_library_members_it_does_not_test() {
+    let dir = example("workspace");
+    let output = containerize(dir.path()).args(["--print", "--workspace", "--stage", "test"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let message = unwrapped(&stderr(&output));
+    assert!(message.contains("`greeter` has no binary, so its tests are not run"), "{message}");
+    assert!(message.contains("cargo test -p greeter"), "{message}");
+}

@@ -290,6 +290,20 @@ fn prepare(args: &Args) -> Result<(Project, Spec), Error> {
     };
     let (project, spec) = containerize_build::prepare(&metadata, &selection, &flag_settings(args)?)?;
     spec.warnings.iter().for_each(report::diagnostic);
+    if args.stage.as_deref() == Some(stage::TEST) && !spec.libraries.is_empty() {
+        let names: Vec<String> = spec.libraries.iter().map(|name| format!("`{name}`")).collect();
+        let message = format!(
+            "the test stage runs the tests of the packages that have an image; {} {} no binary, so {} tests are not run",
+            names.join(", "),
+            if names.len() == 1 { "has" } else { "have" },
+            if names.len() == 1 { "its" } else { "their" },
+        );
+        let help = format!(
+            "run them with `cargo test {}`",
+            spec.libraries.iter().map(|n| format!("-p {n}")).collect::<Vec<_>>().join(" ")
+        );
+        report::diagnostic(&Diagnostic::warning(Origin::Flag("--stage"), message, "").with_help(help));
+    }
     Ok((project, spec))
 }
 
