@@ -84,7 +84,10 @@ pub fn dockerfile(plan: &Plan) -> String {
     }
     if has(stage::DEBUG) {
         line(&mut out, "");
-        line(&mut out, "# The same image with a shell (busybox, at /busybox) and the binary with its debug info.");
+        line(
+            &mut out,
+            &format!("# The same image with a shell ({}) and the binary with its debug info.", comment(&d.shell)),
+        );
         if let Some(busybox) = &d.busybox {
             line(&mut out, &format!("FROM {} AS {}", plain(busybox), stage::BUSYBOX));
         }

@@ -253,6 +253,7 @@ fn hostile_values_cannot_add_instructions_to_the_other_stages() {
         }
         plan.debug.base = hostile.into();
         plan.debug.busybox = plan.debug.busybox.as_ref().map(|_| hostile.into());
+        plan.debug.shell = hostile.into();
         for command in [&mut plan.test.dependencies, &mut plan.test.compile, &mut plan.test.run] {
             *command = vec![hostile.into(), "<<EOF".into()];
         }
@@ -592,6 +593,15 @@ fn windows_on_servercore_keeps_a_set_user() {
     let dockerfile = dockerfiles_with(&single("base = \"servercore\"\nuser = \"ContainerAdministrator\""), windows());
     assert!(dockerfile.contains("\nFROM mcr.microsoft.com/windows/servercore:ltsc2022 AS runtime\n"), "{dockerfile}");
     assert!(dockerfile.contains("\nUSER \"ContainerAdministrator\"\n"), "{dockerfile}");
+}
+
+#[test]
+fn windows_debug_has_the_bases_shell_and_no_test_stage() {
+    let debug = dockerfiles_with(&single(""), Options { stage: Some("debug".into()), ..windows() });
+    assert!(debug.contains("# The same image with a shell (the base's cmd.exe)"), "{debug}");
+    assert!(!debug.contains("busybox"), "{debug}");
+    let errors = plan_errors_with("", Options { stage: Some("test".into()), ..windows() });
+    assert!(errors.contains("Windows test binaries cannot run"), "{errors}");
 }
 
 fn plan_errors_with(settings: &str, options: Options) -> String {

@@ -267,6 +267,8 @@ pub struct DebugStage {
     pub base: String,
     /// The image busybox is copied from when the base lacks it (`/busybox`).
     pub busybox: Option<String>,
+    /// The shell it has, as its Dockerfile's comment names it.
+    pub shell: String,
     /// Its references: the runtime's, each with `-debug` added to its tag.
     pub tags: Vec<String>,
 }
@@ -659,6 +661,16 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             .with_help("leave out --reproducible, or use a base image that has these packages"),
         );
     }
+    if os == Os::Windows && target_stage == stage::TEST {
+        errors.push(
+            Diagnostic::error(
+                Origin::Flag("--stage"),
+                "the test stage runs the tests in the Linux builder, where Windows test binaries cannot run",
+                "",
+            )
+            .with_help("run the tests on Windows with `cargo test`, or leave out --platform for Linux's"),
+        );
+    }
     if !exports && !STAGES.contains(&target_stage.as_str()) {
         errors.push(Diagnostic::error(
             Origin::Flag("--stage"),
@@ -866,7 +878,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             sbom: None,
         },
         ejected: options.eject.then(|| ejected(&context)),
-        debug: DebugStage { base: debug_base, busybox, tags: debug_tags },
+        debug: DebugStage { base: debug_base, busybox, shell: debug_shell(&base).to_owned(), tags: debug_tags },
         test,
         context,
         origins: origins(project, s, options),

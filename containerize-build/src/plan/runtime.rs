@@ -86,6 +86,14 @@ pub(super) fn debug_base(base: &Base, suite: Suite) -> (String, Option<String>) 
     }
 }
 
+/// The debug image's shell, in words.
+pub(super) fn debug_shell(base: &Base) -> &'static str {
+    match base {
+        Base::Nanoserver | Base::Servercore => "the base's cmd.exe",
+        _ => "busybox, at /busybox",
+    }
+}
+
 /// The stages that hold the images `include` copies from: one per image, named by its place.
 pub(super) fn image_stages(include: &[Include]) -> Vec<ImageStage> {
     let mut stages: Vec<ImageStage> = Vec::new();
