@@ -365,8 +365,9 @@ fn engine_help(error: &EngineError) -> Option<String> {
         EngineError::NoBuildKit { .. } => {
             "use `--buildkit auto` or `never`, or an engine with BuildKit (Docker 18.09 or later)".into()
         }
-        EngineError::BaseImageMissing { image, .. } => {
-            format!("no registry answered: pull `{image}` where one is reachable and `docker save`/`docker load` it here, or set `builder`/`base` to an image the engine has")
+        EngineError::BaseImageMissing { image, included, .. } => {
+            let setting = if *included { "the `include` entry's `from`" } else { "`builder`/`base`" };
+            format!("no registry answered: pull `{image}` where one is reachable and `docker save`/`docker load` it here, or set {setting} to an image the engine has")
         }
         EngineError::StepFailed { .. } => "the step's output is above; run with -v to see every step's output".into(),
         EngineError::NotAnswered { probe, .. } => format!(

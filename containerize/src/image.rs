@@ -196,9 +196,11 @@ pub(crate) async fn follow(
 /// A failed step, or a missing base image when the step was a `FROM`.
 fn step_failure(step: String, message: String, output: String) -> EngineError {
     match step.strip_prefix("FROM ") {
-        Some(from) => {
-            EngineError::BaseImageMissing { image: from.split_whitespace().next().unwrap_or(from).to_owned(), message }
-        }
+        Some(from) => EngineError::BaseImageMissing {
+            image: from.split_whitespace().next().unwrap_or(from).to_owned(),
+            message,
+            included: false,
+        },
         None => EngineError::StepFailed { step, message, output },
     }
 }
@@ -207,7 +209,7 @@ fn step_failure(step: String, message: String, output: String) -> EngineError {
 async fn missing_base(engine: &impl Engine, bases: &[String], message: String) -> EngineError {
     for base in bases.iter().filter(|b| *b != "scratch") {
         if engine.inspect(base).await.is_err() {
-            return EngineError::BaseImageMissing { image: base.clone(), message };
+            return EngineError::BaseImageMissing { image: base.clone(), message, included: false };
         }
     }
     EngineError::BuildFailed(message)

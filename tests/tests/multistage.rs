@@ -35,8 +35,8 @@ fn a_file_is_copied_from_a_debian_image() {
 }
 
 #[test]
-fn an_image_that_is_nowhere_is_reported_as_a_missing_base_is() {
-    if !engine_available("an_image_that_is_nowhere_is_reported_as_a_missing_base_is") {
+fn an_include_image_that_is_nowhere_is_reported_as_the_one_include_copies_from() {
+    if !engine_available("an_include_image_that_is_nowhere_is_reported_as_the_one_include_copies_from") {
         return;
     }
     let dir = example("hello");
@@ -47,7 +47,8 @@ fn an_image_that_is_nowhere_is_reported_as_a_missing_base_is() {
     let output = containerize(dir.path()).args(["-q", "-t", &tag.0]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(5), "{stderr}");
-    assert!(stderr.contains(&format!("base image `{image}` is not on the engine")), "{stderr}");
+    assert!(stderr.contains(&format!("the image `include` copies from, `{image}` is not on the engine")), "{stderr}");
+    assert!(stderr.contains("set the `include` entry's `from` to an image the engine has"), "{stderr}");
 }
 
 #[test]

@@ -535,7 +535,14 @@ async fn build_and_run(
                 })
             };
             display.finish();
-            let image = result?;
+            let image = result.map_err(|error| match error {
+                Error::Engine(EngineError::BaseImageMissing { image, message, .. })
+                    if plan.image_stages.iter().any(|stage| stage.image == image) =>
+                {
+                    Error::Engine(EngineError::BaseImageMissing { image, message, included: true })
+                }
+                other => other,
+            })?;
             // Tagged: it is built whatever comes next, and reported as such.
             built.push(image.clone());
             images.push((built.len() - 1, plan));

@@ -378,7 +378,11 @@ impl Engine for Docker {
         let mut stream = self.client.create_image(Some(options), None, None);
         while let Some(item) = stream.next().await {
             if let Err(error) = item {
-                return Err(EngineError::BaseImageMissing { image: image.to_owned(), message: error.to_string() });
+                return Err(EngineError::BaseImageMissing {
+                    image: image.to_owned(),
+                    message: error.to_string(),
+                    included: false,
+                });
             }
         }
         Ok(())

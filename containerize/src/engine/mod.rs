@@ -295,13 +295,15 @@ pub enum EngineError {
         /// Its API version.
         api: String,
     },
-    /// A base image is neither on the engine nor pullable.
-    #[error("base image `{image}` is not on the engine and could not be pulled")]
+    /// A base image (or an image `include` copies from) is neither on the engine nor pullable.
+    #[error("{} `{image}` is not on the engine and could not be pulled", if *.included { "the image `include` copies from," } else { "base image" })]
     BaseImageMissing {
         /// The image.
         image: String,
         /// What the engine said.
         message: String,
+        /// Whether an `include` entry names it (`from`), rather than `builder` or `base`.
+        included: bool,
     },
     /// A step of the build failed.
     #[error("the image build failed at `{step}`: {message}")]
