@@ -26,7 +26,7 @@
 //! without `--reproducible`) builds the same contents with the engine, with the engine's
 //! timestamps.
 
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, registry_of};
 use crate::error::Error;
 use crate::export::{self, stage_path};
 use crate::image::{self, Built, ImageBuild, Progress};
@@ -55,6 +55,7 @@ pub async fn assemble(
     interruption: &Interruption,
 ) -> Result<Built, Error> {
     let (binary, tags) = (image_build.binary.to_owned(), image_build.tags);
+    let credentials = image_build.credentials.clone();
     // For BuildKit's exporter; removed whatever happens.
     let staging = tempfile::Builder::new().prefix("containerize-assemble.").tempdir().map_err(Error::Output)?;
     let root = ASSEMBLY_ROOT.trim_start_matches('/');
@@ -69,7 +70,8 @@ pub async fn assemble(
         base => {
             // A build that stops before the runtime stage (BuildKit's) has not pulled it.
             if engine.inspect(base).await.is_err() {
-                engine.pull(base).await?;
+                let credential = credentials.iter().find(|c| c.registry == registry_of(base));
+                engine.pull(base, credential).await?;
             }
             let saved = engine.save(base).await?;
             Base::read(&saved).map_err(Error::Output)?

@@ -2,7 +2,7 @@
 //! [`Error::exit_code`], documented in `--help` from [`exit::STATUSES`].
 
 use crate::context::ContextError;
-use crate::engine::{DiscoveryError, EngineError, Found, Phase};
+use crate::engine::{DiscoveryError, EngineError, Found, Phase, is_refusal, registry_of};
 use crate::push::Pushed;
 use containerize_build::project::ProjectError;
 use containerize_build::spec::SpecError;
@@ -364,6 +364,10 @@ fn engine_help(error: &EngineError) -> Option<String> {
         }
         EngineError::NoBuildKit { .. } => {
             "use `--buildkit auto` or `never`, or an engine with BuildKit (Docker 18.09 or later)".into()
+        }
+        EngineError::BaseImageMissing { image, message, .. } if is_refusal(message) => {
+            let registry = registry_of(image);
+            format!("the registry refused the credentials (or wanted some): log in with `docker login {registry}` (or set DOCKER_CONFIG to a directory whose config.json has credentials for it)")
         }
         EngineError::BaseImageMissing { image, included, .. } => {
             let setting = if *included { "the `include` entry's `from`" } else { "`builder`/`base`" };

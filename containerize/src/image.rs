@@ -417,7 +417,7 @@ pub(crate) mod tests {
             Ok(())
         }
 
-        async fn pull(&self, image: &str) -> Result<(), EngineError> {
+        async fn pull(&self, image: &str, _credential: Option<&Credential>) -> Result<(), EngineError> {
             self.record(format!("pull {image}"));
             Ok(())
         }

@@ -258,14 +258,24 @@ fn a_private_base_image_is_pulled_with_the_same_credentials() {
     assert!(pushed.status.success(), "docker push: {}", String::from_utf8_lossy(&pushed.stderr));
     let dir = example("hello");
     let anonymous = tempfile::tempdir().unwrap();
-    for builder in containerize_tests::BUILDERS {
+    // Both builders, and the image the tool assembles itself (which pulls the base on its own).
+    for (builder, assembled) in [("never", false), ("always", false), ("auto", true)] {
         // Only in the registry: the build must pull it.
         drop(TestTag(base.clone()));
         let tag = TestTag::new(&format!("private-base-{builder}"));
-        let flags = ["-q", "--buildkit", builder, "--base", &base, "-t", &tag.0];
-        let refused = containerize(dir.path()).env("DOCKER_CONFIG", anonymous.path()).args(flags).output().unwrap();
-        assert_eq!(refused.status.code(), Some(5), "without credentials the base can't be pulled ({builder})");
-        let output = containerize(dir.path()).env("DOCKER_CONFIG", config.path()).args(flags).output().unwrap();
+        let mut flags = vec!["-q", "--buildkit", builder, "--base", &base, "-t", &tag.0];
+        if assembled {
+            flags.push("--reproducible");
+        }
+        let refused = containerize(dir.path()).env("DOCKER_CONFIG", anonymous.path()).args(&flags).output().unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(
+            refused.status.code(),
+            Some(5),
+            "without credentials the base can't be pulled ({builder}): {stderr}"
+        );
+        assert!(stderr.contains(&format!("docker login {registry}")), "{stderr}");
+        let output = containerize(dir.path()).env("DOCKER_CONFIG", config.path()).args(&flags).output().unwrap();
         assert!(output.status.success(), "{builder}: {}", String::from_utf8_lossy(&output.stderr));
     }
     drop(TestTag(base));

@@ -368,14 +368,14 @@ impl Engine for Docker {
         self.client.remove_image(reference, Some(options), None).await.map(drop).map_err(api_error("remove a tag"))
     }
 
-    async fn pull(&self, image: &str) -> Result<(), EngineError> {
+    async fn pull(&self, image: &str, credential: Option<&Credential>) -> Result<(), EngineError> {
         // A digest goes with the name; a tag apart (the engine pulls every tag without one).
         let (repo, tag, digest) = containerize_build::validate::image::split(image);
         let options = match digest {
             Some(digest) => CreateImageOptionsBuilder::default().from_image(&format!("{repo}@{digest}")).build(),
             None => CreateImageOptionsBuilder::default().from_image(repo).tag(tag.unwrap_or("latest")).build(),
         };
-        let mut stream = self.client.create_image(Some(options), None, None);
+        let mut stream = self.client.create_image(Some(options), None, credential.map(docker_credentials));
         while let Some(item) = stream.next().await {
             if let Err(error) = item {
                 return Err(EngineError::BaseImageMissing {

@@ -23,7 +23,7 @@ mod stream;
 
 pub use discovery::{DiscoveryError, Endpoint, Found};
 pub use docker::Docker;
-pub use push::{classify_registry_error, push_events, registry_of};
+pub use push::{classify_registry_error, is_refusal, push_events, registry_of};
 pub use stream::{BuildKitProgress, stream_events};
 
 /// The oldest engine API that builds multi-stage Dockerfiles with `COPY --from` (Docker 17.06).
@@ -445,8 +445,12 @@ pub trait Engine {
         path: &str,
         interruption: &Interruption,
     ) -> impl Future<Output = Result<Vec<u8>, EngineError>> + Send;
-    /// Pulls an image the engine lacks (`docker pull`).
-    fn pull(&self, image: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Pulls an image the engine lacks (`docker pull`), with the credentials for its registry.
+    fn pull(
+        &self,
+        image: &str,
+        credential: Option<&Credential>,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// An image as `docker save` writes it: a docker-archive tar (`manifest.json`, the config,
     /// a tar per layer).
     fn save(&self, image: &str) -> impl Future<Output = Result<Vec<u8>, EngineError>> + Send;

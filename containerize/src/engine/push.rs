@@ -33,13 +33,7 @@ pub fn classify_registry_error(reference: &str, anonymous: bool, message: String
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
     if has(&["server gave http response to https client"]) {
         EngineError::InsecureRegistry { registry }
-    } else if has(&[
-        "unauthorized",
-        "authentication required",
-        "no basic auth credentials",
-        "denied",
-        "incorrect username or password",
-    ]) {
+    } else if is_refusal(&message) {
         EngineError::RegistryAuth { registry, anonymous, message }
     } else if has(&["name invalid", "invalid reference format", "repository name must", "invalid repository name"]) {
         EngineError::RepositoryInvalid { reference: reference.to_owned(), message }
@@ -69,6 +63,14 @@ fn unwrapped(message: String) -> String {
     let Some((_, list)) = message.split_once(" occurred:\n") else { return message };
     let errors: Vec<&str> = list.lines().filter_map(|line| line.trim_start().strip_prefix("* ")).collect();
     if errors.is_empty() { message } else { errors.join("; ") }
+}
+
+/// Whether the engine's message says the registry refused the credentials, or wanted some.
+pub fn is_refusal(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    ["unauthorized", "authentication required", "no basic auth credentials", "denied", "incorrect username or password"]
+        .iter()
+        .any(|n| lower.contains(n))
 }
 
 /// Whether the engine's message says only that the tag or repository is not in the registry
