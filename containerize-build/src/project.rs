@@ -34,6 +34,9 @@ pub struct Project {
     /// `rustflags` the project's cargo configuration writes as one string, not a list, by
     /// table (`build`, `target.<triple>`).
     pub config_string_rustflags: BTreeMap<String, String>,
+    /// The `profile` tables of the project's cargo configuration (`.cargo/config.toml`), which
+    /// override the manifest's `[profile]`: the first file's table of a profile wins.
+    pub config_profiles: toml::Table,
     /// The toolchain.
     pub toolchain: Toolchain,
     /// The git checkout, if the workspace is in one.
@@ -246,6 +249,12 @@ impl Project {
                 }
             }
         }
+        let mut config_profiles = toml::Table::new();
+        for profiles in configs.iter().filter_map(|config| config.get("profile")?.as_table()) {
+            for (name, table) in profiles {
+                config_profiles.entry(name.clone()).or_insert_with(|| table.clone());
+            }
+        }
         // Vendored sources (`cargo vendor`): directories of packages, so a package walk would
         // leave them out as nested packages, yet the build reads them.
         let vendored = configs
@@ -277,6 +286,7 @@ impl Project {
             root_files,
             config_has_target_rustflags,
             config_string_rustflags,
+            config_profiles,
             toolchain,
             vcs: Vcs::of(root, &metadata.target_directory),
             source_date_epoch,

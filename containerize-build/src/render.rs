@@ -80,7 +80,7 @@ pub fn dockerfile(plan: &Plan) -> String {
         line(&mut out, "");
         line(&mut out, "# Ship the binary alone on a minimal base.");
         line(&mut out, &format!("FROM {} AS {}", plain(&plan.runtime.base), stage::RUNTIME));
-        runtime_steps(&mut out, plan, &b.output);
+        runtime_steps(&mut out, plan, &b.output, None);
     }
     if has(stage::DEBUG) {
         line(&mut out, "");
@@ -92,7 +92,8 @@ pub fn dockerfile(plan: &Plan) -> String {
             line(&mut out, &format!("FROM {} AS {}", plain(busybox), stage::BUSYBOX));
         }
         line(&mut out, &format!("FROM {} AS {}", plain(&d.base), stage::DEBUG));
-        runtime_steps(&mut out, plan, &b.debug_output);
+        let dwp = b.debug_info.as_ref().and_then(|d| d.package.as_deref());
+        runtime_steps(&mut out, plan, &b.debug_output, dwp);
         // Last, so the steps before share the runtime's cached layers (its packages' install).
         if d.busybox.is_some() {
             let copy = json_words(&[BUSYBOX_DIR.to_owned(), BUSYBOX_DIR.to_owned()]);
@@ -204,8 +205,9 @@ fn sources(out: &mut String, plan: &Plan) {
 }
 
 /// The runtime's steps and settings over its base, with the binary taken from `binary` in the
-/// builder: the runtime and debug stages differ only in base and binary.
-fn runtime_steps(out: &mut String, plan: &Plan, binary: &str) {
+/// builder, and for the debug stage its DWARF package from `dwp`, beside it: the runtime and
+/// debug stages differ only in base and binary.
+fn runtime_steps(out: &mut String, plan: &Plan, binary: &str, dwp: Option<&str>) {
     let r = &plan.runtime;
     if let Some(install) = &r.install {
         line(out, &format!("RUN {}", json(install)));
@@ -251,6 +253,9 @@ fn runtime_steps(out: &mut String, plan: &Plan, binary: &str) {
         line(out, &format!("CMD {}", json(&r.cmd)));
     }
     line(out, &format!("COPY --from=builder {}", json_words(&[binary.to_owned(), r.binary.clone()])));
+    if let Some(dwp) = dwp {
+        line(out, &format!("COPY --from=builder {}", json_words(&[dwp.to_owned(), format!("{}.dwp", r.binary)])));
+    }
     if !r.include.is_empty() {
         line(out, &format!("COPY --from=builder {}", json_words(&[format!("{STAGING}/"), "/".to_owned()])));
     }

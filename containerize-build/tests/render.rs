@@ -57,6 +57,7 @@ fn project(root_manifest: &str, packages: Vec<LocalPackage>) -> Project {
         lockfile: Some("version = 4\n".into()),
         config_has_target_rustflags: false,
         config_string_rustflags: Default::default(),
+        config_profiles: Default::default(),
         toolchain: Toolchain { pinned: None, local: Some("1.95.0".into()) },
         vcs: Some(Vcs {
             revision: "0123456789abcdef0123456789abcdef01234567".into(),
@@ -832,4 +833,88 @@ fn output_refuses_two_binaries_of_one_file_name() {
     let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
     assert!(message.contains("--output would write both binaries of `server` (package `cli`) and `server` (package `daemon`) to one file, `server`"), "{message}");
     assert!(plan_all(&project, &spec, &Options::default()).is_ok(), "images of their own are fine");
+}
+
+/// A project whose root manifest is `manifest_tail` after the package table, with this cargo
+/// configuration's `profile` tables, planned with `options`.
+fn profile_plan(manifest_tail: &str, config: &str, settings: &str, options: Options) -> containerize_build::Plan {
+    let manifest = format!(
+        "[package]\nname = \"app\"\nversion = \"1.2.3\"\n\n[package.metadata.containerize]\n{settings}\n\n{manifest_tail}"
+    );
+    let mut project = project("", vec![package(ROOT, &manifest, &["app"])]);
+    let config: toml::Table = toml::from_str(config).unwrap();
+    project.config_profiles = config.get("profile").and_then(toml::Value::as_table).cloned().unwrap_or_default();
+    let spec = resolve(&project, &Selection::default(), &Settings::default()).unwrap();
+    plan_image(&project, &spec.images[0], &Options { arch: "x86_64".into(), ..options }).unwrap()
+}
+
+/// The manifest's profiles, the configuration's, the image's settings; the debug info kept
+/// (its level, and whether packed).
+type ProfileCase<'a> = (&'a str, &'a str, &'a str, Option<(&'a str, bool)>);
+
+#[test]
+fn the_debug_info_a_profile_keeps_is_read_as_cargo_resolves_it() {
+    let packed = "[profile.release]\ndebug = true\nsplit-debuginfo = \"packed\"";
+    let cases: &[ProfileCase<'_>] = &[
+        ("", "", "", None),
+        ("[profile.release]\ndebug = \"line-tables-only\"", "", "", Some(("line-tables-only", false))),
+        ("[profile.release]\ndebug = 0", "", "", None),
+        ("[profile.release]\ndebug = \"none\"", "", "", None),
+        (packed, "", "", Some(("true", true))),
+        // The configuration wins over the manifest, a package's own table over the profile's.
+        (packed, "[profile.release]\ndebug = false", "", None),
+        ("[profile.release]\ndebug = 2\n[profile.release.package.app]\ndebug = false", "", "", None),
+        ("[profile.release.package.other]\ndebug = true", "", "", None),
+        // Inherited, down to the built-in `dev` (which keeps it) or `release`.
+        (
+            "[profile.dist]\ninherits = \"release\"\n[profile.release]\ndebug = 1",
+            "",
+            "profile = \"dist\"",
+            Some(("1", false)),
+        ),
+        ("[profile.dist]\ninherits = \"dev\"", "", "profile = \"dist\"", Some(("true", false))),
+        ("[profile.dist]\ninherits = \"release\"", "", "profile = \"dist\"", None),
+        ("", "", "profile = \"dev\"", Some(("true", false))),
+        ("[profile.dev]\nsplit-debuginfo = \"packed\"", "", "profile = \"test\"", Some(("true", true))),
+        // Cargo ignores split-debuginfo without debug info.
+        ("[profile.release]\nsplit-debuginfo = \"packed\"", "", "", None),
+    ];
+    for (manifest, config, settings, expected) in cases {
+        let plan = profile_plan(manifest, config, settings, Options::default());
+        let found = plan.builder.debug_info.as_ref().map(|d| (d.level.as_str(), d.package.is_some()));
+        assert_eq!(found, *expected, "{manifest:?} with config {config:?} and {settings:?}");
+    }
+}
+
+#[test]
+fn a_packed_profile_puts_the_dwarf_package_beside_the_debug_images_binary() {
+    let packed = "[profile.release]\ndebug = true\nsplit-debuginfo = \"packed\"";
+    let plan = profile_plan(packed, "", "", Options { stage: Some("debug".into()), ..Options::default() });
+    let dockerfile = dockerfile(&plan);
+    let build = "cp /build/target/x86_64-unknown-linux-gnu/release/app /out/debug/app && cp /build/target/x86_64-unknown-linux-gnu/release/app.dwp /out/debug/app.dwp &&";
+    assert!(dockerfile.contains(build), "{dockerfile}");
+    let (_, debug) = dockerfile.split_once(" AS debug\n").unwrap();
+    assert!(
+        debug.contains("COPY --from=builder [\"/out/debug/app.dwp\", \"/usr/local/bin/app.dwp\"]\n"),
+        "{dockerfile}"
+    );
+    let (runtime, _) = dockerfile.split_once(" AS debug\n").unwrap();
+    assert!(!runtime.contains("app.dwp\", \"/usr"), "not in the runtime image: {dockerfile}");
+    insta::assert_snapshot!(dockerfile);
+}
+
+#[test]
+fn output_takes_the_debug_info_the_profile_keeps() {
+    let export = |manifest: &str| {
+        let plan = profile_plan(manifest, "", "", Options { export: true, ..Options::default() });
+        let files = plan.export.unwrap().files;
+        files.into_iter().map(|f| format!("{} -> {}", f.from, f.to)).collect::<Vec<_>>()
+    };
+    assert_eq!(export(""), ["/out/app -> /app"]);
+    assert_eq!(export("[profile.release]\ndebug = true"), ["/out/app -> /app", "/out/debug/app -> /app.debug"]);
+    assert_eq!(
+        export("[profile.release]\ndebug = true\nsplit-debuginfo = \"packed\""),
+        ["/out/app -> /app", "/out/debug/app -> /app.debug", "/out/debug/app.dwp -> /app.debug.dwp"],
+        "named as gdb looks for it beside `app.debug`"
+    );
 }

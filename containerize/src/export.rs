@@ -16,6 +16,8 @@ use crate::engine::{Engine, EngineError};
 use crate::error::Error;
 use crate::image::{self, ImageBuild, Progress};
 use crate::interrupt::Interruption;
+use containerize_build::Plan;
+use containerize_build::diagnostic::{Diagnostic, Origin};
 use containerize_build::plan::ExportFile;
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -44,13 +46,66 @@ pub struct Exported {
     pub context_bytes: u64,
 }
 
+/// What a directory `--output` makes holds besides the artifacts: git, and so the next build's
+/// context, leave the directory out (as cargo's target directory).
+const GITIGNORE: &str = "# Made by cargo-containerize for --output: not sources.\n*\n";
+
+/// The SBOM's name beside the binary: `<bin>.spdx.json`.
+pub fn sbom_name(binary: &str) -> String {
+    format!("{binary}.spdx.json")
+}
+
+/// Every file `--output` writes for `plan`, in order: its export stage's (the binary, and its
+/// debug info when the profile keeps it), then its SBOM.
+pub fn output_names(plan: &Plan) -> Vec<String> {
+    let files = plan.export.iter().flat_map(|stage| &stage.files);
+    let names = files.map(|file| file.to.trim_start_matches('/').to_owned());
+    names.chain(plan.runtime.sbom.as_ref().map(|_| sbom_name(&plan.binary))).collect()
+}
+
+/// `--output DIR`, checked before anything is built: made if missing (with a `.gitignore`
+/// that leaves it out of git and of later contexts), a directory the tool can write in, where
+/// no directory takes the name of a file to write. Refused as a bad flag.
+pub fn prepare_dir(dir: &Path, names: &[String]) -> Result<(), Error> {
+    let refuse = |reason: String, help: &str| {
+        let message = format!("--output {}: {reason}", dir.display());
+        Error::Settings(vec![Diagnostic::error(Origin::Flag("--output"), message, "").with_help(help.to_owned())])
+    };
+    let other = "name a directory to write in, or one to make";
+    match std::fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => return Err(refuse("not a directory".into(), other)),
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(|e| refuse(format!("can't make it: {e}"), other))?;
+            std::fs::write(dir.join(".gitignore"), GITIGNORE)
+                .map_err(|e| refuse(format!("can't write in it: {e}"), other))?;
+        }
+        Err(e) => return Err(refuse(format!("can't read it: {e}"), other)),
+    }
+    // Where each file is written first, before it is renamed into place.
+    tempfile::Builder::new()
+        .prefix(".containerize-check.")
+        .tempfile_in(dir)
+        .map_err(|e| refuse(format!("can't write in it: {e}"), "make it writable, or name another directory"))?;
+    for name in names {
+        let path = dir.join(name);
+        if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir()) {
+            let reason = format!("`{name}` there is a directory, which the file `{name}` can't replace");
+            return Err(refuse(reason, "move it away, or name another directory"));
+        }
+    }
+    Ok(())
+}
+
 /// Builds the export stage of `image_build` and writes each of `files` into `dir` (made if
-/// missing), under its name in the stage, replacing a file of that name only once the new one
-/// is whole.
+/// missing), under its name in the stage, and each of `documents` (files the tool made on the
+/// host: the SBOM) under its name, replacing a file of that name only once the new one is
+/// whole.
 pub async fn export(
     engine: &impl Engine,
     image_build: ImageBuild<'_>,
     files: &[ExportFile],
+    documents: &[(String, &[u8])],
     dir: &Path,
     progress: &mut impl Progress,
     interruption: &Interruption,
@@ -66,8 +121,10 @@ pub async fn export(
         let found = fetched.file(name).map_err(Error::Output)?;
         contents.push(found.ok_or_else(|| EngineError::NotExported((*name).to_owned()))?);
     }
+    let names = names.into_iter().chain(documents.iter().map(|(name, _)| name.as_str()));
+    contents.extend(documents.iter().map(|(_, data)| (data.to_vec(), 0o644)));
     let mut written = Vec::new();
-    for (name, (data, mode)) in names.iter().zip(contents) {
+    for (name, (data, mode)) in names.zip(contents) {
         if interruption.happened() {
             return Err(EngineError::Interrupted.into());
         }
@@ -112,22 +169,32 @@ pub(crate) async fn fetch(
     interruption: &Interruption,
 ) -> Result<Fetched, Error> {
     let tar_path = staging.join(EXPORT_TAR);
+    let unique = format!("{}-{}", std::process::id(), nanos());
     let request = if image_build.buildkit {
         image_build.request(Some(tar_path.clone()), BTreeMap::new())
     } else {
-        let unique = format!("{}-{}", std::process::id(), nanos());
-        image_build.request(None, BTreeMap::from([(BUILD_LABEL.to_owned(), unique)]))
+        image_build.request(None, BTreeMap::from([(BUILD_LABEL.to_owned(), unique.clone())]))
     };
+    let mut watching = Watching { progress, labelling: false };
     let followed = image::follow(
         engine,
         &request,
         image_build.context,
         image_build.dockerfile,
         &image_build.bases,
-        progress,
+        &mut watching,
         interruption,
     )
-    .await?;
+    .await;
+    let followed = match followed {
+        Ok(followed) => followed,
+        Err(error) if !image_build.buildkit => {
+            // Best effort: the error (Ctrl-C, mostly) is the one to report.
+            let _ = remove_labelled(engine, &unique, watching.labelling).await;
+            return Err(error.into());
+        }
+        Err(error) => return Err(error.into()),
+    };
     let tars = match followed.image {
         // BuildKit's exporter took the result: one tar of the whole stage.
         None if request.export_to.is_some() => vec![settled_tar(&tar_path, interruption).await?],
@@ -160,6 +227,48 @@ async fn copy_out(
     match failure {
         Some(error) => Err(error),
         None => removed.map(|()| tars),
+    }
+}
+
+/// How long, after a legacy build given up in its last step, the image that step commits may
+/// take to appear.
+const COMMIT: Duration = Duration::from_secs(5);
+
+/// Removes the legacy builder's image of a build given up (Ctrl-C, a failure). The engine goes
+/// on with a step under way when the client leaves, and starts none after: given up in the
+/// last step, the one that sets the build's label, the image can appear after the build
+/// stream has gone, and is waited for (at most [`COMMIT`]); before it, no image has the label.
+async fn remove_labelled(engine: &impl Engine, unique: &str, labelling: bool) -> Result<(), EngineError> {
+    let deadline = tokio::time::Instant::now() + COMMIT;
+    loop {
+        let ids = engine.labelled(BUILD_LABEL, unique).await?;
+        for id in &ids {
+            engine.remove(id).await?;
+        }
+        if !ids.is_empty() || !labelling || tokio::time::Instant::now() >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Passes a build's events on, noting whether its last step, the one that sets the build's
+/// label (the legacy builder's image then has it), has begun.
+struct Watching<'a, P> {
+    progress: &'a mut P,
+    labelling: bool,
+}
+
+impl<P: Progress> Progress for Watching<'_, P> {
+    fn context_sent(&mut self, size: crate::context::ContextSize) {
+        self.progress.context_sent(size);
+    }
+
+    fn event(&mut self, stage: &str, event: &crate::engine::BuildEvent) {
+        if let crate::engine::BuildEvent::Step { instruction, .. } = event {
+            self.labelling = instruction.contains(BUILD_LABEL);
+        }
+        self.progress.event(stage, event);
     }
 }
 
@@ -234,6 +343,16 @@ mod tests {
     }
 
     async fn run(fake: &Fake, buildkit: bool, dir: &Path, interruption: &Interruption) -> Result<Exported, Error> {
+        run_with(fake, buildkit, &[], dir, interruption).await
+    }
+
+    async fn run_with(
+        fake: &Fake,
+        buildkit: bool,
+        documents: &[(String, &[u8])],
+        dir: &Path,
+        interruption: &Interruption,
+    ) -> Result<Exported, Error> {
         let context = crate::context::Context::generated(vec![("Cargo.toml".to_owned(), "[package]".to_owned())]);
         let image_build = ImageBuild {
             credentials: vec![],
@@ -246,7 +365,7 @@ mod tests {
             target: "export",
             tags: &[],
         };
-        export(fake, image_build, &files(), dir, &mut Recorder::default(), interruption).await
+        export(fake, image_build, &files(), documents, dir, &mut Recorder::default(), interruption).await
     }
 
     /// What `dir` holds, hidden files included.
@@ -325,5 +444,110 @@ mod tests {
         assert!(matches!(error, Error::Engine(EngineError::Interrupted)), "{error:?}");
         assert_eq!(fake.calls().last().unwrap(), "remove sha256:e");
         assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
+    }
+
+    #[tokio::test]
+    async fn the_sbom_made_on_the_host_is_written_beside_the_binary() {
+        let mut fake = Fake::new(vec![step(1, "FROM scratch AS export")]);
+        fake.artifacts = vec![("app", BINARY, 0o755)];
+        let dir = tempfile::tempdir().unwrap();
+        let documents = [(sbom_name("app"), &b"{\"spdxVersion\": \"SPDX-2.3\"}"[..])];
+        let exported = run_with(&fake, true, &documents, dir.path(), &Interruption::manual().1).await.unwrap();
+        assert_eq!(listing(dir.path()), ["app", "app.spdx.json"]);
+        assert_eq!(exported.files[1], (dir.path().join("app.spdx.json"), documents[0].1.len() as u64));
+        assert_eq!(std::fs::read(dir.path().join("app.spdx.json")).unwrap(), documents[0].1, "the same bytes");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("app.spdx.json")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
+    }
+
+    /// The calls after the build, with the build's own label value masked.
+    fn calls_after_build(fake: &Fake) -> Vec<String> {
+        let calls = fake.calls();
+        calls[1..].iter().map(|c| c.split_once('=').map_or(c.clone(), |(a, _)| format!("{a}=*"))).collect()
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_in_the_legacy_builds_labelling_step_removes_the_image_it_commits_after() {
+        let (trigger, interruption) = Interruption::manual();
+        let label_step = format!("LABEL {BUILD_LABEL}=1-2");
+        let mut fake = Fake::new(vec![step(1, "FROM scratch AS export"), step(2, &label_step)]);
+        fake.ctrl_c_after_events = Some(trigger);
+        // The engine commits the step's image a moment after the stream has gone.
+        *fake.labelled.lock().unwrap() = [vec![], vec![], vec!["sha256:late".to_owned()]].into();
+        let dir = tempfile::tempdir().unwrap();
+        let error = run(&fake, false, dir.path(), &interruption).await.unwrap_err();
+        assert!(matches!(error, Error::Engine(EngineError::Interrupted)), "{error:?}");
+        let labelled = format!("labelled {BUILD_LABEL}=*");
+        assert_eq!(calls_after_build(&fake), [&labelled, &labelled, &labelled, "remove sha256:late"]);
+        assert!(listing(dir.path()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_before_the_labelling_step_looks_once() {
+        let (trigger, interruption) = Interruption::manual();
+        let mut fake = Fake::new(vec![step(1, "FROM scratch AS export")]);
+        fake.ctrl_c_after_events = Some(trigger);
+        let dir = tempfile::tempdir().unwrap();
+        let error = run(&fake, false, dir.path(), &interruption).await.unwrap_err();
+        assert!(matches!(error, Error::Engine(EngineError::Interrupted)), "{error:?}");
+        assert_eq!(calls_after_build(&fake), [format!("labelled {BUILD_LABEL}=*")], "no image can have the label yet");
+    }
+
+    fn refused(result: Result<(), Error>) -> String {
+        match result {
+            Err(error @ Error::Settings(_)) => {
+                assert_eq!(error.exit_code(), 2, "a bad flag");
+                let Error::Settings(diagnostics) = error else { unreachable!() };
+                diagnostics[0].message.clone()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_output_directory_is_made_with_a_gitignore_and_checked_before_building() {
+        let root = tempfile::tempdir().unwrap();
+        let names = ["app".to_owned(), "app.spdx.json".to_owned()];
+        let made = root.path().join("a/dist");
+        prepare_dir(&made, &names).unwrap();
+        assert_eq!(listing(&made), [".gitignore"], "nothing else left");
+        assert!(std::fs::read_to_string(made.join(".gitignore")).unwrap().ends_with("\n*\n"));
+        // One that was there is left as it was.
+        std::fs::remove_file(made.join(".gitignore")).unwrap();
+        prepare_dir(&made, &names).unwrap();
+        assert!(listing(&made).is_empty());
+
+        let file = root.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let message = refused(prepare_dir(&file, &names));
+        assert_eq!(message, format!("--output {}: not a directory", file.display()));
+        let message = refused(prepare_dir(&file.join("dist"), &names));
+        assert!(message.starts_with(&format!("--output {}: can't ", file.join("dist").display())), "{message}");
+
+        std::fs::create_dir(made.join("app.spdx.json")).unwrap();
+        let message = refused(prepare_dir(&made, &names));
+        assert!(
+            message.ends_with("`app.spdx.json` there is a directory, which the file `app.spdx.json` can't replace")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_read_only_output_directory_is_refused_before_building() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("dist");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        if tempfile::tempfile_in(&dir).is_ok() {
+            return; // root writes anywhere
+        }
+        let message = refused(prepare_dir(&dir, &["app".to_owned()]));
+        assert!(message.starts_with(&format!("--output {}: can't write in it: ", dir.display())), "{message}");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 }

@@ -327,6 +327,10 @@ pub(crate) mod tests {
         pub(crate) artifacts: Vec<(&'static str, &'static [u8], u32)>,
         /// Pressed during the first copy out of an image.
         pub(crate) ctrl_c_while_copying: Option<Trigger>,
+        /// Pressed once the build's events are all sent; the build then never ends.
+        pub(crate) ctrl_c_after_events: Option<Trigger>,
+        /// What each request for labelled images answers, in turn (then none).
+        pub(crate) labelled: Mutex<std::collections::VecDeque<Vec<String>>>,
         /// What saving any image gives (a docker-archive).
         pub(crate) saved: Vec<u8>,
         /// The archives loaded.
@@ -345,6 +349,8 @@ pub(crate) mod tests {
                 ctrl_c_while_tagging: None,
                 artifacts: vec![],
                 ctrl_c_while_copying: None,
+                ctrl_c_after_events: None,
+                labelled: Mutex::default(),
                 saved: vec![],
                 loaded: Mutex::new(Vec::new()),
                 calls: Mutex::new(Vec::new()),
@@ -386,14 +392,23 @@ pub(crate) mod tests {
                 std::fs::write(file, self.tar_of(None)).unwrap();
             }
             let script = self.script.clone();
-            futures_util::stream::once(async move {
+            let ctrl_c = self.ctrl_c_after_events.as_ref();
+            let events = futures_util::stream::once(async move {
                 // Read the whole context first, as the legacy builder does.
                 let chunks: Vec<_> = context.collect().await;
                 assert!(chunks.iter().all(Result::is_ok));
                 futures_util::stream::iter(script.into_iter().map(|e| e.map_err(EngineError::BuildFailed)))
             })
-            .flatten()
-            .boxed()
+            .flatten();
+            match ctrl_c {
+                None => events.boxed(),
+                Some(ctrl_c) => events
+                    .chain(
+                        futures_util::stream::once(async move { ctrl_c.interrupt() }).filter_map(|()| async { None }),
+                    )
+                    .chain(futures_util::stream::pending())
+                    .boxed(),
+            }
         }
 
         async fn tag(&self, id: &str, reference: &str) -> Result<(), EngineError> {
@@ -415,6 +430,11 @@ pub(crate) mod tests {
         async fn remove(&self, id: &str) -> Result<(), EngineError> {
             self.record(format!("remove {id}"));
             Ok(())
+        }
+
+        async fn labelled(&self, label: &str, value: &str) -> Result<Vec<String>, EngineError> {
+            self.record(format!("labelled {label}={value}"));
+            Ok(self.labelled.lock().unwrap().pop_front().unwrap_or_default())
         }
 
         async fn pull(&self, image: &str, _credential: Option<&Credential>) -> Result<(), EngineError> {

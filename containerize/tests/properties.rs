@@ -151,6 +151,7 @@ fn project(settings: &str, attribute: Option<&str>, metadata: Option<(&str, &str
         lockfile: Some("version = 4\n".into()),
         config_has_target_rustflags: false,
         config_string_rustflags: Default::default(),
+        config_profiles: Default::default(),
         checkout_key: "0123456789abcdef".into(),
         toolchain: Toolchain { pinned: None, local: Some("1.95.0".into()) },
         vcs: None,

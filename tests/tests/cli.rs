@@ -91,6 +91,31 @@ fn contradictory_settings_and_bad_flags_exit_2() {
 }
 
 #[test]
+fn a_bad_output_directory_is_refused_before_any_engine_is_asked() {
+    let dir = example("hello");
+    let no_engine = ("DOCKER_HOST", "unix:///nonexistent");
+    std::fs::write(dir.path().join("a-file"), "").unwrap();
+    let output = containerize(dir.path()).args(["--output", "a-file"]).env(no_engine.0, no_engine.1).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--output a-file: not a directory"), "{}", stderr(&output));
+    std::fs::create_dir_all(dir.path().join("taken/hello")).unwrap();
+    let output = containerize(dir.path()).args(["--output", "taken"]).env(no_engine.0, no_engine.1).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("`hello` there is a directory"), "{}", stderr(&output));
+    // A good one is made (the engine is then missing), and no later context has what it holds.
+    let output = containerize(dir.path()).args(["--output", "dist"]).env(no_engine.0, no_engine.1).output().unwrap();
+    assert_ne!(output.status.code(), Some(2), "{}", stderr(&output));
+    std::fs::write(dir.path().join("dist/hello"), "a binary exported before").unwrap();
+    let output = containerize(dir.path()).args(["--print-context", "-"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut archive = tar::Archive::new(output.stdout.as_slice());
+    let paths: Vec<String> =
+        archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned()).collect();
+    assert!(paths.iter().any(|p| p.ends_with("src/main.rs")), "{paths:?}");
+    assert!(!paths.iter().any(|p| p.contains("dist/")), "{paths:?}");
+}
+
+#[test]
 fn project_problems_exit_3() {
     let dir = example("workspace");
     let output = containerize(dir.path()).args(["--print", "-p", "nope"]).output().unwrap();

@@ -433,8 +433,10 @@ fn output_writes_the_images_binary_which_runs_on_the_host_and_tags_nothing() {
     let container = docker(&["create", &tag.0]);
     let from_image = tempfile::tempdir().unwrap();
     docker(&["cp", &format!("{container}:/usr/local/bin/hello"), from_image.path().to_str().unwrap()]);
+    docker(&["cp", &format!("{container}:/var/lib/db/sbom/hello.spdx.json"), from_image.path().to_str().unwrap()]);
     docker(&["rm", &container]);
     let in_image = std::fs::read(from_image.path().join("hello")).unwrap();
+    let sbom_in_image = std::fs::read(from_image.path().join("hello.spdx.json")).unwrap();
     for builder in BUILDERS {
         let out = tempfile::tempdir().unwrap();
         let dist = out.path().join("dist");
@@ -451,9 +453,11 @@ fn output_writes_the_images_binary_which_runs_on_the_host_and_tags_nothing() {
         assert!(output.status.success(), "{builder}: {stderr}");
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(stdout.starts_with(&format!("hello  {}", dist.join("hello").display())), "{builder}: {stdout}");
-        let names: Vec<_> = std::fs::read_dir(&dist).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, ["hello"], "{builder}: the binary alone, nothing staged left");
+        let mut names: Vec<_> = std::fs::read_dir(&dist).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        assert_eq!(names, [".gitignore", "hello", "hello.spdx.json"], "{builder}: nothing staged left");
         assert!(std::fs::read(dist.join("hello")).unwrap() == in_image, "{builder}: the very binary of the image");
+        assert!(std::fs::read(dist.join("hello.spdx.json")).unwrap() == sbom_in_image, "{builder}: the image's SBOM");
         // Static on scratch: it runs here as well.
         let ran = Command::new(dist.join("hello")).arg("host").output().unwrap();
         assert_eq!(String::from_utf8_lossy(&ran.stdout).trim(), "Hello, host! (from a static container)");

@@ -223,3 +223,44 @@ pub(super) fn staged_includes(include: &[Include]) -> Vec<StagedInclude> {
         })
         .collect()
 }
+
+/// The debug info profile `profile` gives package `package`'s binary, as cargo resolves it from
+/// the manifest's `[profile]` and the project's cargo configuration (which wins), a package's
+/// own override first, following `inherits` to `dev` (which keeps debug info) or `release`
+/// (which does not): the `debug` value when it keeps any, and whether `split-debuginfo =
+/// "packed"` puts the DWARF in a package (`<bin>.dwp`) beside the binary. Cargo ignores
+/// `split-debuginfo` without debug info.
+pub(super) fn profile_debug_info(project: &Project, package: &str, profile: &str) -> Option<(String, bool)> {
+    let manifest: toml::Table = toml::from_str(&project.root_manifest.text).unwrap_or_default();
+    let manifest = manifest.get("profile").and_then(toml::Value::as_table).cloned().unwrap_or_default();
+    let sources = [&project.config_profiles, &manifest];
+    let lookup = |key: &str| {
+        let mut name = profile.to_owned();
+        for _ in 0..16 {
+            let tables: Vec<&toml::Table> = sources.iter().filter_map(|s| s.get(&name)?.as_table()).collect();
+            let own = tables.iter().find_map(|t| t.get("package")?.get(package)?.get(key));
+            if let Some(value) = own.or_else(|| tables.iter().find_map(|t| t.get(key))) {
+                return (Some(value.clone()), name);
+            }
+            let inherits = tables.iter().find_map(|t| t.get("inherits")?.as_str()).map(str::to_owned);
+            name = match (inherits, name.as_str()) {
+                (Some(parent), _) => parent,
+                (None, "test") => "dev".to_owned(),
+                (None, "bench") => "release".to_owned(),
+                (None, _) => break,
+            };
+        }
+        (None, name)
+    };
+    let level = match lookup("debug") {
+        (Some(toml::Value::Boolean(false)), _) => return None,
+        (Some(toml::Value::Integer(0)), _) => return None,
+        (Some(toml::Value::String(s)), _) if s == "none" => return None,
+        (Some(toml::Value::String(s)), _) => s,
+        (Some(value), _) => value.to_string(),
+        (None, root) if root == "dev" => "true".to_owned(),
+        (None, _) => return None,
+    };
+    let packed = matches!(lookup("split-debuginfo").0, Some(toml::Value::String(s)) if s == "packed");
+    Some((level, packed))
+}

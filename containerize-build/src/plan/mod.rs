@@ -178,6 +178,9 @@ pub struct BuilderStage {
     pub output: String,
     /// Where the build step puts the binary whole, with its debug info, for the debug stage.
     pub debug_output: String,
+    /// The debug info the profile keeps; none when it keeps none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug_info: Option<DebugInfo>,
     /// The git revision the sources come from, for build scripts to read.
     pub revision: Option<String>,
     /// The BuildKit cache mounts of every cargo step, kept between builds: cargo's registry
@@ -194,6 +197,17 @@ pub struct BuilderStage {
     pub build: Vec<String>,
     /// The `include` files, staged after the build for the runtime stage to copy at once.
     pub staged: Vec<StagedInclude>,
+}
+
+/// The debug info the build profile keeps, which the debug image and `--output` carry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DebugInfo {
+    /// The profile's `debug`, as set (`true`, `2`, `line-tables-only`...).
+    pub level: String,
+    /// With `split-debuginfo = "packed"`: where the build step puts the DWARF package cargo
+    /// makes (`<bin>.dwp`), beside the whole binary, as gdb looks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
 }
 
 /// One `include` entry, staged in the builder.
@@ -751,8 +765,16 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         format!("{} && ", shell_words(&freshness::command(BUILD_ROOT)))
     };
     let debug_dir = debug_output.rsplit_once('/').map_or("/", |(dir, _)| dir).to_owned();
+    let debug_info = profile_debug_info(project, &package.name, &profile).map(|(level, packed)| DebugInfo {
+        level,
+        package: (packed && os == Os::Linux).then(|| format!("{debug_output}.dwp")),
+    });
+    // The DWARF package cargo leaves beside the binary, beside the whole one.
+    let dwp = debug_info.as_ref().and_then(|d| d.package.as_ref()).map_or(String::new(), |package| {
+        format!(" && cp {}", shell_words(&[format!("{artifact}.dwp"), package.clone()]))
+    });
     let build = format!(
-        "{restamp}{} && mkdir -p {} && cp {} {} && {}",
+        "{restamp}{} && mkdir -p {} && cp {} {}{dwp} && {}",
         shell_words(&cargo),
         shell_words(&[debug_dir]),
         shell_words(std::slice::from_ref(&artifact)),
@@ -816,7 +838,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             Some(ExportStage { files: assembled_files(&ca_certificates, &output, &binary_path, &context.include) })
         } else {
             options.export.then(|| ExportStage {
-                files: vec![ExportFile { from: output.clone(), to: format!("/{}", executable(os, &image.binary)) }],
+                files: output_files(os, &image.binary, &output, &debug_output, debug_info.as_ref()),
             })
         },
         assembly: options.assemble.then(|| {
@@ -850,6 +872,7 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
             strip,
             output,
             debug_output,
+            debug_info,
             revision,
             artifact,
             cache_mounts,
@@ -883,6 +906,27 @@ pub fn plan_image(project: &Project, image: &ImageSpec, options: &Options) -> Re
         context,
         origins: origins(project, s, options),
     })
+}
+
+/// What `--output` takes out of the builder: the binary the runtime image holds; when the
+/// profile keeps debug info, the whole binary (the debug image's) as `<bin>.debug`, and its
+/// DWARF package as `<bin>.debug.dwp`, the name gdb looks for beside `<bin>.debug`.
+fn output_files(
+    os: Os,
+    binary: &str,
+    output: &str,
+    debug_output: &str,
+    debug_info: Option<&DebugInfo>,
+) -> Vec<ExportFile> {
+    let name = executable(os, binary);
+    let mut files = vec![ExportFile { from: output.to_owned(), to: format!("/{name}") }];
+    if let Some(debug_info) = debug_info {
+        files.push(ExportFile { from: debug_output.to_owned(), to: format!("/{name}.debug") });
+        if let Some(package) = &debug_info.package {
+            files.push(ExportFile { from: package.clone(), to: format!("/{name}.debug.dwp") });
+        }
+    }
+    files
 }
 
 /// The binary's file name: Windows runs `.exe` files.

@@ -146,10 +146,14 @@ pub struct Args {
     /// stdout) and exit; build it with `docker build -f .containerize/Dockerfile - < FILE`
     #[arg(long, value_name = "FILE", conflicts_with_all = ["print", "print_plan"], help_heading = "Output")]
     pub print_context: Option<PathBuf>,
-    /// Write the built binary into DIR (made if missing) instead of making an image, and tag
-    /// nothing: the very binary the image would hold, which runs on the host when its linkage
-    /// allows (static, or the same glibc). A file of the same name is replaced once the new one
-    /// is whole
+    /// Write the built binary into DIR instead of making an image, and tag nothing: the very
+    /// binary the image would hold, which runs on the host when its linkage allows (static, or
+    /// the same glibc); beside it its SBOM (<bin>.spdx.json, the image's), and when the profile
+    /// keeps debug info, the whole binary as <bin>.debug (`gdb dist/hello.debug`, or `gdb -e
+    /// dist/hello -s dist/hello.debug`) and, with split-debuginfo = "packed", its DWARF package
+    /// as <bin>.debug.dwp, where gdb looks. DIR is checked first (made if missing, with a
+    /// .gitignore that keeps it out of later contexts; a bad one exits 2). A file of the same
+    /// name is replaced once the new one is whole
     #[arg(long, value_name = "DIR", conflicts_with_all = ["stage", "run", "tags", "json", "print_context"], help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Also write the image's SBOM (SPDX 2.3 JSON, the document the image carries) to FILE:

@@ -84,6 +84,9 @@ fn run(args: &Args) -> Result<(), Error> {
     }
     // A bad `.dockerignore` is the project's problem, told before any engine is asked.
     Context::dockerignore(project.workspace_root.as_std_path()).map_err(EngineError::from)?;
+    if let Some(dir) = &args.output {
+        export::prepare_dir(dir, &plans.iter().flat_map(export::output_names).collect::<Vec<_>>())?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Error::Output)?;
     runtime.block_on(build_all(args, &project, &spec))
 }
@@ -247,7 +250,7 @@ impl<W: Write + ?Sized> Write for Interruptible<'_, W> {
     }
 }
 
-/// Lists a plan's context, leaving out `output` (where `--print-context` writes), with a
+/// Lists a plan's context, leaving out `output` (where `--print-context` or `--output` writes), with a
 /// warning when it is unexpectedly large.
 fn context_of(project: &Project, plan: &Plan, output: Option<&std::path::Path>) -> Result<Context, Error> {
     let never: Vec<&std::path::Path> = [project.target_directory.as_std_path()].into_iter().chain(output).collect();
@@ -494,7 +497,9 @@ async fn build_and_run(
             if interruption.happened() {
                 return Err(EngineError::Interrupted.into());
             }
-            let context = context_of(project, plan, None)?;
+            // What `--output` wrote before must not feed the build it comes from.
+            let output = args.output.as_ref().map(|dir| std::path::absolute(dir).unwrap_or_else(|_| dir.clone()));
+            let context = context_of(project, plan, output.as_deref())?;
             let mut bases: Vec<String> = [&plan.builder.image, &plan.runtime.base]
                 .into_iter()
                 .chain(plan.image_stages.iter().map(|s| &s.image))
@@ -517,7 +522,13 @@ async fn build_and_run(
             };
             let mut display = Display::new(verbosity, terminal, &plan.binary);
             if let (Some(dir), Some(stage)) = (&args.output, &plan.export) {
-                let result = export::export(&docker, image_build, &stage.files, dir, &mut display, interruption).await;
+                // The SBOM the image would carry, as the tool made it.
+                let sbom =
+                    plan.runtime.sbom.as_ref().map(|sbom| (export::sbom_name(&plan.binary), sbom.document.as_bytes()));
+                let documents: Vec<(String, &[u8])> = sbom.into_iter().collect();
+                let result =
+                    export::export(&docker, image_build, &stage.files, &documents, dir, &mut display, interruption)
+                        .await;
                 display.finish();
                 report_exported(&result?)?;
                 continue;

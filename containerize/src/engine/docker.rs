@@ -6,9 +6,9 @@ use crate::interrupt::Interruption;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
-    DownloadFromContainerOptionsBuilder, ImageBuildOutput, ImportImageOptionsBuilder, LogsOptionsBuilder,
-    PushImageOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
-    WaitContainerOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, ImageBuildOutput, ImportImageOptionsBuilder, ListImagesOptionsBuilder,
+    LogsOptionsBuilder, PushImageOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+    TagImageOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -413,6 +413,13 @@ impl Engine for Docker {
     async fn remove(&self, id: &str) -> Result<(), EngineError> {
         let options = RemoveImageOptionsBuilder::default().build();
         self.client.remove_image(id, Some(options), None).await.map(drop).map_err(api_error("remove the export image"))
+    }
+
+    async fn labelled(&self, label: &str, value: &str) -> Result<Vec<String>, EngineError> {
+        let filters = std::collections::HashMap::from([("label", vec![format!("{label}={value}")])]);
+        let options = ListImagesOptionsBuilder::default().all(true).filters(&filters).build();
+        let images = self.client.list_images(Some(options)).await.map_err(api_error("list the export images"))?;
+        Ok(images.into_iter().map(|image| image.id).collect())
     }
 
     async fn copy_out(&self, image: &str, path: &str, interruption: &Interruption) -> Result<Vec<u8>, EngineError> {

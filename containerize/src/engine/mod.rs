@@ -437,6 +437,8 @@ pub trait Engine {
     /// Removes an untagged image, and the untagged parents only it used (the legacy builder's
     /// images of each step of a stage).
     fn remove(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// The ids of the images labelled `label=value`.
+    fn labelled(&self, label: &str, value: &str) -> impl Future<Output = Result<Vec<String>, EngineError>> + Send;
     /// The file or directory `path` of `image`, as a tar: read from a container created from
     /// the image and never started, which is removed whatever happens. Ctrl-C stops the read.
     fn copy_out(
