@@ -294,6 +294,7 @@ fn append_file<W: Write>(tar: &mut tar::Builder<W>, name: &str, entry: &Entry) -
     }
     let mut header = tar::Header::new_gnu();
     header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+    header.set_mode(normal_mode(std::os::unix::fs::PermissionsExt::mode(&meta.permissions())));
     let len = meta.len();
     let mut exact = Exact { file: (&mut file).take(len), left: len };
     tar.append_data(&mut header, name, &mut exact).map_err(|e| match e.kind() {
@@ -304,6 +305,13 @@ fn append_file<W: Write>(tar: &mut tar::Builder<W>, name: &str, entry: &Entry) -
         return Err(ContextError::Changed(path.to_owned()));
     }
     Ok(len)
+}
+
+/// A file's mode as git keeps it: 0755 if anyone may run it, else 0644. The checkout's umask,
+/// setuid bits and private modes never reach an image (or its id), and every file the image
+/// gets from the project is readable by its non-root user; `include`'s `mode` sets any other.
+fn normal_mode(mode: u32) -> u32 {
+    if mode & 0o111 != 0 { 0o755 } else { 0o644 }
 }
 
 /// Reads exactly the length the header announced, or fails.

@@ -227,11 +227,15 @@ fn a_file_name_with_a_line_break_is_refused() {
 }
 
 #[test]
-fn sends_the_listed_files_with_real_mtimes() {
+fn sends_the_listed_files_with_real_mtimes_and_modes_as_git_keeps_them() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write_files(root, &[("Cargo.toml", "[package]"), ("src/main.rs", "fn main() {}")]);
     std::os::unix::fs::symlink("/etc/hostname", root.join("src/link.rs")).unwrap();
+    // A private file, and a setuid one: sent as git keeps them, 0644 and 0755.
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(root.join("Cargo.toml"), fs::Permissions::from_mode(0o600)).unwrap();
+    fs::set_permissions(root.join("src/main.rs"), fs::Permissions::from_mode(0o4711)).unwrap();
     let mut lister = lister(root, "");
     lister.package(&tree("", &[], &[])).unwrap();
     let context = Context { entries: lister.entries, generated: vec![("gen".into(), "made".into())] };
@@ -246,6 +250,12 @@ fn sends_the_listed_files_with_real_mtimes() {
             let mtime = fs::metadata(root.join("src/main.rs")).unwrap().modified().unwrap();
             let seconds = mtime.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
             assert_eq!(entry.header().mtime().unwrap(), seconds, "real mtimes are kept");
+        }
+        if name.ends_with("Cargo.toml") {
+            assert_eq!(entry.header().mode().unwrap(), 0o644);
+        }
+        if name.ends_with("src/main.rs") {
+            assert_eq!(entry.header().mode().unwrap(), 0o755);
         }
         if name.ends_with("src/link.rs") {
             assert!(entry.header().entry_type().is_symlink(), "links out of the project stay links");
