@@ -560,6 +560,15 @@ fn settings_errors(settings: &str) -> String {
 }
 
 #[test]
+fn an_empty_tag_list_is_refused() {
+    insta::assert_snapshot!(settings_errors("tags = []"), @r"
+    error: `tags`: an empty list would leave the image with no tag
+      --> /home/dev/app/Cargo.toml:6:8
+      = help: give at least one, or leave the key out for its default
+    ");
+}
+
+#[test]
 fn an_image_to_copy_from_is_a_valid_reference_and_its_path_absolute() {
     insta::assert_snapshot!(settings_errors(r#"include = [{ from = "Debian:trixie\nRUN x", src = "/etc/x", dest = "/etc/x" }]"#), @r#"
     error: `include`: `Debian` is not an image name

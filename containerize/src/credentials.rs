@@ -41,9 +41,23 @@ pub fn find_in(config: Option<&Path>, registry: &str) -> Result<Option<Credentia
         Err(CredentialRetrievalError::ConfigReadError) => {
             return Err(unreadable(format!("{} is not a docker configuration file", config.display())));
         }
-        Err(other) => return Err(unreadable(other.to_string())),
+        Err(other) => return Err(unreadable(described(other))),
     };
     Ok(Some(Credential { registry: registry.to_owned(), server: server.to_owned(), secret }))
+}
+
+/// What went wrong, in words that never hold what a helper wrote on stdout, where it writes
+/// secrets.
+fn described(error: CredentialRetrievalError) -> String {
+    match error {
+        CredentialRetrievalError::HelperFailure { helper, stderr, .. } => {
+            let said = stderr.trim();
+            let said = if said.is_empty() { String::new() } else { format!(": {said}") };
+            format!("the credential helper `{helper}` failed{said}")
+        }
+        CredentialRetrievalError::HelperCommunicationError => "the credential helper named in the configuration could not be run (is its `docker-credential-<name>` program on PATH?)".into(),
+        other => other.to_string(),
+    }
 }
 
 /// How long a credential helper may take: long enough to type a passphrase it asks for
@@ -119,6 +133,18 @@ mod tests {
         assert_eq!(hub.server, "https://index.docker.io/v1/");
         assert_eq!(find_in(Some(file.path()), "ghcr.io").unwrap(), None);
         assert!(!format!("{found:?}").contains("secret"), "a password is never printed");
+    }
+
+    #[test]
+    fn a_failing_helper_is_named_and_what_it_printed_on_stdout_never_shown() {
+        let failure = CredentialRetrievalError::HelperFailure {
+            helper: "docker-credential-leaky".into(),
+            stdout: r#"{"Secret":"TOPSECRET"}"#.into(),
+            stderr: "keychain locked\n".into(),
+        };
+        assert_eq!(described(failure), "the credential helper `docker-credential-leaky` failed: keychain locked");
+        let missing = described(CredentialRetrievalError::HelperCommunicationError);
+        assert!(missing.contains("on PATH"), "{missing}");
     }
 
     #[test]

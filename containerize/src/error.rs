@@ -52,7 +52,7 @@ pub mod exit {
         (REGISTRY_UNREACHABLE, "push failed: the registry could not be reached"),
         (REPOSITORY, "push refused: the repository name is invalid there, or names no registry"),
         (INSECURE_REGISTRY, "push refused: a plain-http registry that is not on this machine"),
-        (PUSH, "push failed midway (the error says what was pushed)"),
+        (PUSH, "push failed: the registry failed it (the error says what was pushed, if anything)"),
         (STALE, "--check: the file is missing or not what --print --eject writes (the diff is on stdout)"),
         (TESTS, "tests failed (--stage test): they compiled, and at least one failed"),
         (INTERRUPTED, "interrupted by Ctrl-C"),
@@ -350,8 +350,15 @@ fn engine_help(error: &EngineError) -> Option<String> {
         EngineError::RegistryUnreachable { registry, .. } => {
             format!("check the registry's address and that the engine's host can reach {registry} (network, proxy, DNS)")
         }
+        // The registry refused a name that names it.
+        EngineError::RepositoryInvalid { reference, .. } if containerize_build::validate::image::domain(reference).is_some() => {
+            format!("check the repository's name and namespace in `{reference}` against what {} allows (some registries take only `<owner>/<name>`)", registry_of(reference))
+        }
         EngineError::RepositoryInvalid { .. } => {
             "name the registry: set `registry = \"ghcr.io/<you>\"` in [package.metadata.containerize], or tag with `-t <registry>/<name>:<tag>`".into()
+        }
+        EngineError::PushFailed { .. } => {
+            "the registry's answer is above; once it is fixed, run the same command again (tags already pushed are sent again, unchanged)".into()
         }
         EngineError::InsecureRegistry { registry } => format!(
             "serve the registry over https, or, if plain http is meant, add it to the engine's insecure registries: `\"insecure-registries\": [\"{registry}\"]` in /etc/docker/daemon.json, then restart the engine (Podman: `[[registry]]` with `location = \"{registry}\"` and `insecure = true` in /etc/containers/registries.conf)"

@@ -35,6 +35,16 @@ pub struct Built {
     pub context_bytes: u64,
 }
 
+impl Built {
+    /// The image as reports name it: its binary, and its stage when not the runtime.
+    pub fn name(&self) -> String {
+        match self.stage.as_str() {
+            containerize_build::plan::stage::RUNTIME => self.binary.clone(),
+            other => format!("{} ({other})", self.binary),
+        }
+    }
+}
+
 /// One image to build: its Dockerfile and context, the stage to stop at, and its tags. The
 /// engine sees only the [`BuildRequest`] made from it.
 pub struct ImageBuild<'a> {

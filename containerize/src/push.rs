@@ -12,18 +12,18 @@ use futures_util::StreamExt;
 
 /// What watches a push.
 pub trait PushProgress {
-    /// The push of `binary`'s image begins.
-    fn image_started(&mut self, binary: &str);
+    /// The push of image `name` begins.
+    fn image_started(&mut self, name: &str);
     /// Something happened while pushing `tag`.
     fn event(&mut self, tag: &str, event: &PushEvent);
-    /// The push of `binary`'s image ended, with these tags pushed (all of them, unless it failed).
-    fn image_finished(&mut self, binary: &str, pushed: &[Pushed]);
+    /// The push of image `name` ended, with these tags pushed (all of them, unless it failed).
+    fn image_finished(&mut self, name: &str, pushed: &[Pushed]);
 }
 
-/// One image to push: its binary, for the progress, and its tags.
+/// One image to push: its name, for the progress, and its tags.
 pub struct ImagePush<'a> {
-    /// The binary in it.
-    pub binary: &'a str,
+    /// The image as reports name it ([`crate::image::Built::name`]: `app`, `app (debug)`).
+    pub name: &'a str,
     /// Its tags.
     pub tags: &'a [String],
 }
@@ -40,19 +40,19 @@ pub async fn push_all(
     pushed: &mut Vec<Pushed>,
 ) -> Result<(), EngineError> {
     for image in images {
-        progress.image_started(image.binary);
+        progress.image_started(image.name);
         let before = pushed.len();
         for tag in image.tags {
             let result = push(engine, tag, credential(registry_of(tag)).as_ref(), progress, interruption).await;
             match result {
                 Ok(tag) => pushed.push(tag),
                 Err(error) => {
-                    progress.image_finished(image.binary, &pushed[before..]);
+                    progress.image_finished(image.name, &pushed[before..]);
                     return Err(error);
                 }
             }
         }
-        progress.image_finished(image.binary, &pushed[before..]);
+        progress.image_finished(image.name, &pushed[before..]);
     }
     Ok(())
 }
@@ -172,9 +172,9 @@ mod tests {
         let b_tags = ["r.example/b:1".to_owned(), "r.example/b:latest".to_owned()];
         let c_tags = ["r.example/c:1".to_owned()];
         let images = [
-            ImagePush { binary: "a", tags: &a_tags },
-            ImagePush { binary: "b", tags: &b_tags },
-            ImagePush { binary: "c", tags: &c_tags },
+            ImagePush { name: "a", tags: &a_tags },
+            ImagePush { name: "b", tags: &b_tags },
+            ImagePush { name: "c", tags: &c_tags },
         ];
         let (mut recorder, mut pushed) = (Recorder::default(), Vec::new());
         let interruption = Interruption::manual().1;

@@ -100,7 +100,7 @@ pub const KEYS: &[SettingKey] = &[
         "tags",
         "Tags to apply; defaults to the package version and `latest`. `{version}` stands for the package version and `{revision}` for the git commit (7 hex digits, `-dirty` after them when the workspace has uncommitted changes).",
         r#"tags = ["{version}", "{revision}", "latest"]"#,
-        |r, n, s| s.tags = r.strings(n, image::tag_template),
+        |r, n, s| s.tags = r.tags(n, image::tag_template),
     ),
     key(
         "base",

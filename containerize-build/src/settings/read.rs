@@ -121,6 +121,20 @@ impl Reader<'_> {
         self.list(node, |r, n| r.string_with(n, false, check))
     }
 
+    /// A list of tags, which must hold one at least.
+    pub(crate) fn tags<T>(&mut self, node: &Node, check: fn(&str) -> Checked<T>) -> Option<Set<Vec<T>>> {
+        let list = self.strings(node, check)?;
+        if list.value.is_empty() {
+            let invalid = validate::Invalid {
+                message: "an empty list would leave the image with no tag".into(),
+                help: Some("give at least one, or leave the key out for its default".into()),
+            };
+            self.invalid(node, invalid);
+            return None;
+        }
+        Some(list)
+    }
+
     fn entries<'n>(&mut self, node: &'n Node) -> Option<&'n [(Key, Node)]> {
         match &node.value {
             Value::Table(entries) => Some(entries),

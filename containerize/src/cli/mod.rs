@@ -573,8 +573,9 @@ async fn build_and_run(
         }
     }
     if args.push {
+        let names: Vec<String> = built.iter().map(Built::name).collect();
         let images: Vec<ImagePush<'_>> =
-            built.iter().map(|image| ImagePush { binary: &image.binary, tags: &image.tags }).collect();
+            built.iter().zip(&names).map(|(image, name)| ImagePush { name, tags: &image.tags }).collect();
         let credential = |registry: &str| registries.get(registry).cloned().flatten();
         let mut display = PushDisplay::new(verbosity, terminal);
         let result = push::push_all(&docker, &images, credential, &mut display, interruption, pushed).await;
@@ -616,10 +617,7 @@ struct Report<'a> {
 /// test stage says its tests passed.
 fn report_built(image: &Built) -> Result<(), Error> {
     let id = image.id.strip_prefix("sha256:").unwrap_or(&image.id);
-    let name = match image.stage.as_str() {
-        stage::RUNTIME => image.binary.clone(),
-        other => format!("{} ({other})", image.binary),
-    };
+    let name = image.name();
     let what = match image.stage.as_str() {
         stage::TEST => "tests passed".to_owned(),
         _ => format!("{}  {}", report::size(image.size), image.tags.join(" ")),

@@ -210,7 +210,7 @@ impl PushProgress for PushDisplay {
         }
     }
 
-    fn image_finished(&mut self, binary: &str, pushed: &[Pushed]) {
+    fn image_finished(&mut self, name: &str, pushed: &[Pushed]) {
         self.clear_uploads();
         if let Some((_, bar)) = self.live.take() {
             bar.finish_and_clear();
@@ -225,7 +225,7 @@ impl PushProgress for PushDisplay {
                 let s = if found == 1 { "" } else { "s" };
                 format!(", {found} layer{s} ({sent} sent, {already} already there)")
             };
-            say!("pushed {binary}: {} tag{s}{layers}", pushed.len());
+            say!("pushed {name}: {} tag{s}{layers}", pushed.len());
         }
     }
 }
