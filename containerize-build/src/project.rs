@@ -185,8 +185,11 @@ const LAST_RFC3339_SECOND: i64 = 253_402_300_799;
 /// unset); a value that is not a time is refused rather than quietly replaced by another.
 fn source_date_epoch() -> Result<Option<i64>, ProjectError> {
     match std::env::var("SOURCE_DATE_EPOCH") {
+        // Digits only, as reproducible-builds.org defines it: no sign, no spaces.
         Ok(value) if !value.is_empty() => match value.parse::<i64>() {
-            Ok(seconds) if (0..=LAST_RFC3339_SECOND).contains(&seconds) => Ok(Some(seconds)),
+            Ok(seconds) if value.bytes().all(|b| b.is_ascii_digit()) && seconds <= LAST_RFC3339_SECOND => {
+                Ok(Some(seconds))
+            }
             _ => Err(ProjectError::SourceDateEpoch(value)),
         },
         _ => Ok(None),

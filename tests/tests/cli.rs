@@ -124,7 +124,7 @@ fn project_problems_exit_3() {
     containerize(dir.path()).args(["--print", "-p", "greeter"]).assert().code(3);
     containerize(dir.path()).args(["--print", "--bin", "nope"]).assert().code(3);
     // Not a time: refused, not quietly replaced by the commit's (a year-10000 one panicked).
-    for bad in ["garbage", "-5", "253402300800"] {
+    for bad in ["garbage", "-5", "+5", " 5", "253402300800"] {
         containerize(dir.path()).arg("--print").env("SOURCE_DATE_EPOCH", bad).assert().code(3);
     }
     let empty = tempfile::tempdir().unwrap();
