@@ -50,22 +50,47 @@ fn legacy_step(line: &str) -> Option<BuildEvent> {
 pub struct BuildKitProgress {
     started: std::collections::HashSet<String>,
     cached: std::collections::HashSet<String>,
+    /// The unfinished last line of each step's stdout and stderr (by vertex and stream):
+    /// BuildKit sends logs in chunks that split lines, and a step's two streams interleave.
+    partial: std::collections::BTreeMap<(String, i64), String>,
 }
 
 impl BuildKitProgress {
-    /// The new events in one status message.
+    /// The new events in one status message: each step as it starts, its output in whole
+    /// lines, the rest of its output once it completes.
     pub fn events(&mut self, status: bollard::moby::buildkit::v1::StatusResponse) -> Vec<BuildEvent> {
         let mut events = Vec::new();
-        for vertex in status.vertexes {
+        for vertex in &status.vertexes {
             if vertex.started.is_some() && self.started.insert(vertex.digest.clone()) {
                 events.push(buildkit_step(&vertex.name));
             }
-            if vertex.completed.is_some() && vertex.cached && self.cached.insert(vertex.digest.clone()) {
-                events.push(BuildEvent::Output("CACHED\n".to_owned()));
-            }
         }
         for log in status.logs {
-            events.push(BuildEvent::Output(String::from_utf8_lossy(&log.msg).into_owned()));
+            let partial = self.partial.entry((log.vertex, log.stream)).or_default();
+            partial.push_str(&String::from_utf8_lossy(&log.msg));
+            if let Some(end) = partial.rfind('\n') {
+                let rest = partial.split_off(end + 1);
+                events.push(BuildEvent::Output(std::mem::replace(partial, rest)));
+            }
+        }
+        for vertex in &status.vertexes {
+            if vertex.completed.is_none() {
+                continue;
+            }
+            let unfinished: Vec<(String, i64)> = self
+                .partial
+                .range((vertex.digest.clone(), i64::MIN)..=(vertex.digest.clone(), i64::MAX))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in unfinished {
+                let rest = self.partial.remove(&key).unwrap_or_default();
+                if !rest.is_empty() {
+                    events.push(BuildEvent::Output(rest + "\n"));
+                }
+            }
+            if vertex.cached && self.cached.insert(vertex.digest.clone()) {
+                events.push(BuildEvent::Output("CACHED\n".to_owned()));
+            }
         }
         events
     }
@@ -173,5 +198,41 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(stream_events(aux, &mut BuildKitProgress::default()), [BuildEvent::ImageId("sha256:ab".into())]);
+    }
+
+    #[test]
+    fn buildkit_output_comes_in_whole_lines_of_each_stream() {
+        use bollard::moby::buildkit::v1::{StatusResponse, Vertex, VertexLog};
+        let now = Some(Default::default());
+        let vertex = |completed| Vertex {
+            digest: "sha256:v".into(),
+            name: "[test 9/9] RUN cargo test".into(),
+            started: now,
+            completed: if completed { now } else { None },
+            ..Default::default()
+        };
+        let log = |stream: i64, msg: &str| VertexLog {
+            vertex: "sha256:v".into(),
+            stream,
+            msg: msg.into(),
+            ..Default::default()
+        };
+        let mut progress = BuildKitProgress::default();
+        let first = StatusResponse {
+            vertexes: vec![vertex(false)],
+            logs: vec![log(1, "test result: ok. finished in 0.00s"), log(2, "     Running unittests\n")],
+            ..Default::default()
+        };
+        let events = progress.events(first);
+        assert_eq!(events[1..], [BuildEvent::Output("     Running unittests\n".into())], "{events:?}");
+        let last =
+            StatusResponse { vertexes: vec![vertex(true)], logs: vec![log(1, "\n\nall done")], ..Default::default() };
+        assert_eq!(
+            progress.events(last),
+            [
+                BuildEvent::Output("test result: ok. finished in 0.00s\n\n".into()),
+                BuildEvent::Output("all done\n".into())
+            ]
+        );
     }
 }
