@@ -173,6 +173,17 @@ pub enum ProjectError {
         "the path `{0}` has a character a Dockerfile cannot carry (`$`, a quote, a backslash or a control character)"
     )]
     UnsupportedPath(String),
+    /// A manifest names a local package by an absolute path, which the builder, holding the
+    /// project under another root, would not find.
+    #[error("{} names `{dependency}` by the absolute path `{path}`, which does not exist in the builder (it holds the project under /build)", .manifest.display())]
+    AbsolutePath {
+        /// The manifest.
+        manifest: std::path::PathBuf,
+        /// The dependency's key.
+        dependency: String,
+        /// The path as written.
+        path: String,
+    },
     /// `SOURCE_DATE_EPOCH` is set to something that is not a time it can stand for.
     #[error("SOURCE_DATE_EPOCH `{0}` is not a whole number of seconds since 1970 up to the year 9999 (253402300799)")]
     SourceDateEpoch(String),
@@ -196,6 +207,36 @@ fn source_date_epoch() -> Result<Option<i64>, ProjectError> {
     }
 }
 
+/// Refuses a dependency (or `[patch]`, or `[workspace.dependencies]` entry) that names a
+/// local package by an absolute path: the context keeps the packages' places relative to one
+/// another, so only a relative path still leads there in the builder.
+fn absolute_path_dependency(manifest: &SourceFile) -> Result<(), ProjectError> {
+    let Ok(table) = manifest.text.parse::<toml::Table>() else { return Ok(()) };
+    let kinds = ["dependencies", "dev-dependencies", "build-dependencies"];
+    let mut tables: Vec<&toml::Table> = kinds.iter().filter_map(|k| table.get(*k)?.as_table()).collect();
+    let nested = |key: &str| table.get(key).and_then(toml::Value::as_table).into_iter().flat_map(|t| t.values());
+    for target in nested("target") {
+        tables.extend(kinds.iter().filter_map(|k| target.get(*k)?.as_table()));
+    }
+    tables.extend(nested("patch").filter_map(toml::Value::as_table));
+    if let Some(workspace) = table.get("workspace").and_then(|w| w.get("dependencies")).and_then(toml::Value::as_table)
+    {
+        tables.push(workspace);
+    }
+    for (dependency, spec) in tables.into_iter().flatten() {
+        if let Some(path) = spec.get("path").and_then(toml::Value::as_str)
+            && std::path::Path::new(path).is_absolute()
+        {
+            return Err(ProjectError::AbsolutePath {
+                manifest: manifest.path.clone(),
+                dependency: dependency.clone(),
+                path: path.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Project {
     /// Gathers the project from full `cargo metadata` output (with dependencies, so path
     /// dependencies are seen).
@@ -211,6 +252,10 @@ impl Project {
         let local: Vec<&cargo_metadata::Package> = metadata.packages.iter().filter(|p| p.source.is_none()).collect();
         let by_path: Vec<&Utf8PathBuf> =
             local.iter().flat_map(|p| &p.dependencies).filter_map(|d| d.path.as_ref()).collect();
+        for package in &packages {
+            absolute_path_dependency(&package.manifest)?;
+        }
+        absolute_path_dependency(&root_manifest)?;
         for package in &mut packages {
             package.files = PackageFiles::of(&package.manifest.text, &root_manifest.text);
             package.patch = !package.member && !by_path.contains(&&package.dir);

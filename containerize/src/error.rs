@@ -240,6 +240,9 @@ impl Error {
             Error::Plan(PlanError::Project(ProjectError::UnsupportedPath(_))) => {
                 Some("rename the file or directory".into())
             }
+            Error::Plan(PlanError::Project(ProjectError::AbsolutePath { .. })) => {
+                Some("write the path relative to the manifest's directory, as cargo allows; the context keeps the packages' places relative to one another".into())
+            }
             Error::Plan(PlanError::Project(ProjectError::SourceDateEpoch(_))) => {
                 Some("unset it, or set it to the commit's time: SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)".into())
             }

@@ -400,3 +400,16 @@ fn the_test_stage_says_which_library_members_it_does_not_test() {
     assert!(message.contains("`greeter` has no binary, so its tests are not run"), "{message}");
     assert!(message.contains("cargo test -p greeter"), "{message}");
 }
+
+#[test]
+fn a_path_dependency_written_absolute_is_refused_before_the_builder_misses_it() {
+    let dir = example("workspace");
+    let manifest = dir.path().join("server/Cargo.toml");
+    let absolute = dir.path().join("greeter");
+    edit_file(&manifest, "path = \"../greeter\"", &format!("path = \"{}\"", absolute.display()));
+    let output = containerize(dir.path()).args(["--print", "-p", "server"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let message = unwrapped(&stderr(&output));
+    assert!(message.contains("names `greeter` by the absolute path"), "{message}");
+    assert!(message.contains("write the path relative to the manifest's directory"), "{message}");
+}
