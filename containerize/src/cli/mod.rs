@@ -574,32 +574,46 @@ async fn build_and_run(
     }
     if args.push {
         let names: Vec<String> = built.iter().map(Built::name).collect();
-        let images: Vec<ImagePush<'_>> =
+        let pushes: Vec<ImagePush<'_>> =
             built.iter().zip(&names).map(|(image, name)| ImagePush { name, tags: &image.tags }).collect();
         let credential = |registry: &str| registries.get(registry).cloned().flatten();
         let mut display = PushDisplay::new(verbosity, terminal);
-        let result = push::push_all(&docker, &images, credential, &mut display, interruption, pushed).await;
-        result.map_err(|error| Error::Push { error, pushed: pushed.clone() })?;
+        let result = push::push_all(&docker, &pushes, credential, &mut display, interruption, pushed).await;
+        if let Err(error) = result {
+            // What was built and pushed before the failure, for a CI job reading the JSON.
+            if args.json {
+                write_reports(args, &images_built(&images, built), pushed)?;
+            }
+            return Err(Error::Push { error, pushed: pushed.clone() });
+        }
         if !args.json {
             let lines: Vec<String> = pushed.iter().map(|p| format!("pushed {} {}\n", p.tag, p.digest)).collect();
             write_stdout(&lines.concat())?;
         }
     }
     if args.json {
-        // Each image with the plan it was built from: the one `--print-plan` shows for the
-        // same flags and builder; and with `--push`, each tag's digest.
-        let reports: Vec<Report<'_>> = images
-            .iter()
-            .map(|&(index, plan)| {
-                let image = &built[index];
-                let pushed = args.push.then(|| pushed.iter().filter(|p| image.tags.contains(&p.tag)).collect());
-                Report { image, plan, pushed }
-            })
-            .collect();
-        let json = serde_json::to_string_pretty(&reports).expect("results serialize");
-        write_stdout(&format!("{json}\n"))?;
+        write_reports(args, &images_built(&images, built), pushed)?;
     }
     Ok(())
+}
+
+/// Each image built with the plan it was built from.
+fn images_built<'a>(images: &[(usize, &'a Plan)], built: &'a [Built]) -> Vec<(&'a Built, &'a Plan)> {
+    images.iter().map(|&(index, plan)| (&built[index], plan)).collect()
+}
+
+/// `--json`: each image with the plan it was built from (the one `--print-plan` shows for the
+/// same flags and builder); and with `--push`, each tag's digest.
+fn write_reports(args: &Args, images: &[(&Built, &Plan)], pushed: &[Pushed]) -> Result<(), Error> {
+    let reports: Vec<Report<'_>> = images
+        .iter()
+        .map(|&(image, plan)| {
+            let pushed = args.push.then(|| pushed.iter().filter(|p| image.tags.contains(&p.tag)).collect());
+            Report { image, plan, pushed }
+        })
+        .collect();
+    let json = serde_json::to_string_pretty(&reports).expect("results serialize");
+    write_stdout(&format!("{json}\n"))
 }
 
 /// An image in the `--json` report.
