@@ -927,3 +927,10 @@ fn output_takes_the_debug_info_the_profile_keeps() {
         "named as gdb looks for it beside `app.debug`"
     );
 }
+
+#[test]
+fn a_dependencys_feature_stays_as_cargo_writes_it_when_features_are_qualified() {
+    let plan = plan_with("features = [\"tls\", \"serde/derive\"]", None);
+    assert_eq!(plan.builder.features.flags(Some("app")), ["--features=app/tls,serde/derive"]);
+    assert_eq!(plan.builder.features.flags(None), ["--features=tls,serde/derive"]);
+}

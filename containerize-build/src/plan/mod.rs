@@ -396,7 +396,11 @@ impl Features {
     pub fn flags(&self, package: Option<&str>) -> Vec<String> {
         let mut flags = Vec::new();
         if !self.names.is_empty() {
-            let qualify = |name: &String| package.map_or_else(|| name.clone(), |p| format!("{p}/{name}"));
+            // A dependency's feature (`dep/feature`) is already qualified, as cargo writes it.
+            let qualify = |name: &String| match package {
+                Some(p) if !name.contains('/') => format!("{p}/{name}"),
+                _ => name.clone(),
+            };
             flags.push(format!("--features={}", self.names.iter().map(qualify).collect::<Vec<_>>().join(",")));
         }
         if self.all {
