@@ -56,32 +56,33 @@ pub struct BuildKitProgress {
 }
 
 impl BuildKitProgress {
-    /// The new events in one status message: each step as it starts, its output in whole
-    /// lines, the rest of its output once it completes.
+    /// The new events in one status message, step by step: each step as it starts, its
+    /// output in whole lines, the rest of its output once it completes (then `CACHED`, if it
+    /// came from the cache).
     pub fn events(&mut self, status: bollard::moby::buildkit::v1::StatusResponse) -> Vec<BuildEvent> {
+        // Whole lines by step, in the order they came.
+        let mut lines: Vec<(String, String)> = Vec::new();
+        for log in status.logs {
+            let partial = self.partial.entry((log.vertex.clone(), log.stream)).or_default();
+            partial.push_str(&String::from_utf8_lossy(&log.msg));
+            if let Some(end) = partial.rfind('\n') {
+                let rest = partial.split_off(end + 1);
+                lines.push((log.vertex, std::mem::replace(partial, rest)));
+            }
+        }
         let mut events = Vec::new();
         for vertex in &status.vertexes {
             if vertex.started.is_some() && self.started.insert(vertex.digest.clone()) {
                 events.push(buildkit_step(&vertex.name));
             }
-        }
-        for log in status.logs {
-            let partial = self.partial.entry((log.vertex, log.stream)).or_default();
-            partial.push_str(&String::from_utf8_lossy(&log.msg));
-            if let Some(end) = partial.rfind('\n') {
-                let rest = partial.split_off(end + 1);
-                events.push(BuildEvent::Output(std::mem::replace(partial, rest)));
-            }
-        }
-        for vertex in &status.vertexes {
+            let (own, others) = lines.into_iter().partition(|(digest, _)| digest == &vertex.digest);
+            lines = others;
+            events.extend(own.into_iter().map(|(_, text): (String, String)| BuildEvent::Output(text)));
             if vertex.completed.is_none() {
                 continue;
             }
-            let unfinished: Vec<(String, i64)> = self
-                .partial
-                .range((vertex.digest.clone(), i64::MIN)..=(vertex.digest.clone(), i64::MAX))
-                .map(|(k, _)| k.clone())
-                .collect();
+            let streams = (vertex.digest.clone(), i64::MIN)..=(vertex.digest.clone(), i64::MAX);
+            let unfinished: Vec<(String, i64)> = self.partial.range(streams).map(|(key, _)| key.clone()).collect();
             for key in unfinished {
                 let rest = self.partial.remove(&key).unwrap_or_default();
                 if !rest.is_empty() {
@@ -92,6 +93,8 @@ impl BuildKitProgress {
                 events.push(BuildEvent::Output("CACHED\n".to_owned()));
             }
         }
+        // Steps this message has no news of.
+        events.extend(lines.into_iter().map(|(_, text)| BuildEvent::Output(text)));
         events
     }
 }
@@ -233,6 +236,30 @@ mod tests {
                 BuildEvent::Output("test result: ok. finished in 0.00s\n\n".into()),
                 BuildEvent::Output("all done\n".into())
             ]
+        );
+    }
+
+    #[test]
+    fn a_cached_step_says_so_before_the_next_step_starts() {
+        use bollard::moby::buildkit::v1::{StatusResponse, Vertex};
+        let now = Some(Default::default());
+        let step = |n: u32, cached: bool| Vertex {
+            digest: format!("sha256:{n}"),
+            name: format!("[builder {n}/9] RUN cargo build"),
+            started: now,
+            completed: cached.then_some(now).flatten(),
+            cached,
+            ..Default::default()
+        };
+        let status = StatusResponse { vertexes: vec![step(5, true), step(6, false)], ..Default::default() };
+        let events = BuildKitProgress::default().events(status);
+        assert!(
+            matches!(&events[..], [
+            BuildEvent::Step { number: 5, .. },
+            BuildEvent::Output(cached),
+            BuildEvent::Step { number: 6, .. },
+        ] if cached == "CACHED\n"),
+            "{events:?}"
         );
     }
 }
