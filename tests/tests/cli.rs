@@ -413,3 +413,14 @@ fn a_path_dependency_written_absolute_is_refused_before_the_builder_misses_it() 
     assert!(message.contains("names `greeter` by the absolute path"), "{message}");
     assert!(message.contains("write the path relative to the manifest's directory"), "{message}");
 }
+
+#[test]
+fn control_characters_from_the_environment_never_reach_the_terminal() {
+    let dir = example("hello");
+    let host = "unix:///tmp/containerize-nowhere\u{1b}]0;pwned\u{7}\nengine: Docker 99 (forged)";
+    let output = containerize(dir.path()).env("DOCKER_HOST", host).output().unwrap();
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(!stderr.contains(['\u{1b}', '\u{7}']), "{stderr:?}");
+    assert!(!stderr.lines().any(|l| l.trim_start().starts_with("engine: Docker 99")), "no forged line: {stderr}");
+}

@@ -102,8 +102,10 @@ pub(crate) fn error(error: &Error) {
         }
     }
     let mut message = error.to_string();
+    // A cause may quote an engine, a registry or a path: its control characters are shown
+    // escaped, never sent to the terminal, nor able to start a line of their own.
     for cause in crate::error::causes(error) {
-        message.push_str(&format!("\n  caused by: {cause}"));
+        message.push_str(&format!("\n  caused by: {}", crate::engine::discovery::shown(&cause)));
     }
     emit(Report { message, severity: miette::Severity::Error, source: None, label: None, help: error.help() });
 }
