@@ -26,7 +26,7 @@
 //! without `--reproducible`) builds the same contents with the engine, with the engine's
 //! timestamps.
 
-use crate::engine::{Engine, EngineError, registry_of};
+use crate::engine::{Engine, EngineError, credential_for};
 use crate::error::Error;
 use crate::export::{self, stage_path};
 use crate::image::{self, Built, ImageBuild, Progress};
@@ -70,7 +70,7 @@ pub async fn assemble(
         base => {
             // A build that stops before the runtime stage (BuildKit's) has not pulled it.
             if engine.inspect(base).await.is_err() {
-                let credential = credentials.iter().find(|c| c.registry == registry_of(base));
+                let credential = credential_for(&credentials, base);
                 engine.pull(base, credential).await?;
             }
             let saved = engine.save(base).await?;

@@ -2,7 +2,7 @@
 //! [`Error::exit_code`], documented in `--help` from [`exit::STATUSES`].
 
 use crate::context::ContextError;
-use crate::engine::{DiscoveryError, EngineError, Found, Phase, is_refusal, registry_of};
+use crate::engine::{DiscoveryError, EngineError, Found, Phase, is_refusal, is_unreachable, registry_of};
 use crate::push::Pushed;
 use containerize_build::project::ProjectError;
 use containerize_build::spec::SpecError;
@@ -379,9 +379,12 @@ fn engine_help(error: &EngineError) -> Option<String> {
             let registry = registry_of(image);
             format!("the registry refused the credentials (or wanted some): log in with `docker login {registry}` (or set DOCKER_CONFIG to a directory whose config.json has credentials for it)")
         }
-        EngineError::BaseImageMissing { image, included, .. } => {
+        EngineError::BaseImageMissing { image, included, message } => {
             let setting = if *included { "the `include` entry's `from`" } else { "`builder`/`base`" };
-            format!("no registry answered: pull `{image}` where one is reachable and `docker save`/`docker load` it here, or set {setting} to an image the engine has")
+            match is_unreachable(message) {
+                true => format!("no registry answered: pull `{image}` where one is reachable and `docker save`/`docker load` it here, or set {setting} to an image the engine has"),
+                false => format!("check that its registry has `{image}` (name and tag), or set {setting} to an image the engine has"),
+            }
         }
         EngineError::StepFailed { .. } => "the step's output is above; run with -v to see every step's output".into(),
         EngineError::NotAnswered { probe, .. } => format!(

@@ -1,7 +1,7 @@
 //! Building one image: stream the context, follow the build, then tag all or nothing.
 
 use crate::context::{Context, ContextError, ContextSize, DOCKERFILE};
-use crate::engine::{BuildEvent, BuildRequest, Credential, Engine, EngineError};
+use crate::engine::{BuildEvent, BuildRequest, Credential, Engine, EngineError, credential_for};
 use crate::interrupt::Interruption;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -146,6 +146,18 @@ pub(crate) async fn follow(
     progress: &mut impl Progress,
     interruption: &Interruption,
 ) -> Result<Followed, EngineError> {
+    if engine.pulls_bases_first() {
+        for base in bases.iter().filter(|b| *b != "scratch") {
+            if engine.inspect(base).await.is_err() {
+                let credential = credential_for(&request.credentials, base);
+                tokio::select! {
+                    biased;
+                    () = interruption.wait() => return Err(EngineError::Interrupted),
+                    pulled = engine.pull(base, credential) => pulled?,
+                }
+            }
+        }
+    }
     let (body, size) = stream_context(context, dockerfile);
     let mut events = engine.build(request, body);
     let mut size = pin!(size);

@@ -233,6 +233,9 @@ fn a_missing_base_image_is_named() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(5), "{stderr}");
         assert!(stderr.contains("base image `registry.invalid/no/such-image:1` is not on the engine"), "{stderr}");
+        // With the engine's reason (a name that no DNS resolves), and the help for it.
+        assert!(stderr.contains("no such host"), "{stderr}");
+        assert!(stderr.contains("help: no registry answered"), "{stderr}");
     }
 }
 

@@ -384,6 +384,26 @@ fn a_push_through_podman_gives_the_digest_skopeo_sees_and_dockers_exit_statuses(
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains(" 0 layers"), "Podman reports no layers, so none are counted: {stderr}");
 
+    // A base only that registry has: pulled over plain http, as Docker pulls it.
+    let base = podman.registry_tag(&open, "podman-pulled-base");
+    let copied = Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false", "--dest-tls-verify=false"])
+        .args([format!("docker://{reference}"), format!("docker://{base}")])
+        .output()
+        .unwrap();
+    assert!(copied.status.success(), "skopeo copy: {}", String::from_utf8_lossy(&copied.stderr));
+    let mut command = containerize(dir.path());
+    for variable in ["DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"] {
+        command.env_remove(variable);
+    }
+    let built = command
+        .env("DOCKER_HOST", podman.host())
+        .env("DOCKER_CONFIG", anonymous.path())
+        .args(["-q", "--base", &base, "-t", &podman.registry_tag(&open, "podman-on-a-pulled-base")])
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+
     // With the credentials of a config.json, to the registry that wants them.
     let config = docker_config(&guarded, USER, PASSWORD);
     let reference = podman.registry_tag(&guarded, "podman-push");

@@ -368,6 +368,10 @@ impl Engine for Docker {
         self.client.remove_image(reference, Some(options), None).await.map(drop).map_err(api_error("remove a tag"))
     }
 
+    fn pulls_bases_first(&self) -> bool {
+        self.is_podman()
+    }
+
     async fn pull(&self, image: &str, credential: Option<&Credential>) -> Result<(), EngineError> {
         // A digest goes with the name; a tag apart (the engine pulls every tag without one).
         let (repo, tag, digest) = containerize_build::validate::image::split(image);
@@ -375,15 +379,23 @@ impl Engine for Docker {
             Some(digest) => CreateImageOptionsBuilder::default().from_image(&format!("{repo}@{digest}")).build(),
             None => CreateImageOptionsBuilder::default().from_image(repo).tag(tag.unwrap_or("latest")).build(),
         };
-        let mut stream = self.client.create_image(Some(options), None, credential.map(docker_credentials));
+        // Podman, unlike Docker, speaks plain http to a loopback registry only when told, and
+        // only its own pull (not the compatible `/images/create`) can be told.
+        let plain_http = self.is_podman() && push::is_loopback(registry_of(image));
+        let client = match plain_http {
+            true => podman_plain_http_pull(&self.client, &self.info.version, image),
+            false => self.client.clone(),
+        };
+        let missing =
+            |message: String| EngineError::BaseImageMissing { image: image.to_owned(), message, included: false };
+        let mut stream = client.create_image(Some(options), None, credential.map(docker_credentials));
         while let Some(item) = stream.next().await {
-            if let Err(error) = item {
-                return Err(EngineError::BaseImageMissing {
-                    image: image.to_owned(),
-                    message: error.to_string(),
-                    included: false,
-                });
-            }
+            item.map_err(|error| missing(error.to_string()))?;
+        }
+        // Podman's own pull says it failed in a field bollard's model of the answer drops.
+        if plain_http && self.inspect(image).await.is_err() {
+            let why = format!("Podman's pull ended without it (`podman pull --tls-verify=false {image}` says why)");
+            return Err(missing(why));
         }
         Ok(())
     }
@@ -600,6 +612,30 @@ impl Docker {
             Err(error) => Err(error),
         }
     }
+}
+
+/// A client whose `/images/create` requests go to Podman's own pull of `image`, told to speak
+/// plain http (`tlsVerify=false`); its answers stream as the compatible one's do. Its own API
+/// is reached under its version, `/v4.3.1/libpod/...`.
+fn podman_plain_http_pull(client: &bollard::Docker, version: &str, image: &str) -> bollard::Docker {
+    let reference: String = image
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    let version = version.to_owned();
+    client.clone().with_request_modifier(move |mut request| {
+        let uri = request.uri().to_string();
+        if let Some((before, _)) = uri.split_once("/images/create")
+            && let Ok(uri) =
+                format!("{before}/v{version}/libpod/images/pull?reference={reference}&tlsVerify=false").parse()
+        {
+            *request.uri_mut() = uri;
+        }
+        request
+    })
 }
 
 /// A client whose requests carry `query` after their own, and `header`: what bollard's

@@ -23,7 +23,7 @@ mod stream;
 
 pub use discovery::{DiscoveryError, Endpoint, Found};
 pub use docker::Docker;
-pub use push::{classify_registry_error, is_refusal, push_events, registry_of};
+pub use push::{classify_registry_error, credential_for, is_refusal, is_unreachable, push_events, registry_of};
 pub use stream::{BuildKitProgress, stream_events};
 
 /// The oldest engine API that builds multi-stage Dockerfiles with `COPY --from` (Docker 17.06).
@@ -296,7 +296,7 @@ pub enum EngineError {
         api: String,
     },
     /// A base image (or an image `include` copies from) is neither on the engine nor pullable.
-    #[error("{} `{image}` is not on the engine and could not be pulled", if *.included { "the image `include` copies from," } else { "base image" })]
+    #[error("{} `{image}` is not on the engine and could not be pulled: {message}", if *.included { "the image `include` copies from," } else { "base image" })]
     BaseImageMissing {
         /// The image.
         image: String,
@@ -447,6 +447,12 @@ pub trait Engine {
         path: &str,
         interruption: &Interruption,
     ) -> impl Future<Output = Result<Vec<u8>, EngineError>> + Send;
+    /// Whether base images are best pulled before a build rather than by it: Podman's build
+    /// would speak https to a loopback registry, which its pull is told not to (as Docker
+    /// does unasked), and its failure to pull would not say why.
+    fn pulls_bases_first(&self) -> bool {
+        false
+    }
     /// Pulls an image the engine lacks (`docker pull`), with the credentials for its registry.
     fn pull(
         &self,

@@ -37,20 +37,7 @@ pub fn classify_registry_error(reference: &str, anonymous: bool, message: String
         EngineError::RegistryAuth { registry, anonymous, message }
     } else if has(&["name invalid", "invalid reference format", "repository name must", "invalid repository name"]) {
         EngineError::RepositoryInvalid { reference: reference.to_owned(), message }
-    } else if has(&[
-        "dial tcp",
-        "no such host",
-        "connection refused",
-        "i/o timeout",
-        "tls handshake timeout",
-        "context deadline exceeded",
-        "network is unreachable",
-        "no route to host",
-        "connection reset",
-        // Go's http client giving up on a registry that took the connection and said nothing.
-        "client.timeout exceeded",
-        "awaiting headers",
-    ]) {
+    } else if is_unreachable(&message) {
         EngineError::RegistryUnreachable { registry, message }
     } else {
         EngineError::PushFailed { reference: reference.to_owned(), message }
@@ -63,6 +50,27 @@ fn unwrapped(message: String) -> String {
     let Some((_, list)) = message.split_once(" occurred:\n") else { return message };
     let errors: Vec<&str> = list.lines().filter_map(|line| line.trim_start().strip_prefix("* ")).collect();
     if errors.is_empty() { message } else { errors.join("; ") }
+}
+
+/// Whether the engine's message says no registry answered (or none in time).
+pub fn is_unreachable(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    [
+        "dial tcp",
+        "no such host",
+        "connection refused",
+        "i/o timeout",
+        "tls handshake timeout",
+        "context deadline exceeded",
+        "network is unreachable",
+        "no route to host",
+        "connection reset",
+        // Go's http client giving up on a registry that took the connection and said nothing.
+        "client.timeout exceeded",
+        "awaiting headers",
+    ]
+    .iter()
+    .any(|n| lower.contains(n))
 }
 
 /// Whether the engine's message says the registry refused the credentials, or wanted some.
@@ -88,6 +96,11 @@ pub(super) fn is_loopback(registry: &str) -> bool {
         None => registry.rsplit_once(':').map_or(registry, |(host, _)| host),
     };
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Among `credentials`, the one for the registry `image` comes from.
+pub fn credential_for<'a>(credentials: &'a [Credential], image: &str) -> Option<&'a Credential> {
+    credentials.iter().find(|c| c.registry == registry_of(image))
 }
 
 /// The registry a reference names, or Docker Hub's, where the engine sends it.
