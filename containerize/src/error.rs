@@ -311,9 +311,16 @@ fn engine_help(error: &EngineError) -> Option<String> {
             "the client certificate, its key and the authority (cert.pem, key.pem, ca.pem) must be the ones the engine's TLS was set up with: check {}",
             match &endpoint.found {
                 Found::Context { name, .. } => format!("the context's (`docker context inspect {name}`)"),
-                _ => "DOCKER_CERT_PATH (else ~/.docker)".to_owned(),
+                // Where the docker CLI looks too: DOCKER_CERT_PATH, else its configuration directory.
+                _ => match endpoint.tls.as_ref().and_then(|tls| tls.key.parent()) {
+                    Some(dir) => format!("those in {} (DOCKER_CERT_PATH, else $DOCKER_CONFIG, else ~/.docker)", dir.display()),
+                    None => "DOCKER_CERT_PATH (else $DOCKER_CONFIG, else ~/.docker)".to_owned(),
+                },
             }
         ),
+        EngineError::Discovery(DiscoveryError::TlsWithoutVerify { .. }) => {
+            "verify the engine's certificate: set DOCKER_TLS_VERIFY=1, with the engine's CA certificate as ca.pem (and cert.pem and key.pem, if the engine asks for a client certificate) in DOCKER_CERT_PATH (else $DOCKER_CONFIG, else ~/.docker); or unset DOCKER_TLS for plain TCP".into()
+        }
         EngineError::Discovery(DiscoveryError::Scheme { host, .. }) if !host.starts_with("ssh://") => {
             "name the engine by a unix:// socket or a tcp:// address".into()
         }
@@ -569,7 +576,16 @@ mod tests {
         let refused = EngineError::Certificate { endpoint: Box::new(endpoint), problem: "no".into() };
         let refused = Error::Engine(refused);
         assert_eq!(refused.exit_code(), exit::ENGINE);
-        assert!(refused.help().unwrap().contains("DOCKER_CERT_PATH"));
+        assert!(refused.help().unwrap().ends_with("check DOCKER_CERT_PATH (else $DOCKER_CONFIG, else ~/.docker)"));
+        let tls = crate::engine::discovery::Tls { ca: None, cert: "/c/cert.pem".into(), key: "/c/key.pem".into() };
+        let endpoint =
+            crate::engine::Endpoint { host: "tcp://h:2376".into(), tls: Some(tls), found: Found::DockerHost };
+        let refused = Error::Engine(EngineError::Certificate { endpoint: Box::new(endpoint), problem: "no".into() });
+        let help = refused.help().unwrap();
+        assert!(help.ends_with("check those in /c (DOCKER_CERT_PATH, else $DOCKER_CONFIG, else ~/.docker)"), "{help}");
+        let insecure = Error::Engine(DiscoveryError::TlsWithoutVerify { host: "tcp://h:2376".into() }.into());
+        assert_eq!(insecure.exit_code(), exit::ENGINE);
+        assert!(insecure.help().unwrap().starts_with("verify the engine's certificate: set DOCKER_TLS_VERIFY=1"));
         let endpoint = crate::engine::Endpoint { host: "unix:///tmp".into(), tls: None, found: Found::DockerHost };
         let directory =
             EngineError::NotASocket { endpoint: Box::new(endpoint), problem: "is a directory, not a socket".into() };
@@ -618,7 +634,7 @@ mod tests {
         };
         let help = unreachable("tcp://h:2376", None);
         assert!(help.contains("set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH"), "{help}");
-        let tls = crate::engine::discovery::Tls { ca: "c".into(), cert: "c".into(), key: "k".into() };
+        let tls = crate::engine::discovery::Tls { ca: Some("c".into()), cert: "c".into(), key: "k".into() };
         assert!(!unreachable("tcp://h:2376", Some(tls)).contains("DOCKER_TLS_VERIFY"));
         assert!(!unreachable("unix:///s", None).contains("DOCKER_TLS_VERIFY"));
     }

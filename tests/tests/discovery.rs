@@ -19,7 +19,9 @@ fn engine_line(output: &Output) -> String {
 /// `cargo-containerize` in `dir` with none of the engine settings of the test's environment.
 fn containerize_clean(dir: &Path) -> assert_cmd::Command {
     let mut command = containerize(dir);
-    for variable in ["DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"] {
+    for variable in
+        ["DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_TLS", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"]
+    {
         command.env_remove(variable);
     }
     command
@@ -419,8 +421,23 @@ fn certificate_problems_are_named_with_exit_4() {
     std::fs::copy(client.join("ca.pem"), swapped.join("ca.pem")).unwrap();
     std::fs::copy(client.join("key.pem"), swapped.join("cert.pem")).unwrap();
     std::fs::copy(client.join("cert.pem"), swapped.join("key.pem")).unwrap();
+    // The client's certificate with the rogue client's key: named before connecting, where the
+    // engine would only answer "IllegalParameter".
+    let mismatched = missing_key.parent().unwrap().join("mismatched");
+    std::fs::create_dir_all(&mismatched).unwrap();
+    std::fs::copy(client.join("ca.pem"), mismatched.join("ca.pem")).unwrap();
+    std::fs::copy(client.join("cert.pem"), mismatched.join("cert.pem")).unwrap();
+    std::fs::copy(certs.path("rogue-client-key.pem"), mismatched.join("key.pem")).unwrap();
     let cases = [
         (swapped.clone(), format!("{} holds no PEM certificate", swapped.join("cert.pem").display())),
+        (
+            mismatched.clone(),
+            format!(
+                "{} is not the private key of the certificate in {}",
+                mismatched.join("key.pem").display(),
+                mismatched.join("cert.pem").display()
+            ),
+        ),
         (anonymous, "the engine wants a client certificate, and there is none".to_owned()),
         (certs.cert_path("ca", "rogue-client"), "the engine refused this client's certificate".to_owned()),
         (certs.cert_path("rogue-ca", "client"), "the engine's certificate is not trusted".to_owned()),
@@ -442,6 +459,32 @@ fn certificate_problems_are_named_with_exit_4() {
         assert!(stderr.contains(&problem), "{}: {stderr}", cert_path.display());
         assert!(stderr.contains("DOCKER_CERT_PATH"), "the help says where the files are looked for: {stderr}");
     }
+
+    // A context with a client certificate and no CA trusts the system's authorities, as the
+    // docker CLI's does: the test's authority is none of them.
+    let endpoint = format!(
+        "host={},cert={},key={}",
+        proxy.host(),
+        client.join("cert.pem").display(),
+        client.join("key.pem").display()
+    );
+    let config = context_store("tls-no-ca", &endpoint);
+    let output = containerize_clean(dir.path())
+        .env("DOCKER_CONFIG", config.path())
+        .env("DOCKER_CONTEXT", "tls-no-ca")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("the engine's certificate is not trusted"), "{stderr}");
+
+    // DOCKER_TLS alone (TLS that trusts any certificate) is refused, before connecting.
+    let output =
+        containerize_clean(dir.path()).env("DOCKER_HOST", proxy.host()).env("DOCKER_TLS", "1").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("DOCKER_TLS asks for TLS without verifying the engine's certificate"), "{stderr}");
+    assert!(stderr.contains("set DOCKER_TLS_VERIFY=1"), "{stderr}");
 }
 
 #[test]

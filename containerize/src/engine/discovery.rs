@@ -26,6 +26,9 @@ pub struct Environment {
     pub docker_config: Option<PathBuf>,
     /// `DOCKER_TLS_VERIFY`: TLS, verified both ways, for a `tcp://` `DOCKER_HOST`.
     pub docker_tls_verify: bool,
+    /// `DOCKER_TLS`: the docker CLI's TLS without verifying the engine's certificate (unless
+    /// `DOCKER_TLS_VERIFY` is set too), which is refused.
+    pub docker_tls: bool,
     /// `DOCKER_CERT_PATH`: where `ca.pem`, `cert.pem` and `key.pem` are.
     pub docker_cert_path: Option<PathBuf>,
     /// `HOME`.
@@ -43,6 +46,7 @@ impl Environment {
             docker_context: var("DOCKER_CONTEXT"),
             docker_config: var("DOCKER_CONFIG").map(PathBuf::from),
             docker_tls_verify: var("DOCKER_TLS_VERIFY").is_some(),
+            docker_tls: var("DOCKER_TLS").is_some(),
             docker_cert_path: var("DOCKER_CERT_PATH").map(PathBuf::from),
             home: var("HOME").map(PathBuf::from),
             xdg_runtime_dir: var("XDG_RUNTIME_DIR").map(PathBuf::from),
@@ -68,8 +72,10 @@ pub struct HostFiles;
 
 impl Files for HostFiles {
     fn read(&self, path: &Path) -> Result<Option<String>, std::io::Error> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok(Some(text)),
+        match read_capped(path) {
+            // As Go's JSON decoder, which the docker CLI reads these with, takes bytes that are
+            // no UTF-8 as U+FFFD.
+            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -78,6 +84,26 @@ impl Files for HostFiles {
     fn exists(&self, path: &Path) -> bool {
         path.exists()
     }
+}
+
+/// The most read of a configuration file or a certificate: a few KiB each in practice.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// A regular file's bytes, refused past [`MAX_FILE_BYTES`]: a configuration or certificate
+/// linked to `/dev/zero`, a FIFO or a huge file would otherwise be read until memory runs out,
+/// or forever.
+pub fn read_capped(path: &Path) -> Result<Vec<u8>, std::io::Error> {
+    use std::io::Read;
+    // Checked before opening: opening a FIFO waits for a writer.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    let mut bytes = vec![];
+    std::fs::File::open(path)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!("it is larger than {} MiB", MAX_FILE_BYTES >> 20)));
+    }
+    Ok(bytes)
 }
 
 /// One place to reach an engine, and how it was found.
@@ -94,8 +120,9 @@ pub struct Endpoint {
 /// A TLS connection's files, as the docker CLI names them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tls {
-    /// The authority the engine's certificate must be signed by.
-    pub ca: PathBuf,
+    /// The authority the engine's certificate must be signed by; `None` for the system's
+    /// authorities (a context made with a client certificate and no CA).
+    pub ca: Option<PathBuf>,
     /// This client's certificate.
     pub cert: PathBuf,
     /// Its key.
@@ -193,6 +220,12 @@ pub enum DiscoveryError {
         /// Its metadata file.
         meta: PathBuf,
     },
+    /// `DOCKER_TLS` without `DOCKER_TLS_VERIFY`: TLS without verifying the engine's certificate.
+    #[error("DOCKER_TLS asks for TLS without verifying the engine's certificate (for `{}`), which containerize does not do", shown(.host))]
+    TlsWithoutVerify {
+        /// The host, as given.
+        host: String,
+    },
     /// A context that asks for TLS without verifying the engine's certificate.
     #[error("Docker context `{}` skips verifying the engine's TLS certificate, which containerize does not do", shown(.name))]
     SkipTlsVerify {
@@ -253,9 +286,15 @@ pub fn shown(text: &str) -> String {
 /// The endpoints to try, and the warnings to show.
 pub fn discover(env: &Environment, files: &impl Files) -> Result<Discovery, DiscoveryError> {
     if let Some(host) = &env.docker_host {
+        // The docker CLI's `DOCKER_TLS` alone is TLS that trusts any certificate: refused, as
+        // a context that skips verification is. A socket takes no TLS, either way.
+        if env.docker_tls && !env.docker_tls_verify && host.starts_with("tcp://") {
+            return Err(DiscoveryError::TlsWithoutVerify { host: host.clone() });
+        }
         let tls = env.docker_tls_verify.then(|| {
+            // The docker CLI requires the CA here (but not a client certificate).
             let dir = env.docker_cert_path.clone().or_else(|| env.config_dir()).unwrap_or_default();
-            Tls { ca: dir.join("ca.pem"), cert: dir.join("cert.pem"), key: dir.join("key.pem") }
+            Tls { ca: Some(dir.join("ca.pem")), cert: dir.join("cert.pem"), key: dir.join("key.pem") }
         });
         return Ok(Discovery { endpoints: vec![endpoint(host, tls, Found::DockerHost)?], warnings: vec![] });
     }
@@ -264,7 +303,7 @@ pub fn discover(env: &Environment, files: &impl Files) -> Result<Discovery, Disc
         Some(name) => Some((name.clone(), ContextChoice::Variable)),
         // As the docker CLI, a config.json that can't be read is warned about and ignored: it
         // only matters for pushing, where the credentials' reading reports it.
-        None => current_context(env, files).unwrap_or_else(|error| {
+        None => current_context(env, files, &mut warnings).unwrap_or_else(|error| {
             warnings.push(error);
             None
         }),
@@ -293,18 +332,88 @@ fn default_endpoints(env: &Environment) -> Vec<Endpoint> {
 }
 
 /// The context `config.json` names as current, if any.
-fn current_context(env: &Environment, files: &impl Files) -> Result<Option<(String, ContextChoice)>, DiscoveryError> {
+/// A value of the wrong type is warned about, as by the docker CLI, which goes on with what it
+/// read.
+fn current_context(
+    env: &Environment,
+    files: &impl Files,
+    warnings: &mut Vec<DiscoveryError>,
+) -> Result<Option<(String, ContextChoice)>, DiscoveryError> {
     let Some(dir) = env.config_dir() else { return Ok(None) };
     let path = dir.join("config.json");
     let Some(text) = read(files, &path)? else { return Ok(None) };
-    #[derive(serde::Deserialize)]
-    struct Config {
-        #[serde(rename = "currentContext", default)]
-        current_context: Option<String>,
+    // An empty file is no configuration, as the docker CLI takes it.
+    if text.trim().is_empty() {
+        return Ok(None);
     }
-    let config: Config =
-        serde_json::from_str(&text).map_err(|e| DiscoveryError::File { path: path.clone(), message: e.to_string() })?;
-    Ok(config.current_context.filter(|name| !name.is_empty()).map(|name| (name, ContextChoice::Config(path))))
+    let broken = |message: String| DiscoveryError::File { path: path.clone(), message };
+    let config: GoObject = serde_json::from_str(&text).map_err(|e| broken(e.to_string()))?;
+    let (name, error) = config.string("currentContext");
+    warnings.extend(error.map(broken));
+    Ok(name.filter(|name| !name.is_empty()).map(|name| (name, ContextChoice::Config(path.clone()))))
+}
+
+/// A JSON object's members in the order written, read as Go's `encoding/json` reads them into
+/// a struct, as the docker CLI does: a key names a field whatever its case (`currentcontext`
+/// is `currentContext`), the last of several wins, and `null` leaves a field as it was.
+#[derive(Default)]
+struct GoObject(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for GoObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = GoObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_unit<E>(self) -> Result<GoObject, E> {
+                Ok(GoObject::default())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<GoObject, A::Error> {
+                let mut members = vec![];
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(GoObject(members))
+            }
+        }
+        deserializer.deserialize_any(Members)
+    }
+}
+
+impl GoObject {
+    /// The values of the members that are field `name` to Go, in order.
+    fn field<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a serde_json::Value> + 'a {
+        self.0.iter().filter(move |(key, _)| go_field_matches(key, name)).map(|(_, value)| value)
+    }
+
+    /// String field `name`, and the first value of another type, which Go reports once done.
+    fn string(&self, name: &str) -> (Option<String>, Option<String>) {
+        let (mut found, mut error) = (None, None);
+        for value in self.field(name) {
+            match value {
+                serde_json::Value::String(text) => found = Some(text.clone()),
+                serde_json::Value::Null => {}
+                _ => {
+                    error.get_or_insert_with(|| format!("`{name}` is not a string"));
+                }
+            }
+        }
+        (found, error)
+    }
+}
+
+/// Whether Go's `encoding/json` decodes member `key` into the field named `name` (ASCII): the
+/// same letters, with case folded as `strings.EqualFold` folds it, where the Kelvin sign is
+/// `K` and the long s is `S`.
+fn go_field_matches(key: &str, name: &str) -> bool {
+    let fold = |c: char| match c {
+        '\u{212A}' => 'K',
+        '\u{17F}' => 'S',
+        c => c.to_ascii_uppercase(),
+    };
+    key.chars().map(fold).eq(name.chars().map(|c| c.to_ascii_uppercase()))
 }
 
 /// A context's Docker endpoint, from the docker CLI's store: `contexts/meta/<id>/meta.json`
@@ -327,31 +436,49 @@ fn context(
     let Some(text) = files.read(&meta_path).map_err(|e| broken(&name, e.to_string()))? else {
         return Err(DiscoveryError::UnknownContext { name, by, store });
     };
-    #[derive(serde::Deserialize)]
-    struct Meta {
-        #[serde(rename = "Endpoints", default)]
-        endpoints: std::collections::BTreeMap<String, DockerEndpoint>,
+    let meta: GoObject = serde_json::from_str(&text).map_err(|e| broken(&name, e.to_string()))?;
+    // As the docker CLI reads it: `Endpoints` in any case, into a map (so several merge, and
+    // `null` empties it), whose `docker` key is exact.
+    let mut docker = None;
+    for endpoints in meta.field("Endpoints") {
+        match endpoints {
+            serde_json::Value::Object(endpoints) => {
+                // serde_json's map keeps the last of a repeated key, as Go's does.
+                if let Some(endpoint) = endpoints.get("docker") {
+                    docker = Some(endpoint.clone());
+                }
+            }
+            serde_json::Value::Null => docker = None,
+            _ => return Err(broken(&name, "`Endpoints` is not an object".into())),
+        }
     }
-    #[derive(serde::Deserialize)]
-    struct DockerEndpoint {
-        #[serde(rename = "Host", default)]
-        host: Option<String>,
-        #[serde(rename = "SkipTLSVerify", default)]
-        skip_tls_verify: bool,
-    }
-    let meta: Meta = serde_json::from_str(&text).map_err(|e| broken(&name, e.to_string()))?;
-    let Some(DockerEndpoint { host, skip_tls_verify }) =
-        meta.endpoints.into_iter().find(|(k, _)| k == "docker").map(|(_, v)| v)
-    else {
-        return Err(DiscoveryError::NoDockerEndpoint { name, meta: meta_path });
+    let docker: GoObject = match docker {
+        None => return Err(DiscoveryError::NoDockerEndpoint { name, meta: meta_path }),
+        Some(value @ serde_json::Value::Object(_)) => {
+            serde_json::from_value(value).map_err(|e| broken(&name, e.to_string()))?
+        }
+        Some(_) => return Err(broken(&name, "its `docker` endpoint is not an object".into())),
     };
+    let (host, error) = docker.string("Host");
+    let mut skip_tls_verify = false;
+    for value in docker.field("SkipTLSVerify") {
+        match value {
+            serde_json::Value::Bool(skip) => skip_tls_verify = *skip,
+            serde_json::Value::Null => {}
+            _ => return Err(broken(&name, "`SkipTLSVerify` is not a boolean".into())),
+        }
+    }
+    if let Some(error) = error {
+        return Err(broken(&name, error));
+    }
     let Some(host) = host.filter(|host| !host.is_empty()) else { return Ok(None) };
     let tls_dir = store.join("tls").join(&id).join("docker");
-    let tls = Tls { ca: tls_dir.join("ca.pem"), cert: tls_dir.join("cert.pem"), key: tls_dir.join("key.pem") };
-    // The docker CLI speaks TLS to a context that holds any of the three files.
-    let tls_files: Vec<PathBuf> =
-        [&tls.ca, &tls.cert, &tls.key].into_iter().filter(|p| files.exists(p)).cloned().collect();
+    let (ca, cert, key) = (tls_dir.join("ca.pem"), tls_dir.join("cert.pem"), tls_dir.join("key.pem"));
+    // The docker CLI speaks TLS to a context that holds any of the three files; without a CA
+    // (`docker context create --docker host=...,cert=...,key=...`) it trusts the system's.
+    let tls_files: Vec<PathBuf> = [&ca, &cert, &key].into_iter().filter(|p| files.exists(p)).cloned().collect();
     let has_tls = !tls_files.is_empty();
+    let tls = Tls { ca: files.exists(&ca).then_some(ca), cert, key };
     if skip_tls_verify && host.starts_with("tcp://") {
         return Err(DiscoveryError::SkipTlsVerify { name, host, tls_files });
     }

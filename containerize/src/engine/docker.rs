@@ -104,10 +104,13 @@ impl Docker {
             }
             None => bollard::Docker::connect_with_http(&endpoint.host, TIMEOUT_SECS, version),
             Some(tls) => {
-                if let Some(problem) = tls_files_problem(tls, |path| std::fs::read(path)) {
+                if let Some(problem) = tls_files_problem(tls, discovery::read_capped) {
                     return Err(certificate_error(&endpoint, problem));
                 }
-                bollard::Docker::connect_with_ssl(&endpoint.host, &tls.key, &tls.cert, &tls.ca, TIMEOUT_SECS, version)
+                // bollard trusts the system's authorities and those of a CA file it must be
+                // given: an empty one when the context has none.
+                let ca = tls.ca.as_deref().unwrap_or(std::path::Path::new("/dev/null"));
+                bollard::Docker::connect_with_ssl(&endpoint.host, &tls.key, &tls.cert, ca, TIMEOUT_SECS, version)
             }
         }
         .map_err(failed)?;
@@ -170,7 +173,8 @@ fn socket_problem(path: &std::path::Path) -> Option<String> {
 /// connecting: bollard quietly sends no client certificate when it can't read or parse one,
 /// and the engine's refusal (or its certificate found untrusted) would not say why. As the
 /// docker CLI, a client without a certificate of its own is let try (the engine may not ask
-/// for one), but half a pair is a mistake.
+/// for one), but half a pair is a mistake, and so is a key that is not the certificate's
+/// (which the engine would only answer with an alert that seems to blame it).
 fn tls_files_problem(
     tls: &discovery::Tls,
     read: impl Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
@@ -185,25 +189,48 @@ fn tls_files_problem(
     let missing = |path: &std::path::Path| format!("{} is missing", path.display());
     let holds_certificate = |pem: &[u8]| CertificateDer::pem_slice_iter(pem).next().is_some_and(|c| c.is_ok());
     let check = || -> Result<(), String> {
-        let (ca, cert, key) = (load(&tls.ca)?, load(&tls.cert)?, load(&tls.key)?);
+        let ca = tls.ca.as_deref().map(|path| load(path).map(|ca| (path, ca))).transpose()?;
+        let (cert, key) = (load(&tls.cert)?, load(&tls.key)?);
+        // No CA at all is a context's choice of the system's authorities.
         match ca {
-            None => return Err(missing(&tls.ca)),
-            Some(ca) if !holds_certificate(&ca) => {
-                return Err(format!("{} holds no PEM certificate", tls.ca.display()));
+            Some((path, None)) => return Err(missing(path)),
+            Some((path, Some(ca))) if !holds_certificate(&ca) => {
+                return Err(format!("{} holds no PEM certificate", path.display()));
             }
-            Some(_) => {}
+            _ => {}
         }
-        match (cert, key) {
-            (None, None) => Ok(()),
-            (Some(_), None) => Err(missing(&tls.key)),
-            (None, Some(_)) => Err(missing(&tls.cert)),
-            (Some(cert), _) if !holds_certificate(&cert) => {
-                Err(format!("{} holds no PEM certificate (are cert.pem and key.pem swapped?)", tls.cert.display()))
-            }
-            (_, Some(key)) if PrivateKeyDer::from_pem_slice(&key).is_err() => {
-                Err(format!("{} holds no PEM private key", tls.key.display()))
-            }
-            _ => Ok(()),
+        let (cert, key) = match (cert, key) {
+            (None, None) => return Ok(()),
+            (Some(_), None) => return Err(missing(&tls.key)),
+            (None, Some(_)) => return Err(missing(&tls.cert)),
+            (Some(cert), Some(key)) => (cert, key),
+        };
+        if !holds_certificate(&cert) {
+            return Err(format!("{} holds no PEM certificate (are cert.pem and key.pem swapped?)", tls.cert.display()));
+        }
+        // PKCS#8's encrypted form, and OpenSSL's older one (a header in an RSA or EC key).
+        let text = String::from_utf8_lossy(&key);
+        if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") || text.contains("Proc-Type: 4,ENCRYPTED") {
+            let key = tls.key.display();
+            return Err(format!(
+                "{key} is encrypted, and encrypted keys are not supported: decrypt it (`openssl pkey -in {key} -out key-plain.pem` asks for its passphrase), and put the result in its place"
+            ));
+        }
+        let Ok(key) = PrivateKeyDer::from_pem_slice(&key) else {
+            return Err(format!("{} holds no PEM private key", tls.key.display()));
+        };
+        let chain: Vec<_> = CertificateDer::pem_slice_iter(&cert).flatten().collect();
+        let signer = rustls::crypto::ring::sign::any_supported_type(&key)
+            .map_err(|e| format!("{} holds a private key that can't be used ({e})", tls.key.display()))?;
+        match rustls::sign::CertifiedKey::new(chain, signer).keys_match() {
+            // A key whose public half can't be told is let try, as rustls does.
+            Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => Ok(()),
+            Err(rustls::Error::InconsistentKeys(_)) => Err(format!(
+                "{} is not the private key of the certificate in {}: they must be a pair",
+                tls.key.display(),
+                tls.cert.display()
+            )),
+            Err(e) => Err(format!("{} holds a certificate that can't be read ({e})", tls.cert.display())),
         }
     };
     check().err()
@@ -271,10 +298,14 @@ fn tls_refusal(host: &str, tls: &discovery::Tls) -> Option<rustls::Error> {
     let address = host.strip_prefix("tcp://")?.trim_end_matches('/');
     let name = address.rsplit_once(':').map_or(address, |(name, _)| name).trim_matches(['[', ']']);
     let mut roots = rustls::RootCertStore::empty();
-    let ca = std::fs::read(&tls.ca).ok()?;
-    roots.add_parsable_certificates(CertificateDer::pem_slice_iter(&ca).flatten());
+    // The system's authorities, as bollard's connection trusts them, and the CA's.
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if let Some(ca) = &tls.ca {
+        let ca = discovery::read_capped(ca).ok()?;
+        roots.add_parsable_certificates(CertificateDer::pem_slice_iter(&ca).flatten());
+    }
     let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
-    let config = match (std::fs::read(&tls.cert), std::fs::read(&tls.key)) {
+    let config = match (discovery::read_capped(&tls.cert), discovery::read_capped(&tls.key)) {
         (Ok(cert), Ok(key)) => builder
             .with_client_auth_cert(
                 CertificateDer::pem_slice_iter(&cert).flatten().collect(),
@@ -822,9 +853,34 @@ mod tests {
     fn tls_files_are_read_and_parsed_before_connecting() {
         use std::collections::BTreeMap;
         use std::path::{Path, PathBuf};
-        const CERT: &str = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
-        const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n";
-        let tls = discovery::Tls { ca: "/d/ca.pem".into(), cert: "/d/cert.pem".into(), key: "/d/key.pem".into() };
+        // A self-signed P-256 certificate and its key, made for this test only
+        // (`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes`).
+        const CERT: &str = concat!(
+            "-----BEGIN CERTIFICATE-----\n",
+            "MIIBejCCAR+gAwIBAgIUG31zQEQC8qlyCjz3VeZrQwjemvswCgYIKoZIzj0EAwIw\n",
+            "ETEPMA0GA1UEAwwGY2xpZW50MCAXDTI2MTEyNjExMjExNloYDzIxMjYxMTAyMTEy\n",
+            "MTE2WjARMQ8wDQYDVQQDDAZjbGllbnQwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNC\n",
+            "AARazHnVqAm47Zt9iZrpTs1FAyMqReGxm/RZMDkODQAau/LcSt3qHGdjaiTImxO+\n",
+            "NcsqU2U8MyTW0j4wO3Y+VbwNo1MwUTAdBgNVHQ4EFgQUbIKJYleP7yZMLpkpnr1F\n",
+            "gorhpEswHwYDVR0jBBgwFoAUbIKJYleP7yZMLpkpnr1FgorhpEswDwYDVR0TAQH/\n",
+            "BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAkMFP9CkRWeMFwZV5Iqo4Ez6B1AoE\n",
+            "eJd+mPIFsky1EFUCIQCF6onCQg++T1FxdB6AioURKIV1Q4SIOE82QKnff4Omgw==\n",
+            "-----END CERTIFICATE-----\n",
+        );
+        const KEY: &str = concat!(
+            "-----BEGIN PRIVATE KEY-----\n",
+            "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgRDMDmx5G+6F57Avm\n",
+            "yGHFnnm1IfHTcc9ISEFKiIrrz2ahRANCAARazHnVqAm47Zt9iZrpTs1FAyMqReGx\n",
+            "m/RZMDkODQAau/LcSt3qHGdjaiTImxO+NcsqU2U8MyTW0j4wO3Y+VbwN\n",
+            "-----END PRIVATE KEY-----\n",
+        );
+        // Another key, of another type (`openssl genpkey -algorithm ed25519`).
+        const OTHER_KEY: &str = concat!(
+            "-----BEGIN PRIVATE KEY-----\n",
+            "MC4CAQAwBQYDK2VwBCIEIECn6mAYmwvteiZ7rjtzuY2bppU15ksKfrWy2hrLCRHp\n",
+            "-----END PRIVATE KEY-----\n",
+        );
+        let tls = discovery::Tls { ca: Some("/d/ca.pem".into()), cert: "/d/cert.pem".into(), key: "/d/key.pem".into() };
         // Each file's content, or an error kind reading it; absent when missing.
         let problem = |files: &[(&str, Result<&str, std::io::ErrorKind>)]| {
             let files: BTreeMap<PathBuf, _> = files.iter().map(|(p, f)| (PathBuf::from(p), *f)).collect();
@@ -851,6 +907,28 @@ mod tests {
         assert_eq!(problem(&[good[0], good[2]]).unwrap(), "/d/cert.pem is missing");
         let bad_key = [good[0], good[1], ("/d/key.pem", Ok(CERT))];
         assert_eq!(problem(&bad_key).unwrap(), "/d/key.pem holds no PEM private key");
+        // Checked here, as the engine would only answer with an alert (IllegalParameter).
+        let mismatched = [good[0], good[1], ("/d/key.pem", Ok(OTHER_KEY))];
+        assert_eq!(
+            problem(&mismatched).unwrap(),
+            "/d/key.pem is not the private key of the certificate in /d/cert.pem: they must be a pair"
+        );
+        const ENCRYPTED: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        const LEGACY: &str = "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00\n\nMAA=\n-----END EC PRIVATE KEY-----\n";
+        for encrypted in [ENCRYPTED, LEGACY] {
+            let problem = problem(&[good[0], good[1], ("/d/key.pem", Ok(encrypted))]).unwrap();
+            assert!(problem.starts_with("/d/key.pem is encrypted, and encrypted keys are not supported: decrypt it (`openssl pkey -in /d/key.pem"), "{problem}");
+        }
+        // A context's files with no CA: the system's authorities, and the pair still checked.
+        let tls = discovery::Tls { ca: None, ..tls.clone() };
+        let problem = |files: &[(&str, &str)]| {
+            let files: BTreeMap<PathBuf, _> = files.iter().map(|(p, f)| (PathBuf::from(p), *f)).collect();
+            tls_files_problem(&tls, |path: &Path| {
+                files.get(path).map(|text| text.as_bytes().to_vec()).ok_or_else(|| std::io::ErrorKind::NotFound.into())
+            })
+        };
+        assert_eq!(problem(&[("/d/cert.pem", CERT), ("/d/key.pem", KEY)]), None);
+        assert!(problem(&[("/d/cert.pem", CERT), ("/d/key.pem", OTHER_KEY)]).unwrap().contains("they must be a pair"));
     }
 
     #[test]

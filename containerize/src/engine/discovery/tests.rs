@@ -125,7 +125,7 @@ fn a_context_with_tls_files_is_reached_over_tls() {
     let expected = PathBuf::from(tls);
     assert_eq!(
         endpoint.tls,
-        Some(Tls { ca: expected.join("ca.pem"), cert: expected.join("cert.pem"), key: expected.join("key.pem") })
+        Some(Tls { ca: Some(expected.join("ca.pem")), cert: expected.join("cert.pem"), key: expected.join("key.pem") })
     );
     // Without the files, the same host is plain TCP.
     let plain = Fake::default().context("ci", "tcp://build.example:2375");
@@ -145,7 +145,7 @@ fn docker_tls_verify_takes_the_certificates_from_docker_cert_path() {
     assert_eq!(endpoint.tls.unwrap().key, PathBuf::from("/certs/key.pem"));
     // Without DOCKER_CERT_PATH, the docker CLI's configuration directory holds them.
     let env = Environment { docker_cert_path: None, ..env };
-    assert_eq!(only(&env, &Fake::default()).tls.unwrap().ca, PathBuf::from("/home/u/.docker/ca.pem"));
+    assert_eq!(only(&env, &Fake::default()).tls.unwrap().ca, Some(PathBuf::from("/home/u/.docker/ca.pem")));
     // Without DOCKER_TLS_VERIFY, plain TCP on its own default port.
     let env = Environment { docker_tls_verify: false, ..env };
     assert_eq!(
@@ -269,4 +269,141 @@ fn hosts_and_names_are_shown_escaped_and_without_passwords() {
     let env = Environment { docker_context: Some("x\ny".into()), ..self::env() };
     let error = discover(&env, &Fake::default()).unwrap_err().to_string();
     assert!(error.starts_with("Docker context `x\\ny` (from DOCKER_CONTEXT)"), "{error}");
+}
+
+#[test]
+fn config_keys_match_whatever_their_case_as_gos_json_does() {
+    let pod = |config: &str| {
+        let files = Fake::default().context("pod", "unix:///pod.sock").with("/home/u/.docker/config.json", config);
+        let discovery = discover(&env(), &files).unwrap();
+        (discovery.endpoints[0].host.clone(), discovery.warnings.len())
+    };
+    let used = ("unix:///pod.sock".to_owned(), 0);
+    assert_eq!(pod(r#"{"currentcontext":"pod"}"#), used);
+    assert_eq!(pod(r#"{"CURRENTCONTEXT":"pod"}"#), used);
+    // The last of several wins; `null` changes nothing; `\u` escapes are read first.
+    assert_eq!(pod(r#"{"currentContext":"pod","currentcontext":"default"}"#).0, DEFAULT_SOCKET);
+    assert_eq!(pod(r#"{"currentContext":"default","currentcontext":"pod"}"#), used);
+    assert_eq!(pod(r#"{"currentContext":"pod","currentContext":null}"#), used);
+    assert_eq!(pod(r#"{"current\u0043ontext":"pod"}"#), used);
+    // A value of the wrong type is warned about, and what was read is used (docker 28.2).
+    assert_eq!(pod(r#"{"currentContext":"pod","currentcontext":5}"#), ("unix:///pod.sock".to_owned(), 1));
+    // Not the same name: no current context.
+    assert_eq!(pod(r#"{"current_context":"pod"}"#), (DEFAULT_SOCKET.to_owned(), 0));
+    // An empty file or `null` is no configuration, and no warning, as to the docker CLI.
+    assert_eq!(pod(""), (DEFAULT_SOCKET.to_owned(), 0));
+    assert_eq!(pod(" \n"), (DEFAULT_SOCKET.to_owned(), 0));
+    assert_eq!(pod("null"), (DEFAULT_SOCKET.to_owned(), 0));
+    assert_eq!(pod("[]"), (DEFAULT_SOCKET.to_owned(), 1));
+}
+
+#[test]
+fn go_folds_the_kelvin_sign_and_the_long_s_into_ascii() {
+    assert!(go_field_matches("\u{212A}EY", "key"));
+    assert!(go_field_matches("ho\u{17F}t", "Host"));
+    assert!(go_field_matches("HOST", "Host"));
+    assert!(!go_field_matches("Hos", "Host"));
+    assert!(!go_field_matches("Hoşt", "Host"));
+    assert!(!go_field_matches("\u{130}d", "id"), "a dotted capital I is no i to Go");
+}
+
+#[test]
+fn context_keys_match_whatever_their_case_but_the_endpoints_name() {
+    let meta = |text: &str| {
+        let files =
+            Fake::default().with(&format!("/home/u/.docker/contexts/meta/{}/meta.json", context_id("pod")), text);
+        let env = Environment { docker_context: Some("pod".into()), ..env() };
+        discover(&env, &files).map(|d| d.endpoints[0].host.clone())
+    };
+    assert_eq!(
+        meta(r#"{"name":"pod","endpoints":{"docker":{"host":"unix:///lower.sock"}}}"#).unwrap(),
+        "unix:///lower.sock"
+    );
+    assert_eq!(meta(r#"{"Endpoints":{"docker":{"ho\u017ft":"unix:///s.sock"}}}"#).unwrap(), "unix:///s.sock");
+    // The endpoint's name is a map key, matched exactly (docker 28.2: "cannot find docker endpoint").
+    assert!(matches!(
+        meta(r#"{"Endpoints":{"Docker":{"Host":"unix:///d.sock"}}}"#),
+        Err(DiscoveryError::NoDockerEndpoint { .. })
+    ));
+    // The last `docker` wins; several `Endpoints` merge into one map.
+    let last = r#"{"Endpoints":{"docker":{"Host":"unix:///a.sock"},"docker":{"Host":"unix:///b.sock"}}}"#;
+    assert_eq!(meta(last).unwrap(), "unix:///b.sock");
+    let merged = r#"{"Endpoints":{"docker":{"Host":"unix:///a.sock"}},"endpoints":{"kubernetes":{}}}"#;
+    assert_eq!(meta(merged).unwrap(), "unix:///a.sock");
+    // Skipping verification is found whatever the case.
+    let lax = r#"{"endpoints":{"docker":{"host":"tcp://h:2376","skiptlsverify":true}}}"#;
+    assert!(matches!(meta(lax), Err(DiscoveryError::SkipTlsVerify { .. })));
+    // A value of the wrong type anywhere it is read breaks the context, as for the docker CLI.
+    for broken in [
+        r#"{"Endpoints":{"docker":{"Ho\u017ft":"unix:///s.sock","host":5}}}"#,
+        r#"{"Endpoints":{"docker":{"Host":"unix:///s.sock","SkipTLSVerify":"no"}}}"#,
+        r#"{"Endpoints":{"docker":null}}"#,
+        r#"{"Endpoints":5}"#,
+    ] {
+        assert!(matches!(meta(broken), Err(DiscoveryError::BrokenContext { .. })), "{broken}");
+    }
+}
+
+#[test]
+fn docker_tls_without_verification_is_refused() {
+    let env = Environment { docker_host: Some("tcp://h:2376".into()), docker_tls: true, ..env() };
+    let error = discover(&env, &Fake::default()).unwrap_err();
+    assert!(matches!(&error, DiscoveryError::TlsWithoutVerify { host } if host == "tcp://h:2376"));
+    assert_eq!(
+        error.to_string(),
+        "DOCKER_TLS asks for TLS without verifying the engine's certificate (for `tcp://h:2376`), which containerize does not do"
+    );
+    // With DOCKER_TLS_VERIFY too, verified TLS, as the docker CLI.
+    let verified = Environment { docker_tls_verify: true, ..env.clone() };
+    assert!(only(&verified, &Fake::default()).tls.is_some());
+    // A socket takes no TLS either way.
+    let socket = Environment { docker_host: Some("unix:///s.sock".into()), ..env };
+    assert_eq!(only(&socket, &Fake::default()).tls, None);
+}
+
+#[test]
+fn a_context_with_a_client_certificate_and_no_ca_trusts_the_systems_authorities() {
+    let tls = format!("/home/u/.docker/contexts/tls/{}/docker", context_id("ci"));
+    let files = Fake::default()
+        .context("ci", "tcp://build.example:2376")
+        .with(&format!("{tls}/cert.pem"), "")
+        .with(&format!("{tls}/key.pem"), "");
+    let env = Environment { docker_context: Some("ci".into()), ..env() };
+    let endpoint = only(&env, &files);
+    let tls = PathBuf::from(tls);
+    assert_eq!(endpoint.tls, Some(Tls { ca: None, cert: tls.join("cert.pem"), key: tls.join("key.pem") }));
+}
+
+#[test]
+fn files_are_read_up_to_a_cap_and_only_when_regular() {
+    let too_much = read_capped(Path::new("/dev/zero")).unwrap_err().to_string();
+    assert_eq!(too_much, "it is not a regular file");
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("config.json");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert_eq!(read_capped(&fifo).unwrap_err().to_string(), "it is not a regular file", "read without waiting");
+    let big = dir.path().join("meta.json");
+    std::fs::File::create(&big).unwrap().set_len(MAX_FILE_BYTES + 1).unwrap();
+    assert_eq!(read_capped(&big).unwrap_err().to_string(), "it is larger than 4 MiB");
+    std::fs::File::create(&big).unwrap().set_len(MAX_FILE_BYTES).unwrap();
+    assert_eq!(read_capped(&big).unwrap().len() as u64, MAX_FILE_BYTES);
+    // Through discovery: a warning for config.json, a broken context for its metadata.
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join(".docker")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", home.join(".docker/config.json")).unwrap();
+    let env = Environment { home: Some(home.clone()), ..Environment::default() };
+    let warnings = discover(&env, &HostFiles).unwrap().warnings;
+    assert!(
+        matches!(&warnings[..], [DiscoveryError::File { message, .. }] if message == "it is not a regular file"),
+        "{warnings:?}"
+    );
+    let meta = home.join(".docker/contexts/meta").join(context_id("zero"));
+    std::fs::create_dir_all(&meta).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", meta.join("meta.json")).unwrap();
+    let env = Environment { docker_context: Some("zero".into()), ..env };
+    let error = discover(&env, &HostFiles).unwrap_err().to_string();
+    assert!(
+        error.starts_with("cannot read Docker context `zero` (") && error.ends_with("): it is not a regular file"),
+        "{error}"
+    );
 }
