@@ -28,9 +28,10 @@ fn server(registry: &str) -> &str {
 pub fn find_in(config: Option<&Path>, registry: &str) -> Result<Option<Credential>, EngineError> {
     let unreadable = |message: String| EngineError::CredentialsUnreadable { registry: registry.to_owned(), message };
     let Some(config) = config.filter(|c| c.exists()) else { return Ok(None) };
-    let file = std::fs::File::open(config).map_err(|e| unreadable(format!("{}: {e}", config.display())))?;
+    let bytes =
+        crate::engine::discovery::read_capped(config).map_err(|e| unreadable(format!("{}: {e}", config.display())))?;
     let server = server(registry);
-    let secret = match docker_credential::get_credential_from_reader(std::io::BufReader::new(file), server) {
+    let secret = match docker_credential::get_credential_from_reader(bytes.as_slice(), server) {
         Ok(DockerCredential::UsernamePassword(username, password)) => Secret::Password { username, password },
         Ok(DockerCredential::IdentityToken(token)) => Secret::IdentityToken(token),
         Err(CredentialRetrievalError::NoCredentialConfigured) => return Ok(None),
@@ -73,19 +74,21 @@ const HELPER_NOTICE: Duration = Duration::from_secs(5);
 /// Ctrl-C, stops the wait. `docker_credential` runs the helper and waits for it, so it runs on
 /// a thread of its own, which is left behind, with its helper, if the wait stops.
 pub async fn find(registry: &str, interruption: &Interruption) -> Result<Option<Credential>, EngineError> {
-    find_within(config_file(), registry, interruption, HELPER_NOTICE, HELPER_DEADLINE).await
+    let (config, owned) = (config_file(), registry.to_owned());
+    let lookup = move || find_in(config.as_deref(), &owned);
+    within(lookup, registry, interruption, HELPER_NOTICE, HELPER_DEADLINE).await
 }
 
-async fn find_within(
-    config: Option<PathBuf>,
+/// Runs `lookup` on a thread of its own, named after `notice`, given up after `deadline`.
+async fn within(
+    lookup: impl FnOnce() -> Result<Option<Credential>, EngineError> + Send + 'static,
     registry: &str,
     interruption: &Interruption,
     notice: Duration,
     deadline: Duration,
 ) -> Result<Option<Credential>, EngineError> {
     let (sender, mut found) = tokio::sync::oneshot::channel();
-    let owned = registry.to_owned();
-    std::thread::spawn(move || sender.send(find_in(config.as_deref(), &owned)));
+    std::thread::spawn(move || sender.send(lookup()));
     let unreadable = |message: String| EngineError::CredentialsUnreadable { registry: registry.to_owned(), message };
     let started = tokio::time::Instant::now();
     let mut told = false;
@@ -160,23 +163,32 @@ mod tests {
         ));
     }
 
-    /// A configuration that never opens (a FIFO nobody writes) stands in for a helper that
-    /// never answers.
+    /// A lookup that never ends stands for a helper that never answers.
     #[tokio::test]
     async fn a_lookup_that_never_answers_stops_at_its_deadline_or_at_ctrl_c() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("config.json");
-        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let never = || {
+            std::thread::sleep(Duration::from_secs(3600));
+            Ok(None)
+        };
         let (_trigger, interruption) = Interruption::manual();
         let short = Duration::from_millis(50);
-        let error = find_within(Some(fifo.clone()), "ghcr.io", &interruption, short, short * 4).await.unwrap_err();
+        let error = within(never, "ghcr.io", &interruption, short, short * 4).await.unwrap_err();
         assert!(
             matches!(&error, EngineError::CredentialsUnreadable { message, .. } if message.contains("did not answer within")),
             "{error:?}"
         );
         let (trigger, interruption) = Interruption::manual();
         trigger.interrupt();
-        let error = find_within(Some(fifo), "ghcr.io", &interruption, short, Duration::from_secs(60)).await;
+        let error = within(never, "ghcr.io", &interruption, short, Duration::from_secs(60)).await;
         assert!(matches!(error, Err(EngineError::Interrupted)), "{error:?}");
+    }
+
+    #[test]
+    fn a_configuration_that_is_not_a_file_is_refused_not_read() {
+        let error = find_in(Some(Path::new("/dev/zero")), "ghcr.io").unwrap_err();
+        assert!(
+            matches!(&error, EngineError::CredentialsUnreadable { message, .. } if message.contains("not a regular file")),
+            "{error:?}"
+        );
     }
 }
