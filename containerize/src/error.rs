@@ -194,6 +194,7 @@ impl Error {
         match error {
             EngineError::Discovery(_)
             | EngineError::Unreachable { .. }
+            | EngineError::NotAnEngine { .. }
             | EngineError::PermissionDenied { .. }
             | EngineError::NotASocket { .. }
             | EngineError::Certificate { .. }
@@ -291,6 +292,10 @@ fn engine_help(error: &EngineError) -> Option<String> {
         EngineError::NotASocket { endpoint, .. } => {
             format!("name the engine's socket instead: fix {}", configured_by(&endpoint.found))
         }
+        EngineError::NotAnEngine { endpoint, .. } => format!(
+            "what answered is quoted above: if it is the engine, its log says why it failed (`journalctl -u docker`); else fix {}",
+            configured_by(&endpoint.found)
+        ),
         EngineError::PermissionDenied { group, also_tried, .. } => {
             // Joining root's group is no fix to propose; an unknown group is the usual `docker`.
             let join = match group.as_deref() {

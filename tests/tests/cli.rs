@@ -424,3 +424,33 @@ fn control_characters_from_the_environment_never_reach_the_terminal() {
     assert!(!stderr.contains(['\u{1b}', '\u{7}']), "{stderr:?}");
     assert!(!stderr.lines().any(|l| l.trim_start().starts_with("engine: Docker 99")), "no forged line: {stderr}");
 }
+
+#[test]
+fn something_that_answers_but_not_as_an_engine_is_named_not_passed_over() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("not-an-engine.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0; 4096];
+            let _ = stream.read(&mut request);
+            let body = "{\"message\":\"the daemon is broken\"}";
+            let answer = format!(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    let project = example("hello");
+    let host = format!("unix://{}", socket.display());
+    let output = containerize(project.path()).env("DOCKER_HOST", &host).output().unwrap();
+    let message = unwrapped(&stderr(&output));
+    assert_eq!(output.status.code(), Some(4), "{message}");
+    assert!(
+        message.contains(&format!("something answers at {host} (from DOCKER_HOST), but not as a Docker engine")),
+        "{message}"
+    );
+    assert!(message.contains("the daemon is broken"), "what it said is shown: {message}");
+}

@@ -272,7 +272,14 @@ fn classify(error: BollardError, endpoint: &Endpoint) -> EngineError {
             None => e.source(),
         };
     }
-    EngineError::Unreachable { endpoint: Box::new(endpoint.clone()), source: error }
+    match error {
+        BollardError::DockerResponseServerError { .. }
+        | BollardError::JsonDataError { .. }
+        | BollardError::JsonSerdeError { .. } => {
+            EngineError::NotAnEngine { endpoint: Box::new(endpoint.clone()), source: error }
+        }
+        error => EngineError::Unreachable { endpoint: Box::new(endpoint.clone()), source: error },
+    }
 }
 
 /// What a TLS error says of the certificates, in the user's words.

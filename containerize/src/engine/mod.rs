@@ -244,6 +244,16 @@ pub enum EngineError {
         #[source]
         source: BollardError,
     },
+    /// Something answers where the engine should be, but not as an engine does (an error
+    /// status, or not the API's JSON): that is reported, not passed over for another engine.
+    #[error("something answers at {} ({}), but not as a Docker engine", discovery::shown(&.endpoint.host), .endpoint.found)]
+    NotAnEngine {
+        /// Where, and why there.
+        endpoint: Box<Endpoint>,
+        /// What it answered.
+        #[source]
+        source: BollardError,
+    },
     /// A `unix://` host whose path is something other than a socket.
     #[error("the engine's socket {} ({}) {problem}", discovery::shown(&.endpoint.host), .endpoint.found)]
     NotASocket {
