@@ -207,8 +207,8 @@ fn source_date_epoch() -> Result<Option<i64>, ProjectError> {
     }
 }
 
-/// Refuses a dependency (or `[patch]`, or `[workspace.dependencies]` entry) that names a
-/// local package by an absolute path: the context keeps the packages' places relative to one
+/// Refuses a workspace member, a dependency (or `[patch]`, or `[workspace.dependencies]`
+/// entry) that names a local package by an absolute path: the context keeps the packages' places relative to one
 /// another, so only a relative path still leads there in the builder.
 fn absolute_path_dependency(manifest: &SourceFile) -> Result<(), ProjectError> {
     let Ok(table) = manifest.text.parse::<toml::Table>() else { return Ok(()) };
@@ -222,6 +222,13 @@ fn absolute_path_dependency(manifest: &SourceFile) -> Result<(), ProjectError> {
     if let Some(workspace) = table.get("workspace").and_then(|w| w.get("dependencies")).and_then(toml::Value::as_table)
     {
         tables.push(workspace);
+    }
+    let members = table.get("workspace").and_then(|w| w.get("members")).and_then(toml::Value::as_array);
+    for member in members.into_iter().flatten().filter_map(toml::Value::as_str) {
+        if std::path::Path::new(member).is_absolute() {
+            let (manifest, dependency, path) = (manifest.path.clone(), "workspace.members".into(), member.to_owned());
+            return Err(ProjectError::AbsolutePath { manifest, dependency, path });
+        }
     }
     for (dependency, spec) in tables.into_iter().flatten() {
         if let Some(path) = spec.get("path").and_then(toml::Value::as_str)

@@ -66,12 +66,19 @@ pub fn output_names(plan: &Plan) -> Vec<String> {
 /// `--output DIR`, checked before anything is built: made if missing (with a `.gitignore`
 /// that leaves it out of git and of later contexts), a directory the tool can write in, where
 /// no directory takes the name of a file to write. Refused as a bad flag.
-pub fn prepare_dir(dir: &Path, names: &[String]) -> Result<(), Error> {
+pub fn prepare_dir(dir: &Path, names: &[String], packages: &[&Path]) -> Result<(), Error> {
     let refuse = |reason: String, help: &str| {
-        let message = format!("--output {}: {reason}", dir.display());
+        let message = format!("{}: {reason}", dir.display());
         Error::Settings(vec![Diagnostic::error(Origin::Flag("--output"), message, "").with_help(help.to_owned())])
     };
     let other = "name a directory to write in, or one to make";
+    // The build leaves its output directory out of its context: one that holds a package would
+    // leave the package out.
+    let absolute = std::fs::canonicalize(dir).or_else(|_| std::path::absolute(dir)).unwrap_or_else(|_| dir.to_owned());
+    if let Some(package) = packages.iter().find(|p| p.starts_with(&absolute)) {
+        let reason = format!("it holds the package at {}, which the build needs", package.display());
+        return Err(refuse(reason, "name a directory of its own, e.g. `--output dist`"));
+    }
     match std::fs::metadata(dir) {
         Ok(meta) if !meta.is_dir() => return Err(refuse("not a directory".into(), other)),
         Ok(_) => {}
@@ -513,23 +520,30 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let names = ["app".to_owned(), "app.spdx.json".to_owned()];
         let made = root.path().join("a/dist");
-        prepare_dir(&made, &names).unwrap();
+        prepare_dir(&made, &names, &[]).unwrap();
         assert_eq!(listing(&made), [".gitignore"], "nothing else left");
         assert!(std::fs::read_to_string(made.join(".gitignore")).unwrap().ends_with("\n*\n"));
         // One that was there is left as it was.
         std::fs::remove_file(made.join(".gitignore")).unwrap();
-        prepare_dir(&made, &names).unwrap();
+        prepare_dir(&made, &names, &[]).unwrap();
         assert!(listing(&made).is_empty());
 
         let file = root.path().join("file");
         std::fs::write(&file, "").unwrap();
-        let message = refused(prepare_dir(&file, &names));
-        assert_eq!(message, format!("--output {}: not a directory", file.display()));
-        let message = refused(prepare_dir(&file.join("dist"), &names));
-        assert!(message.starts_with(&format!("--output {}: can't ", file.join("dist").display())), "{message}");
+        let message = refused(prepare_dir(&file, &names, &[]));
+        assert_eq!(message, format!("{}: not a directory", file.display()));
+        let message = refused(prepare_dir(&file.join("dist"), &names, &[]));
+        assert!(message.starts_with(&format!("{}: can't ", file.join("dist").display())), "{message}");
+
+        // A directory that holds a package (here the project itself) would take it out of the context.
+        let package = root.path().join("a/pkg");
+        std::fs::create_dir_all(&package).unwrap();
+        let message = refused(prepare_dir(&root.path().join("a"), &names, &[package.as_path()]));
+        assert!(message.contains(&format!("it holds the package at {}", package.display())), "{message}");
+        assert!(!root.path().join("a/.gitignore").exists(), "nothing made");
 
         std::fs::create_dir(made.join("app.spdx.json")).unwrap();
-        let message = refused(prepare_dir(&made, &names));
+        let message = refused(prepare_dir(&made, &names, &[]));
         assert!(
             message.ends_with("`app.spdx.json` there is a directory, which the file `app.spdx.json` can't replace")
         );
@@ -546,8 +560,8 @@ mod tests {
         if tempfile::tempfile_in(&dir).is_ok() {
             return; // root writes anywhere
         }
-        let message = refused(prepare_dir(&dir, &["app".to_owned()]));
-        assert!(message.starts_with(&format!("--output {}: can't write in it: ", dir.display())), "{message}");
+        let message = refused(prepare_dir(&dir, &["app".to_owned()], &[]));
+        assert!(message.starts_with(&format!("{}: can't write in it: ", dir.display())), "{message}");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 }

@@ -97,7 +97,11 @@ fn a_bad_output_directory_is_refused_before_any_engine_is_asked() {
     std::fs::write(dir.path().join("a-file"), "").unwrap();
     let output = containerize(dir.path()).args(["--output", "a-file"]).env(no_engine.0, no_engine.1).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains("--output a-file: not a directory"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--output: a-file: not a directory"), "{}", stderr(&output));
+    // The project itself: the build would leave it out of its own context.
+    let output = containerize(dir.path()).args(["--output", "."]).env(no_engine.0, no_engine.1).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("which the build needs"), "{}", stderr(&output));
     std::fs::create_dir_all(dir.path().join("taken/hello")).unwrap();
     let output = containerize(dir.path()).args(["--output", "taken"]).env(no_engine.0, no_engine.1).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
@@ -453,4 +457,18 @@ fn something_that_answers_but_not_as_an_engine_is_named_not_passed_over() {
         "{message}"
     );
     assert!(message.contains("the daemon is broken"), "what it said is shown: {message}");
+}
+
+#[test]
+fn a_workspace_member_written_absolute_is_refused_too() {
+    let dir = example("workspace");
+    let member = dir.path().join("cli");
+    edit_file(&dir.path().join("Cargo.toml"), "\"cli\"", &format!("\"{}\"", member.display()));
+    let output = containerize(dir.path()).args(["--print", "-p", "server"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        unwrapped(&stderr(&output)).contains("names `workspace.members` by the absolute path"),
+        "{}",
+        stderr(&output)
+    );
 }

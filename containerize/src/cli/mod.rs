@@ -85,7 +85,9 @@ fn run(args: &Args) -> Result<(), Error> {
     // A bad `.dockerignore` is the project's problem, told before any engine is asked.
     Context::dockerignore(project.workspace_root.as_std_path()).map_err(EngineError::from)?;
     if let Some(dir) = &args.output {
-        export::prepare_dir(dir, &plans.iter().flat_map(export::output_names).collect::<Vec<_>>())?;
+        let names: Vec<String> = plans.iter().flat_map(export::output_names).collect();
+        let packages: Vec<&std::path::Path> = project.packages.iter().map(|p| p.dir.as_std_path()).collect();
+        export::prepare_dir(dir, &names, &packages)?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Error::Output)?;
     runtime.block_on(build_all(args, &project, &spec))
@@ -135,7 +137,8 @@ fn check_ejectable(project: &Project, plans: &[Plan]) -> Result<(), Error> {
 fn check(args: &Args, file: &std::path::Path, expected: &str) -> Result<(), Error> {
     let command = "cargo containerize --print --eject".to_owned();
     let stale = |difference| Err(Error::Stale { file: file.to_owned(), command: command.clone(), difference });
-    let found = match std::fs::read_to_string(file) {
+    let read = crate::engine::discovery::read_capped(file).map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    let found = match read {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return stale(Difference::Missing),
         Err(e) => {
