@@ -70,7 +70,7 @@ const HELPER_DEADLINE: Duration = Duration::from_secs(120);
 const HELPER_NOTICE: Duration = Duration::from_secs(5);
 
 /// The user's credentials for `registry`, from the docker CLI's configuration. A helper that
-/// is slow is named after a few seconds; one that does not answer by [`HELPER_DEADLINE`], or
+/// is slow is named after a few seconds; one that does not answer within two minutes, or
 /// Ctrl-C, stops the wait. `docker_credential` runs the helper and waits for it, so it runs on
 /// a thread of its own, which is left behind, with its helper, if the wait stops.
 pub async fn find(registry: &str, interruption: &Interruption) -> Result<Option<Credential>, EngineError> {

@@ -148,10 +148,10 @@ pub struct Args {
     pub print_context: Option<PathBuf>,
     /// Write the built binary into DIR instead of making an image, and tag nothing: the very
     /// binary the image would hold, which runs on the host when its linkage allows (static, or
-    /// the same glibc); beside it its SBOM (<bin>.spdx.json, the image's), and when the profile
-    /// keeps debug info, the whole binary as <bin>.debug (`gdb dist/hello.debug`, or `gdb -e
+    /// the same glibc); beside it its SBOM (`<bin>.spdx.json`, the image's), and when the profile
+    /// keeps debug info, the whole binary as `<bin>.debug` (`gdb dist/hello.debug`, or `gdb -e
     /// dist/hello -s dist/hello.debug`) and, with split-debuginfo = "packed", its DWARF package
-    /// as <bin>.debug.dwp, where gdb looks. DIR is checked first (made if missing, with a
+    /// as `<bin>.debug.dwp`, where gdb looks. DIR is checked first (made if missing, with a
     /// .gitignore that keeps it out of later contexts; a bad one exits 2). A file of the same
     /// name is replaced once the new one is whole
     #[arg(long, value_name = "DIR", conflicts_with_all = ["stage", "run", "tags", "json", "print_context"], help_heading = "Output")]
