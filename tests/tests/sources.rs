@@ -429,9 +429,9 @@ fn a_target_outside_every_package_is_refused_even_inside_the_context_root() {
     std::fs::write(outside.join("main.rs"), "fn main() {}\n").unwrap();
     std::fs::write(outside.join("secret.txt"), "not the project's").unwrap();
     let manifest = dir.path().join("server/Cargo.toml");
+    // The dependency by a relative path (an absolute one is refused on its own account).
     let added = format!(
-        "lib = {{ path = \"{}\" }}\n\n[[bin]]\nname = \"beside\"\npath = \"{}\"\n",
-        outside.join("lib").display(),
+        "lib = {{ path = \"../../../elsewhere/lib\" }}\n\n[[bin]]\nname = \"beside\"\npath = \"{}\"\n",
         outside.join("main.rs").display()
     );
     std::fs::write(&manifest, std::fs::read_to_string(&manifest).unwrap() + &added).unwrap();
