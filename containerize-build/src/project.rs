@@ -259,10 +259,10 @@ impl Project {
         let local: Vec<&cargo_metadata::Package> = metadata.packages.iter().filter(|p| p.source.is_none()).collect();
         let by_path: Vec<&Utf8PathBuf> =
             local.iter().flat_map(|p| &p.dependencies).filter_map(|d| d.path.as_ref()).collect();
-        for package in &packages {
-            absolute_path_dependency(&package.manifest)?;
-        }
-        absolute_path_dependency(&root_manifest)?;
+        // The root manifest once, whether or not it is a package's too.
+        let root_is_a_package = packages.iter().any(|p| p.manifest.path == root_manifest.path);
+        let mut manifests = packages.iter().map(|p| &p.manifest).chain((!root_is_a_package).then_some(&root_manifest));
+        manifests.try_for_each(|manifest| absolute_path_dependency(manifest))?;
         for package in &mut packages {
             package.files = PackageFiles::of(&package.manifest.text, &root_manifest.text);
             package.patch = !package.member && !by_path.contains(&&package.dir);

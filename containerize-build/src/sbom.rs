@@ -340,7 +340,9 @@ fn purl(package: &Package) -> Option<String> {
     }
 }
 
-fn percent_encode(text: &str) -> String {
+/// `text` with every byte but RFC 3986's unreserved ones percent-encoded: a value to put in a
+/// URL (a package URL's qualifier, a query parameter).
+pub fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),

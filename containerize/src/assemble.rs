@@ -26,7 +26,7 @@
 //! without `--reproducible`) builds the same contents with the engine, with the engine's
 //! timestamps.
 
-use crate::engine::{Engine, EngineError, credential_for};
+use crate::engine::{Engine, EngineError};
 use crate::error::Error;
 use crate::export::{self, stage_path};
 use crate::image::{self, Built, ImageBuild, Progress};
@@ -69,10 +69,7 @@ pub async fn assemble(
         "scratch" => Base::default(),
         base => {
             // A build that stops before the runtime stage (BuildKit's) has not pulled it.
-            if engine.inspect(base).await.is_err() {
-                let credential = credential_for(&credentials, base);
-                engine.pull(base, credential).await?;
-            }
+            image::pull_if_missing(engine, base, &credentials, interruption).await?;
             let saved = engine.save(base).await?;
             Base::read(&saved).map_err(Error::Output)?
         }

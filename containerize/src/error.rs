@@ -357,7 +357,7 @@ fn engine_help(error: &EngineError) -> Option<String> {
         }
         EngineError::TooOld { .. } => "upgrade the Docker engine".into(),
         EngineError::RegistryAuth { registry, .. } => {
-            format!("log in with `docker login {registry}` (or set DOCKER_CONFIG to a directory whose config.json has credentials for it), and check that the account may push there")
+            format!("{}, and check that the account may push there", log_in(registry))
         }
         EngineError::CredentialsUnreadable { .. } => {
             "fix the docker configuration ($DOCKER_CONFIG/config.json, else ~/.docker/config.json) or its credential helper, or log in again with `docker login`".into()
@@ -388,8 +388,7 @@ fn engine_help(error: &EngineError) -> Option<String> {
             "use `--buildkit auto` or `never`, or an engine with BuildKit (Docker 18.09 or later)".into()
         }
         EngineError::BaseImageMissing { image, message, .. } if is_refusal(message) => {
-            let registry = registry_of(image);
-            format!("the registry refused the credentials (or wanted some): log in with `docker login {registry}` (or set DOCKER_CONFIG to a directory whose config.json has credentials for it)")
+            format!("the registry refused the credentials (or wanted some): {}", log_in(registry_of(image)))
         }
         EngineError::BaseImageMissing { image, included, message } => {
             let setting = if *included { "the `include` entry's `from`" } else { "`builder`/`base`" };
@@ -422,6 +421,13 @@ fn engine_help(error: &EngineError) -> Option<String> {
 }
 
 /// The setting that chose an endpoint, to name in a help text.
+/// How to give the engine credentials for `registry`.
+fn log_in(registry: &str) -> String {
+    format!(
+        "log in with `docker login {registry}` (or set DOCKER_CONFIG to a directory whose config.json has credentials for it)"
+    )
+}
+
 fn configured_by(found: &Found) -> String {
     match found {
         Found::Context { name, .. } => {

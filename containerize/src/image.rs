@@ -109,6 +109,24 @@ pub async fn build(
     })
 }
 
+/// Pulls `image` if the engine lacks it, with the credentials for its registry; Ctrl-C stops
+/// the pull.
+pub(crate) async fn pull_if_missing(
+    engine: &impl Engine,
+    image: &str,
+    credentials: &[Credential],
+    interruption: &Interruption,
+) -> Result<(), EngineError> {
+    if engine.inspect(image).await.is_ok() {
+        return Ok(());
+    }
+    tokio::select! {
+        biased;
+        () = interruption.wait() => Err(EngineError::Interrupted),
+        pulled = engine.pull(image, credential_for(credentials, image)) => pulled,
+    }
+}
+
 /// What a build left: the last image a stage produced (none when an exporter took the
 /// result), and the context's size.
 pub(crate) struct Followed {
@@ -148,14 +166,7 @@ pub(crate) async fn follow(
 ) -> Result<Followed, EngineError> {
     if engine.pulls_bases_first() {
         for base in bases.iter().filter(|b| *b != "scratch") {
-            if engine.inspect(base).await.is_err() {
-                let credential = credential_for(&request.credentials, base);
-                tokio::select! {
-                    biased;
-                    () = interruption.wait() => return Err(EngineError::Interrupted),
-                    pulled = engine.pull(base, credential) => pulled?,
-                }
-            }
+            pull_if_missing(engine, base, &request.credentials, interruption).await?;
         }
     }
     let (body, size) = stream_context(context, dockerfile);

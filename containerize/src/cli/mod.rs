@@ -493,15 +493,15 @@ async fn build_and_run(
     };
     let credentials = base_credentials(&plans, interruption).await?;
     let terminal = std::io::stderr().is_terminal();
-    // Each image with the plan it was built from, in order.
-    let mut images: Vec<(usize, &Plan)> = Vec::new();
+    // The plan each image in `built` was built from.
+    let mut built_from: Vec<&Plan> = Vec::new();
+    // What `--output` wrote before must not feed the build it comes from.
+    let output = args.output.as_ref().map(|dir| std::path::absolute(dir).unwrap_or_else(|_| dir.clone()));
     for plan in &plans {
         for target in &plan.targets {
             if interruption.happened() {
                 return Err(EngineError::Interrupted.into());
             }
-            // What `--output` wrote before must not feed the build it comes from.
-            let output = args.output.as_ref().map(|dir| std::path::absolute(dir).unwrap_or_else(|_| dir.clone()));
             let context = context_of(project, plan, output.as_deref())?;
             let mut bases: Vec<String> = [&plan.builder.image, &plan.runtime.base]
                 .into_iter()
@@ -559,7 +559,7 @@ async fn build_and_run(
             })?;
             // Tagged: it is built whatever comes next, and reported as such.
             built.push(image.clone());
-            images.push((built.len() - 1, plan));
+            built_from.push(plan);
             if !args.json {
                 report_built(&image)?;
             }
@@ -571,8 +571,8 @@ async fn build_and_run(
     if args.run {
         // Every image built: with --stage debug, the runtime image (the one shipped, whose
         // base lacks what the debug one adds) as well as the debug image.
-        for &(index, plan) in &images {
-            smoke_run(&docker, &built[index], plan, args, interruption).await?;
+        for (image, plan) in built.iter().zip(&built_from) {
+            smoke_run(&docker, image, plan, args, interruption).await?;
         }
     }
     if args.push {
@@ -585,7 +585,7 @@ async fn build_and_run(
         if let Err(error) = result {
             // What was built and pushed before the failure, for a CI job reading the JSON.
             if args.json {
-                write_reports(args, &images_built(&images, built), pushed)?;
+                write_reports(args, built, &built_from, pushed)?;
             }
             return Err(Error::Push { error, pushed: pushed.clone() });
         }
@@ -595,22 +595,18 @@ async fn build_and_run(
         }
     }
     if args.json {
-        write_reports(args, &images_built(&images, built), pushed)?;
+        write_reports(args, built, &built_from, pushed)?;
     }
     Ok(())
 }
 
-/// Each image built with the plan it was built from.
-fn images_built<'a>(images: &[(usize, &'a Plan)], built: &'a [Built]) -> Vec<(&'a Built, &'a Plan)> {
-    images.iter().map(|&(index, plan)| (&built[index], plan)).collect()
-}
-
 /// `--json`: each image with the plan it was built from (the one `--print-plan` shows for the
 /// same flags and builder); and with `--push`, each tag's digest.
-fn write_reports(args: &Args, images: &[(&Built, &Plan)], pushed: &[Pushed]) -> Result<(), Error> {
-    let reports: Vec<Report<'_>> = images
+fn write_reports(args: &Args, built: &[Built], built_from: &[&Plan], pushed: &[Pushed]) -> Result<(), Error> {
+    let reports: Vec<Report<'_>> = built
         .iter()
-        .map(|&(image, plan)| {
+        .zip(built_from)
+        .map(|(image, &plan)| {
             let pushed = args.push.then(|| pushed.iter().filter(|p| image.tags.contains(&p.tag)).collect());
             Report { image, plan, pushed }
         })

@@ -419,7 +419,7 @@ impl Engine for Docker {
         };
         // Podman, unlike Docker, speaks plain http to a loopback registry only when told, and
         // only its own pull (not the compatible `/images/create`) can be told.
-        let plain_http = self.is_podman() && push::is_loopback(registry_of(image));
+        let plain_http = self.podman_plain_http(image);
         let client = match plain_http {
             true => podman_plain_http_pull(&self.client, &self.info.version, image),
             false => self.client.clone(),
@@ -543,7 +543,7 @@ impl Engine for Docker {
         let reference = reference.to_owned();
         let anonymous = credential.is_none();
         // Podman, unlike Docker, speaks plain http to a loopback registry only when told.
-        let client = match self.is_podman() && push::is_loopback(registry_of(&reference)) {
+        let client = match self.podman_plain_http(&reference) {
             true => with_request_changed(&self.client, "tlsVerify=false".into(), None),
             false => self.client.clone(),
         };
@@ -614,6 +614,12 @@ impl Docker {
         self.info.name == "Podman"
     }
 
+    /// Whether Podman must be told to speak plain http to `reference`'s registry, as Docker
+    /// does unasked to one on this machine.
+    fn podman_plain_http(&self, reference: &str) -> bool {
+        self.is_podman() && push::is_loopback(registry_of(reference))
+    }
+
     /// Podman's compatible API has no `/distribution/{name}/json` (it answers 404), and its
     /// manifest inspection takes no `tlsVerify` in 4.3; its image search lists a repository's
     /// tags (`listTags`) with both, so it asks the registry the same questions: does it answer,
@@ -625,14 +631,13 @@ impl Docker {
         credential: Option<&Credential>,
     ) -> Result<(), BollardError> {
         let (repository, _, _) = containerize_build::validate::image::split(reference);
-        let registry = registry_of(reference);
         // A search term without a registry would be looked for in every unqualified-search one.
         let term = match containerize_build::validate::image::domain(repository) {
             Some(_) => repository.to_owned(),
             None => format!("docker.io/{repository}"),
         };
         let mut query = "listTags=true".to_owned();
-        if push::is_loopback(registry) {
+        if self.podman_plain_http(reference) {
             query.push_str("&tlsVerify=false");
         }
         let header = credential.map(|c| {
@@ -656,13 +661,7 @@ impl Docker {
 /// plain http (`tlsVerify=false`); its answers stream as the compatible one's do. Its own API
 /// is reached under its version, `/v4.3.1/libpod/...`.
 fn podman_plain_http_pull(client: &bollard::Docker, version: &str, image: &str) -> bollard::Docker {
-    let reference: String = image
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect();
+    let reference = containerize_build::sbom::percent_encode(image);
     let version = version.to_owned();
     client.clone().with_request_modifier(move |mut request| {
         let uri = request.uri().to_string();
